@@ -1,0 +1,300 @@
+"""Typed, immutable meter readings: the one shape every connection mode produces.
+
+Values are keyed by EKM field names (see fields.FIELDS) and already scaled:
+kWh as float kWh, volts, amps, hertz as floats, watts and counts as ints,
+Cos_Theta as the normalised text "0.83 L" / "0.97 C" / "1.00", status codes and
+Meter_Time as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any, Literal
+
+from .fields import FIELDS
+
+type FieldValue = float | int | str
+
+
+class Protocol(StrEnum):
+    """The meter's RS-485 protocol generation (v5 meters speak v4)."""
+
+    V3 = "v3"
+    V4 = "v4"
+
+
+# Model bytes (hex) known to be v3; every other model speaks v4 (ekm-rs485.md 1).
+V3_MODELS: frozenset[str] = frozenset(
+    {"1017", "1022", "1011", "1012", "1013", "1014", "1015", "1016", "1018"}
+)
+MODEL_NAMES: Mapping[str, str] = MappingProxyType(
+    {
+        "1017": "Omnimeter I v.3",
+        "1022": "Omnimeter II UL v.3",
+        "1024": "Omnimeter Pulse v.4",
+    }
+)
+
+
+def protocol_of_model(model: str) -> Protocol:
+    """v3 or v4 from the model code (hex of the two model bytes)."""
+    return Protocol.V3 if model.lower() in V3_MODELS else Protocol.V4
+
+
+def model_name(model: str) -> str:
+    """A readable model name; unknown codes are shown as they are."""
+    return MODEL_NAMES.get(model, f"Omnimeter (model {model})")
+
+
+@dataclass(frozen=True, slots=True)
+class PowerFactor:
+    """Power factor of one line, from its Cos_Theta."""
+
+    value: float  # 0.00 .. 1.00
+    direction: Literal["lag", "lead"] | None  # None at unity or unknown
+
+
+def parse_cos_theta(text: str) -> PowerFactor:
+    """Decode a Cos_Theta in either form: RS-485 ('L083', ' 100') or Push ('0.83 L').
+
+    Raises ValueError on anything else.
+    """
+    text = text.strip()
+    flag = ""
+    if text[:1] in ("L", "C"):  # RS-485: flag then PF*100
+        flag, digits = text[0], text[1:]
+        if not digits.isdigit():
+            raise ValueError(f"bad Cos_Theta {text!r}")
+        value = int(digits) / 100
+    else:  # Push: '0.83 C' or '1.00'; RS-485 unity ' 100' stripped to '100'
+        number, _, flag = text.partition(" ")
+        value = int(number) / 100 if number.isdigit() else float(number)
+        flag = flag.strip()
+        if flag not in ("", "L", "C"):
+            raise ValueError(f"bad Cos_Theta {text!r}")
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"Cos_Theta out of range: {text!r}")
+    direction: Literal["lag", "lead"] | None = None
+    if value < 1.0:
+        direction = "lag" if flag == "L" else "lead" if flag == "C" else None
+    return PowerFactor(value, direction)
+
+
+def format_cos_theta(pf: PowerFactor) -> str:
+    """The normalised text form kept in readings."""
+    flag = {"lag": " L", "lead": " C", None: ""}[pf.direction]
+    return f"{pf.value:.2f}{flag}"
+
+
+def parse_meter_time(text: str) -> datetime | None:
+    """'yymmddwwhhmmss' (ww = weekday, 01 = Sunday) to a naive datetime.
+
+    The meter keeps local time of its own choosing, so no timezone is attached.
+    Returns None for a clock that is not set or not a real date.
+    """
+    if len(text) != 14 or not text.isdigit():
+        return None
+    yy, mo, dd, _ww, hh, mi, ss = (int(text[i : i + 2]) for i in range(0, 14, 2))
+    try:
+        return datetime(2000 + yy, mo, dd, hh, mi, ss)
+    except ValueError:
+        return None
+
+
+def format_meter_time(when: datetime) -> str:
+    """A datetime as the meter's 'yymmddwwhhmmss' (01 = Sunday)."""
+    weekday = when.isoweekday() % 7 + 1  # isoweekday: Monday 1 .. Sunday 7
+    return when.strftime("%y%m%d") + f"{weekday:02d}" + when.strftime("%H%M%S")
+
+
+def _bits(state: int, low: int, high: int, name: str) -> int:
+    if not low <= state <= high:
+        raise ValueError(f"{name} {state} outside {low}..{high}")
+    return state - low
+
+
+def inputs_high(state_inputs: int) -> tuple[bool, bool, bool]:
+    """Pulse inputs 1..3 high? State_Inputs 0 = HHH .. 7 = LLL, input 1 first."""
+    bits = _bits(state_inputs, 0, 7, "State_Inputs")
+    return (not bits & 4, not bits & 2, not bits & 1)
+
+
+def lines_reversed(state_watts_dir: int) -> tuple[bool, bool, bool]:
+    """Lines 1..3 flowing in reverse? State_Watts_Dir 1 = FFF .. 8 = RRR."""
+    order = ("FFF", "FFR", "FRF", "RFF", "FRR", "RFR", "RRF", "RRR")
+    code = order[_bits(state_watts_dir, 1, 8, "State_Watts_Dir")]
+    return (code[0] == "R", code[1] == "R", code[2] == "R")
+
+
+def relays_closed(state_out: int) -> tuple[bool, bool]:
+    """Relays 1 and 2 closed (on)? State_Out 1 = off/off .. 4 = on/on."""
+    bits = _bits(state_out, 1, 4, "State_Out")
+    return (bool(bits & 2), bool(bits & 1))
+
+
+def state_out_code(relay_1: bool, relay_2: bool) -> int:
+    """The State_Out code for two relay states."""
+    return 1 + (2 if relay_1 else 0) + (1 if relay_2 else 0)
+
+
+def state_inputs_code(high: tuple[bool, bool, bool]) -> int:
+    """The State_Inputs code for three input levels."""
+    return (0 if high[0] else 4) + (0 if high[1] else 2) + (0 if high[2] else 1)
+
+
+def watts_dir_code(reversed_: tuple[bool, bool, bool]) -> int:
+    """The State_Watts_Dir code for three line directions."""
+    order = ("FFF", "FFR", "FRF", "RFF", "FRR", "RFR", "RRF", "RRR")
+    return order.index("".join("R" if r else "F" for r in reversed_)) + 1
+
+
+def add_derived(values: dict[str, FieldValue]) -> None:
+    """Fill the derived fields (signed watts, power factors) in place.
+
+    Values that cannot be decoded are left out rather than guessed.
+    """
+    direction = values.get("State_Watts_Dir")
+    reversed_ = (False, False, False)
+    if isinstance(direction, int):
+        try:
+            reversed_ = lines_reversed(direction)
+        except ValueError:
+            direction = None
+    total = 0
+    complete = True
+    for line in (1, 2, 3):
+        watts = values.get(f"RMS_Watts_Ln_{line}")
+        if isinstance(watts, int) and direction is not None:
+            signed = -watts if reversed_[line - 1] else watts
+            values[f"Net_Calc_Watts_Ln_{line}"] = signed
+            total += signed
+        else:
+            complete = False
+        cos = values.get(f"Cos_Theta_Ln_{line}")
+        if isinstance(cos, str):
+            with suppress(ValueError):
+                values[f"Power_Factor_Ln_{line}"] = parse_cos_theta(cos).value
+    if complete:
+        values["Net_Calc_Watts_Tot"] = total
+    elif isinstance(values.get("RMS_Watts_Tot"), int) and direction is None:
+        # v3 meters have no direction flags: their watts are import only.
+        for line in (1, 2, 3):
+            watts = values.get(f"RMS_Watts_Ln_{line}")
+            if isinstance(watts, int):
+                values[f"Net_Calc_Watts_Ln_{line}"] = watts
+        values["Net_Calc_Watts_Tot"] = values["RMS_Watts_Tot"]
+
+
+@dataclass(frozen=True, slots=True)
+class MeterReading:
+    """One reading of one meter, whatever the connection mode."""
+
+    address: str  # 12 digits
+    protocol: Protocol
+    model: str  # hex of the two model bytes, e.g. "1024"
+    firmware: str  # hex of the firmware byte, e.g. "15"
+    values: Mapping[str, FieldValue]
+    meter_time: datetime | None = None
+    # When the reading was taken (UTC); for cloud reads, Time_Stamp_UTC_ms.
+    timestamp: datetime | None = None
+    # Keys the source sent that the field table does not know (cloud/Push3 only).
+    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __getitem__(self, name: str) -> FieldValue:
+        return self.values[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.values)
+
+    def get(self, name: str, default: FieldValue | None = None) -> FieldValue | None:
+        """The value of field `name`, or `default` if this reading lacks it."""
+        return self.values.get(name, default)
+
+    def number(self, name: str) -> float | None:
+        """Field `name` as a number, or None if absent or not numeric."""
+        value = self.values.get(name)
+        if isinstance(value, (int, float)):
+            return value
+        return None
+
+    def input_high(self, line: int) -> bool | None:
+        """Pulse input `line` (1..3) high, or None if the reading lacks the state."""
+        state = self.values.get("State_Inputs")
+        if not isinstance(state, int):
+            return None
+        try:
+            return inputs_high(state)[line - 1]
+        except ValueError:
+            return None
+
+    def relay_closed(self, relay: int) -> bool | None:
+        """Relay `relay` (1 or 2) closed/on, or None without a State_Out."""
+        state = self.values.get("State_Out")
+        if not isinstance(state, int):
+            return None
+        try:
+            return relays_closed(state)[relay - 1]
+        except ValueError:
+            return None
+
+    def power_factor(self, line: int) -> PowerFactor | None:
+        """Power factor and lead/lag of `line`, from its Cos_Theta."""
+        cos = self.values.get(f"Cos_Theta_Ln_{line}")
+        if not isinstance(cos, str):
+            return None
+        try:
+            return parse_cos_theta(cos)
+        except ValueError:
+            return None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of `ekm read --json`: fields plus Meter, Model, Firmware, Protocol."""
+        out: dict[str, Any] = {
+            "Meter": self.address,
+            "Model": self.model,
+            "Firmware": self.firmware,
+            "Protocol": str(self.protocol),
+        }
+        out.update((name, self.values[name]) for name in FIELDS if name in self.values)
+        return out
+
+
+def make_reading(
+    address: str,
+    protocol: Protocol,
+    model: str,
+    firmware: str,
+    values: dict[str, FieldValue],
+    *,
+    timestamp: datetime | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> MeterReading:
+    """Build a reading: derived fields added, values frozen, meter time decoded."""
+    add_derived(values)
+    meter_time = values.get("Meter_Time")
+    return MeterReading(
+        address=address,
+        protocol=protocol,
+        model=model,
+        firmware=firmware,
+        values=MappingProxyType(values),
+        meter_time=parse_meter_time(meter_time) if isinstance(meter_time, str) else None,
+        timestamp=timestamp,
+        extra=MappingProxyType(dict(extra or {})),
+    )
+
+
+def normalize_address(address: str | int) -> str:
+    """A meter address as 12 digits, shorter numbers left-padded; ValueError otherwise."""
+    text = str(address).strip()
+    if not text.isdigit() or len(text) > 12:
+        raise ValueError(f"meter address must be up to 12 digits, got {text!r}")
+    return text.zfill(12)

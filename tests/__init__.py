@@ -1,0 +1,1 @@
+"""Tests of the EKM Metering integration and its aioekm library."""
