@@ -87,13 +87,15 @@ class VirtualMeter:
     lcd_items: list[int] = field(default_factory=lambda: [1, 2, 3, 4, 12])
     gateway: str = ""  # MAC of the simulated Push3 gateway it sits behind
     seed: int = 0
-    _rng: random.Random = field(default_factory=random.Random, repr=False)
 
     def __post_init__(self) -> None:
         self.address = normalize_address(self.address)
         if not self.model:
             self.model = V3_MODEL if self.protocol is Protocol.V3 else V4_MODEL
-        self._rng.seed(self.seed or int(self.address))
+
+    def noise(self, t: float, salt: int) -> float:
+        """Reproducible noise in [-1, 1]: the same meter at the same instant reads the same."""
+        return random.Random(f"{self.address}/{self.seed}/{salt}/{t:.3f}").uniform(-1.0, 1.0)
 
     # --- registers, exact ---------------------------------------------------
 
@@ -134,8 +136,7 @@ class VirtualMeter:
     def values(self, t: float | None = None) -> dict[str, FieldValue]:
         """Every field this meter's protocol carries, scaled, at time t."""
         t = time.time() if t is None else t
-        self.tick(t)
-        rng = self._rng
+        self.tick(t)  # values are a pure function of t and the meter's settings
         v3 = self.protocol is Protocol.V3
         scale = 1 if v3 else self.kwh_scale
 
@@ -156,8 +157,8 @@ class VirtualMeter:
         watts_total = 0
         for n in (1, 2, 3):
             line = self.lines[n - 1] if n <= len(self.lines) else None
-            watts = round(line.watts(t) * (1 + rng.uniform(-0.002, 0.002))) if line else 0
-            volts = round(line.volts + rng.uniform(-0.3, 0.3), 1) if line else 0.0
+            watts = round(line.watts(t) * (1 + 0.002 * self.noise(t, n))) if line else 0
+            volts = round(line.volts + 0.3 * self.noise(t, 10 + n), 1) if line else 0.0
             pf = PowerFactor(0.97, "lag") if line and watts else PowerFactor(1.0, None)
             amps = round(watts / (volts * pf.value), 1) if line and volts else 0.0
             watts_total += watts
@@ -175,7 +176,7 @@ class VirtualMeter:
         out["Reactive_Energy_Tot"] = kwh((fwd + rev) * 0.25)
         out["kWh_Rst"] = kwh(fwd - self.rst_baseline_kwh)
         out["Rev_kWh_Rst"] = kwh(rev - self.rst_baseline_rev_kwh)
-        out["Line_Freq"] = round(60.0 + rng.uniform(-0.03, 0.03), 2)
+        out["Line_Freq"] = round(60.0 + 0.03 * self.noise(t, 0), 2)
         out["RMS_Watts_Max_Demand"] = round(self.max_demand_w, 1)
         out["Max_Demand_Period"] = self.max_demand_period
         out["Max_Demand_Rst"] = self.max_demand_rst
