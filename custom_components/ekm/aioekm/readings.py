@@ -64,21 +64,18 @@ def parse_cos_theta(text: str) -> PowerFactor:
 
     Raises ValueError on anything else.
     """
-    text = text.strip()
-    flag = ""
-    if text[:1] in ("L", "C"):  # RS-485: flag then PF*100
-        flag, digits = text[0], text[1:]
-        if not digits.isdigit():
-            raise ValueError(f"bad Cos_Theta {text!r}")
-        value = int(digits) / 100
-    else:  # Push: '0.83 C' or '1.00'; RS-485 unity ' 100' stripped to '100'
-        number, _, flag = text.partition(" ")
-        value = int(number) / 100 if number.isdigit() else float(number)
+    stripped = text.strip()
+    if stripped[:1] in ("L", "C"):  # RS-485: flag then PF*100
+        flag, number = stripped[0], stripped[1:]
+    else:  # Push: '0.83 C' or '1.00'; RS-485 unity ' 100' is stripped to '100'
+        number, _, flag = stripped.partition(" ")
         flag = flag.strip()
-        if flag not in ("", "L", "C"):
-            raise ValueError(f"bad Cos_Theta {text!r}")
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"Cos_Theta out of range: {text!r}")
+    try:
+        value = int(number) / 100 if number.isdigit() else float(number)
+    except ValueError:
+        value = -1.0
+    if flag not in ("", "L", "C") or not 0.0 <= value <= 1.0:
+        raise ValueError(f"bad Cos_Theta {text!r}")
     direction: Literal["lag", "lead"] | None = None
     if value < 1.0:
         direction = "lag" if flag == "L" else "lead" if flag == "C" else None
