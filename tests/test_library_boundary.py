@@ -53,8 +53,8 @@ def test_checker_catches_an_offender(tmp_path: Path) -> None:
 def test_library_imports_without_homeassistant(module: str) -> None:
     """Importing the library in a fresh interpreter does not pull homeassistant in."""
     code = (
-        "import sys; sys.path.insert(0, %r); import %s; "
+        f"import sys; sys.path.insert(0, {str(LIBRARY.parent)!r}); import {module}; "
         "bad = [m for m in sys.modules if m.split('.')[0] == 'homeassistant']; "
         "sys.exit(1 if bad else 0)"
-    ) % (str(LIBRARY.parent), module)
+    )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

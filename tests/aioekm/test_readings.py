@@ -125,9 +125,7 @@ def test_make_reading_reverse_line_is_negative() -> None:
 
 
 def test_v3_without_direction_is_import_only() -> None:
-    reading = make_reading(
-        "17507", Protocol.V3, "1017", "15", {"RMS_Watts_Ln_1": 10, "RMS_Watts_Tot": 10}
-    )
+    reading = make_reading("17507", Protocol.V3, "1017", "15", {"RMS_Watts_Ln_1": 10, "RMS_Watts_Tot": 10})
     assert reading["Net_Calc_Watts_Tot"] == 10
     assert reading.relay_closed(1) is None and reading.input_high(1) is None
 
