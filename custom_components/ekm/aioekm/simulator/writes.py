@@ -1,0 +1,144 @@
+"""Apply a received write (register, data) to a virtual meter, as a real one would.
+
+The RS-485 face checks the password first; this module only decodes the data.
+Unknown registers, registers the meter's protocol lacks, and bad data leave the
+meter untouched and return False (the face then answers NAK or nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .. import commands
+from ..readings import Protocol, parse_meter_time
+from .fleet import VirtualMeter
+
+# Registers a v3 meter has; the rest are v4+ only (ekm-rs485.md section 5).
+_V3_REGISTERS = frozenset(
+    {commands.CHANGE_PASSWORD, commands.RESET_MAX_DEMAND, commands.MAX_DEMAND_PERIOD, commands.SET_TIME}
+)
+
+
+def _number(data: str, width: int) -> int | None:
+    """`data` as an int if it is exactly `width` ASCII digits."""
+    if len(data) != width or not (data.isascii() and data.isdigit()):
+        return None
+    return int(data)
+
+
+def _password(meter: VirtualMeter, data: str, t: float) -> bool:
+    if _number(data, 8) is None:
+        return False
+    meter.password = data
+    return True
+
+
+def _reset_max_demand(meter: VirtualMeter, data: str, t: float) -> bool:
+    if _number(data, 6) is None:
+        return False
+    meter.reset_max_demand()
+    return True
+
+
+def _max_demand_period(meter: VirtualMeter, data: str, t: float) -> bool:
+    code = _number(data, 1)
+    if code not in (1, 2, 3):
+        return False
+    meter.max_demand_period = code
+    return True
+
+
+def _set_time(meter: VirtualMeter, data: str, t: float) -> bool:
+    when = parse_meter_time(data) if _number(data, 14) is not None else None
+    if when is None:
+        return False
+    meter.set_clock(when, t)
+    return True
+
+
+def _relay(index: int) -> Callable[[VirtualMeter, str, float], bool]:
+    def apply(meter: VirtualMeter, data: str, t: float) -> bool:
+        if _number(data, 5) is None or data[0] not in "01":
+            return False
+        meter.set_relay(index + 1, data[0] == "1", int(data[1:]), t)
+        return True
+
+    return apply
+
+
+def _pulse_input_ratio(index: int) -> Callable[[VirtualMeter, str, float], bool]:
+    def apply(meter: VirtualMeter, data: str, t: float) -> bool:
+        ratio = _number(data, 4)
+        if not ratio:
+            return False
+        meter.pulse_ratios[index] = ratio
+        return True
+
+    return apply
+
+
+def _ct_ratio(meter: VirtualMeter, data: str, t: float) -> bool:
+    amps = _number(data, 4)
+    if amps not in commands.CT_RATIOS:
+        return False
+    meter.ct_ratio = amps
+    return True
+
+
+def _lcd_items(meter: VirtualMeter, data: str, t: float) -> bool:
+    if len(data) != 2 * commands.MAX_LCD_ITEMS or not (data.isascii() and data.isdigit()):
+        return False
+    codes = [int(data[i : i + 2]) for i in range(0, len(data), 2)]
+    if any(code and code not in commands.LCD_CODES for code in codes):
+        return False
+    meter.lcd_items = [code for code in codes if code]
+    return True
+
+
+def _zero_resettable(meter: VirtualMeter, data: str, t: float) -> bool:
+    if data:
+        return False
+    meter.zero_resettable(t)
+    return True
+
+
+def _pulse_output_ratio(meter: VirtualMeter, data: str, t: float) -> bool:
+    ratio = _number(data, 4)
+    if ratio not in commands.PULSE_OUTPUT_RATIOS:
+        return False
+    meter.cf_ratio = ratio
+    return True
+
+
+def _max_demand_auto_reset(meter: VirtualMeter, data: str, t: float) -> bool:
+    mode = _number(data, 1)
+    if mode is None or mode > max(commands.MaxDemandReset):
+        return False
+    meter.max_demand_rst = mode
+    return True
+
+
+_HANDLERS: dict[str, Callable[[VirtualMeter, str, float], bool]] = {
+    commands.CHANGE_PASSWORD: _password,
+    commands.RESET_MAX_DEMAND: _reset_max_demand,
+    commands.MAX_DEMAND_PERIOD: _max_demand_period,
+    commands.SET_TIME: _set_time,
+    commands.RELAYS[0]: _relay(0),
+    commands.RELAYS[1]: _relay(1),
+    **{reg: _pulse_input_ratio(i) for i, reg in enumerate(commands.PULSE_INPUT_RATIOS)},
+    commands.CT_RATIO: _ct_ratio,
+    commands.LCD_ITEMS: _lcd_items,
+    commands.ZERO_RESETTABLE_KWH: _zero_resettable,
+    commands.PULSE_OUTPUT_RATIO: _pulse_output_ratio,
+    commands.MAX_DEMAND_AUTO_RESET: _max_demand_auto_reset,
+}
+
+
+def apply_write(meter: VirtualMeter, register: str, data: str, t: float) -> bool:
+    """Apply write `register`(`data`) to `meter` at time t; False if the meter would refuse it."""
+    handler = _HANDLERS.get(register)
+    if handler is None:
+        return False
+    if meter.protocol is Protocol.V3 and register not in _V3_REGISTERS:
+        return False
+    return handler(meter, data, t)
