@@ -1,0 +1,421 @@
+"""The fleet's RS-485 face: virtual meters answering on a pty or a TCP port.
+
+Each pty or TCP connection is one bus: requests are decoded with the codec,
+every meter answers only its own address, and replies leave after a meter-like
+turnaround. With `wire_speed` the bus is modelled half-duplex at 9600 baud,
+10 bits per character: a request is heard only once its last byte would have
+crossed the wire, and the reply's bytes are released at the wire rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+import contextlib
+from dataclasses import dataclass, field
+from datetime import datetime
+import errno
+import logging
+import math
+import os
+from pathlib import Path
+import pty
+import random
+import tempfile
+import tty
+
+from .. import codec
+from ..errors import FrameError
+from ..fields import FRAME_LENGTH, Layout, fields_in
+from ..readings import Protocol
+from .fleet import Fleet, VirtualMeter
+from .writes import apply_write
+
+_LOGGER = logging.getLogger(__name__)
+
+BYTE_TIME = 10 / 9600  # one 7E1 character: start + 7 data + parity + stop bits
+CHUNK = 16  # bytes released at once when pacing (about 17 ms at 9600 baud)
+PARTIAL_REQUEST_TIMEOUT = 0.5  # a half-received request older than this is noise
+
+
+@dataclass
+class Faults:
+    """Misbehaviour to inject; every knob may change while the simulator runs."""
+
+    crc_error_rate: float = 0.0  # fraction of 255-byte replies sent with a corrupted CRC
+    drop_rate: float = 0.0  # fraction of requests left unanswered
+    garbage_before: bytes = b""  # bytes sent before each reply
+    echo: bool = False  # echo each request back before replying (like some adapters)
+    slow: float = 0.0  # extra seconds before each reply
+    silent_meters: set[str] = field(default_factory=set)  # addresses that never answer
+    lose_write_acks: bool = False  # apply writes but never send their ACK
+
+
+@dataclass
+class _Session:
+    """What one bus remembers between requests: the selected meter and its sign-on."""
+
+    selected: VirtualMeter | None = None
+    signed_on: bool = False
+
+
+class _Bus:
+    """One connection's request stream: split, decode, answer in order."""
+
+    def __init__(self, sim: Rs485Simulator, send: Callable[[bytes], None], name: str) -> None:
+        self._sim = sim
+        self._send = send
+        self.name = name
+        self._buffer = bytearray()
+        self._last_rx = 0.0
+        self._rx_clock = 0.0  # when the last received byte finished crossing the wire
+        self._tx_free = 0.0  # when the last reply finished crossing the wire
+        self._queue: asyncio.Queue[tuple[bytes, float]] = asyncio.Queue()
+        self._session = _Session()
+        self._worker = asyncio.get_running_loop().create_task(self._serve())
+
+    def close(self) -> None:
+        self._worker.cancel()
+
+    def received(self, data: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if self._buffer and now - self._last_rx > PARTIAL_REQUEST_TIMEOUT:
+            self._buffer.clear()
+        self._last_rx = now
+        byte_time = BYTE_TIME if self._sim.wire_speed else 0.0
+        self._rx_clock = max(now, self._rx_clock, self._tx_free) + len(data) * byte_time
+        if self._sim.faults.echo:
+            self._send(data)
+        self._buffer += data
+        while self._buffer:
+            start = next((i for i, b in enumerate(self._buffer) if b in (0x2F, codec.SOH)), None)
+            if start is None:
+                self._buffer.clear()
+                return
+            del self._buffer[:start]
+            length = codec.request_length(bytes(self._buffer))
+            if length is None or length > len(self._buffer):
+                return
+            raw = bytes(self._buffer[:length])
+            del self._buffer[:length]
+            self._queue.put_nowait((raw, self._rx_clock))
+
+    async def _serve(self) -> None:
+        while True:
+            raw, heard_at = await self._queue.get()
+            try:
+                await self._answer(raw, heard_at)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a simulator bug must not kill the bus
+                _LOGGER.exception("simulator failed on request %r", raw[:4])
+
+    async def _answer(self, raw: bytes, heard_at: float) -> None:
+        sim = self._sim
+        try:
+            request = codec.parse_request(raw)
+        except FrameError as err:
+            _LOGGER.debug("%s: ignoring bad request: %s", self.name, err)
+            return
+        sim.log.append(request)
+        sim.raw_log.append(raw)
+        reply = self._reply_to(request)
+        if reply is None or sim.rng.random() < sim.faults.drop_rate:
+            return
+        loop = asyncio.get_running_loop()
+        start = max(heard_at + sim.turnaround + sim.faults.slow, self._tx_free)
+        await asyncio.sleep(max(0.0, start - loop.time()))
+        if len(reply) == FRAME_LENGTH and sim.rng.random() < sim.faults.crc_error_rate:
+            reply = reply[:-2] + bytes(((reply[-2] ^ 0x01), reply[-1]))
+        await self._transmit(sim.faults.garbage_before + reply)
+
+    async def _transmit(self, data: bytes) -> None:
+        """Send `data`, paced at the wire rate when asked, anchored so pacing never drifts."""
+        loop = asyncio.get_running_loop()
+        if not self._sim.wire_speed:
+            self._send(data)
+            return
+        start = max(loop.time(), self._tx_free)
+        self._tx_free = start + len(data) * BYTE_TIME
+        for begin in range(0, len(data), CHUNK):
+            end = min(begin + CHUNK, len(data))
+            # A chunk is released when its last byte would have arrived.
+            await asyncio.sleep(max(0.0, start + end * BYTE_TIME - loop.time()))
+            self._send(data[begin:end])
+
+    def _reply_to(self, request: codec.Request) -> bytes | None:
+        """The reply bytes a real bus would carry, or None for silence."""
+        sim = self._sim
+        session = self._session
+        t = sim.fleet.clock()
+        if request.kind == "read":
+            meter = sim.fleet.get(request.address or "")
+            if meter is None or meter.address in sim.faults.silent_meters:
+                session.selected, session.signed_on = None, False
+                return None
+            if (request.layout is Layout.V3) != (meter.protocol is Protocol.V3):
+                return None  # a meter ignores the other generation's request form
+            session.selected, session.signed_on = meter, False
+            return frame_for(meter, request.layout or Layout.V4A, t)
+        meter = session.selected
+        if request.kind == "sign_off" or meter is None:
+            session.selected, session.signed_on = None, False
+            return None
+        if meter.address in sim.faults.silent_meters:
+            return None
+        if request.kind == "password":
+            session.signed_on = request.data == meter.password
+            return bytes((codec.ACK,)) if session.signed_on else None
+        if request.kind == "write":
+            if not session.signed_on or not apply_write(meter, request.register or "", request.data or "", t):
+                return None
+            return None if sim.faults.lose_write_acks else bytes((codec.ACK,))
+        return table_for(meter, request.register or "", t)  # the "table" kind
+
+
+def frame_for(meter: VirtualMeter, layout: Layout, t: float) -> bytes:
+    """The 255-byte reply `meter` sends for a read of `layout` at time t."""
+    values = meter.values(t)
+    carried = {f.name for f in fields_in(layout)}
+    return codec.build_reply(
+        layout,
+        meter.address,
+        meter.model,
+        meter.firmware,
+        {name: value for name, value in values.items() if name in carried},
+    )
+
+
+def table_for(meter: VirtualMeter, register: str, t: float) -> bytes | None:
+    """The R1 month table (0011 forward / 0012 reverse kWh), or None for other tables.
+
+    Each of the six rows is the register at the start of a month, newest first.
+    """
+    if register not in codec.MONTH_TABLE_REGISTERS:
+        return None
+    reverse = register == "0012"
+    scale = 1 if meter.protocol is Protocol.V3 else meter.kwh_scale
+    step = 10.0**scale
+    now = datetime.fromtimestamp(t)
+    months = []
+    year, month = now.year, now.month
+    for _ in range(6):
+        start = datetime(year, month, 1).timestamp()
+        kwh = meter.reverse_kwh(start) if reverse else meter.total_kwh(start)
+        kwh = max(0.0, math.floor(kwh * step) / step)
+        t1, t2 = math.floor(kwh * 0.6 * step) / step, math.floor(kwh * 0.4 * step) / step
+        months.append(codec.MonthKwh(kwh, (t1, t2, 0.0, 0.0)))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return codec.build_table(register, tuple(months), kwh_scale=scale)
+
+
+class _PtyFace:
+    """A pseudo-terminal whose slave end is the 'serial port' clients open.
+
+    The path handed out is a symlink to the current slave, so that after a
+    disconnect the simulator comes back on the same path (like /dev/serial/by-id).
+    """
+
+    def __init__(self, sim: Rs485Simulator) -> None:
+        self._sim = sim
+        self._dir = Path(tempfile.mkdtemp(prefix="ekm-sim-"))
+        self.path = str(self._dir / "ttyEKM0")
+        self._master = -1
+        self._slave = -1
+        self._bus: _Bus | None = None
+        self._out = bytearray()
+
+    def open(self) -> None:
+        master, slave = pty.openpty()
+        tty.setraw(slave)  # no echo, no line editing: bytes pass through untouched
+        os.set_blocking(master, False)
+        self._master, self._slave = master, slave
+        link = Path(self.path)
+        with contextlib.suppress(FileNotFoundError):
+            link.unlink()
+        link.symlink_to(os.ttyname(slave))
+        self._bus = _Bus(self._sim, self._write, f"pty {self.path}")
+        asyncio.get_running_loop().add_reader(master, self._readable)
+
+    def close(self) -> None:
+        if self._master < 0:
+            return
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(self._master)
+        loop.remove_writer(self._master)
+        if self._bus is not None:
+            self._bus.close()
+            self._bus = None
+        for fd in (self._master, self._slave):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._master = self._slave = -1
+        self._out.clear()
+
+    def remove(self) -> None:
+        self.close()
+        with contextlib.suppress(FileNotFoundError):
+            Path(self.path).unlink()
+        with contextlib.suppress(OSError):
+            self._dir.rmdir()
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self._master, 4096)
+        except BlockingIOError:
+            return
+        except OSError as err:
+            if err.errno == errno.EIO:  # no client has the slave open: nothing to read
+                return
+            raise
+        if data and self._bus is not None:
+            self._bus.received(data)
+
+    def _write(self, data: bytes) -> None:
+        if self._master < 0:
+            return
+        self._out += data
+        self._flush()
+
+    def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._out and self._master >= 0:
+            try:
+                sent = os.write(self._master, self._out)
+            except BlockingIOError:
+                loop.add_writer(self._master, self._flush)
+                return
+            except OSError:
+                self._out.clear()
+                return
+            del self._out[:sent]
+        if self._master >= 0:
+            loop.remove_writer(self._master)
+
+
+class _TcpFace:
+    """A TCP listener; each client connection is its own bus."""
+
+    def __init__(self, sim: Rs485Simulator, host: str, port: int) -> None:
+        self._sim = sim
+        self.host = host
+        self.port = port
+        self._server: asyncio.Server | None = None
+        self._clients: set[asyncio.Transport] = set()
+
+    @property
+    def url(self) -> str:
+        return f"socket://{self.host}:{self.port}"
+
+    async def open(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: _TcpClient(self._sim, self._clients), self.host, self.port, reuse_address=True
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for transport in list(self._clients):
+            transport.abort()
+        self._clients.clear()
+        if server is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(server.wait_closed(), 1.0)
+
+
+class _TcpClient(asyncio.Protocol):
+    def __init__(self, sim: Rs485Simulator, clients: set[asyncio.Transport]) -> None:
+        self._sim = sim
+        self._clients = clients
+        self._transport: asyncio.Transport | None = None
+        self._bus: _Bus | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        self._clients.add(transport)
+        self._bus = _Bus(self._sim, self._write, f"tcp {transport.get_extra_info('peername')}")
+
+    def _write(self, data: bytes) -> None:
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(data)
+
+    def data_received(self, data: bytes) -> None:
+        if self._bus is not None:
+            self._bus.received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._transport is not None:
+            self._clients.discard(self._transport)
+        if self._bus is not None:
+            self._bus.close()
+            self._bus = None
+
+
+class Rs485Simulator:
+    """Virtual meters of `fleet` on a pty and/or a TCP port."""
+
+    def __init__(
+        self,
+        fleet: Fleet,
+        *,
+        turnaround: float = 0.03,
+        wire_speed: bool = False,
+        faults: Faults | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.fleet = fleet
+        self.turnaround = turnaround
+        self.wire_speed = wire_speed
+        self.faults = faults or Faults()
+        self.rng = random.Random(seed)
+        self.log: list[codec.Request] = []  # every request decoded, in order
+        self.raw_log: list[bytes] = []  # the same requests as bytes on the wire
+        self._pty: _PtyFace | None = None
+        self._tcp: _TcpFace | None = None
+
+    async def start_pty(self) -> str:
+        """Serve on a new pty; returns the path to open (a symlink to the slave)."""
+        if self._pty is None:
+            self._pty = _PtyFace(self)
+            self._pty.open()
+        return self._pty.path
+
+    async def start_tcp(self, port: int = 0, host: str = "127.0.0.1") -> str:
+        """Serve on TCP; returns the serialx URL 'socket://HOST:PORT'."""
+        if self._tcp is None:
+            self._tcp = _TcpFace(self, host, port)
+            await self._tcp.open()
+        return self._tcp.url
+
+    async def disconnect(self) -> None:
+        """Vanish like an unplugged adapter: close the pty, drop TCP clients, stop listening."""
+        if self._pty is not None:
+            self._pty.close()
+        if self._tcp is not None:
+            await self._tcp.close()
+
+    async def reconnect(self) -> None:
+        """Come back on the same pty path and TCP port."""
+        if self._pty is not None and self._pty._master < 0:
+            self._pty.open()
+        if self._tcp is not None and self._tcp._server is None:
+            await self._tcp.open()
+
+    async def stop(self) -> None:
+        if self._pty is not None:
+            self._pty.remove()
+            self._pty = None
+        if self._tcp is not None:
+            await self._tcp.close()
+            self._tcp = None
+
+    async def __aenter__(self) -> Rs485Simulator:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()

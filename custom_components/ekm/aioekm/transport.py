@@ -1,0 +1,195 @@
+"""The byte link to an RS-485 adapter, through serialx.
+
+Accepts whatever serialx accepts: device paths (/dev/ttyUSB0, /dev/serial/by-id/...),
+socket://host:port, rfc2217://host:port. Bytes are collected by a plain asyncio
+protocol so the bus can drop stale input before each request (like
+reset_input_buffer) and read replies with its own first-byte / inter-byte timeouts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import serialx
+
+from .errors import EkmConnectionError, EkmTimeoutError
+
+STX = 0x02
+ACK = 0x06
+NAK = 0x15
+FRAME_LENGTH = 255
+
+
+class _Collector(asyncio.Protocol):
+    """Appends every received byte to the link's buffer and wakes its reader."""
+
+    def __init__(self, link: Link) -> None:
+        self._link = link
+
+    def data_received(self, data: bytes) -> None:
+        self._link._received(data)
+
+    def eof_received(self) -> bool | None:
+        self._link._lost(None)
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._link._lost(exc)
+
+
+class Link:
+    """One open connection to the bus adapter; useless once `closed`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._buffer = bytearray()
+        self._waiter: asyncio.Future[None] | None = None
+        self._transport: asyncio.BaseTransport | None = None
+        self._closed = False
+        self.lost_reason: str | None = None
+
+    @classmethod
+    async def open(cls, url: str, *, baudrate: int, bytesize: int, parity: str, stopbits: float) -> Link:
+        """Open `url`; EkmConnectionError if it cannot be opened."""
+        link = cls(url)
+        loop = asyncio.get_running_loop()
+        settings: dict[str, Any] = {
+            "baudrate": baudrate,
+            "bytesize": bytesize,
+            "parity": parity,
+            "stopbits": stopbits,
+        }
+        try:
+            transport, _ = await serialx.create_serial_connection(
+                loop, lambda: _Collector(link), url, **settings
+            )
+        except (OSError, serialx.SerialException, ValueError, TimeoutError) as err:
+            raise EkmConnectionError(f"cannot open {serialx.redact_uri(url)}: {err}") from err
+        link._transport = transport
+        return link
+
+    # --- protocol callbacks ---------------------------------------------------
+
+    def _received(self, data: bytes) -> None:
+        self._buffer += data
+        self._wake()
+
+    def _lost(self, exc: Exception | None) -> None:
+        if not self._closed:
+            self._closed = True
+            self.lost_reason = str(exc) if exc else "connection closed by the other end"
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    # --- use ------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def close(self) -> None:
+        self._closed = True
+        transport, self._transport = self._transport, None
+        if transport is None:
+            return
+        transport.close()
+        wait_closed = getattr(transport, "wait_closed", None)
+        if wait_closed is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(wait_closed(), 2.0)
+
+    def discard_input(self) -> int:
+        """Drop whatever arrived so far (stale replies, line noise); returns how much."""
+        dropped = len(self._buffer)
+        self._buffer.clear()
+        return dropped
+
+    def _check_open(self) -> None:
+        if self._closed or self._transport is None:
+            raise EkmConnectionError(f"{serialx.redact_uri(self.url)} is gone: {self.lost_reason}")
+
+    async def send(self, data: bytes) -> None:
+        """Write `data` (after dropping stale input)."""
+        self._check_open()
+        self.discard_input()
+        transport = self._transport
+        assert isinstance(transport, asyncio.WriteTransport)
+        try:
+            transport.write(data)
+        except (OSError, serialx.SerialException) as err:
+            self._lost(err)
+            raise EkmConnectionError(f"write to {serialx.redact_uri(self.url)} failed: {err}") from err
+
+    async def _wait_data(self, seconds: float) -> bool:
+        """Wait up to `seconds` for more bytes; False if none came."""
+        if seconds <= 0:
+            return False
+        loop = asyncio.get_running_loop()
+        self._waiter = loop.create_future()
+        try:
+            async with asyncio.timeout(seconds):
+                await self._waiter
+        except TimeoutError:
+            return False
+        finally:
+            self._waiter = None
+        return True
+
+    def _skip_to_start(self, wanted: tuple[int, ...], pending_echo: bytes) -> bytes:
+        """Drop echo and noise up to the first wanted byte; returns the echo still expected."""
+        skip = 0
+        buffer = self._buffer
+        while skip < len(buffer):
+            byte = buffer[skip]
+            if pending_echo and byte == pending_echo[0]:
+                pending_echo = pending_echo[1:]
+            elif byte in wanted:
+                break
+            else:
+                pending_echo = b""  # not an echo (any more): plain noise
+            skip += 1
+        del buffer[:skip]
+        return pending_echo
+
+    async def receive_reply(
+        self,
+        *,
+        frame: bool,
+        echo: bytes,
+        first_byte_timeout: float,
+        inter_byte_timeout: float,
+    ) -> bytes:
+        """The next reply: a 255-byte frame (frame=True) or a single ACK/NAK byte.
+
+        Skips an echo of the request (some adapters echo what they send) and any
+        bytes before the reply's first byte (STX for a frame, ACK/NAK otherwise).
+        EkmTimeoutError if the reply does not start within `first_byte_timeout`
+        or stalls for `inter_byte_timeout`; EkmConnectionError if the link drops.
+        """
+        loop = asyncio.get_running_loop()
+        wanted = (STX,) if frame else (ACK, NAK)
+        pending_echo = echo
+        deadline = loop.time() + first_byte_timeout
+        while True:
+            pending_echo = self._skip_to_start(wanted, pending_echo)
+            if self._buffer:
+                break
+            self._check_open()
+            if not await self._wait_data(deadline - loop.time()):
+                self._check_open()
+                raise EkmTimeoutError("no reply")
+        if not frame:
+            return bytes((self._buffer.pop(0),))
+        while len(self._buffer) < FRAME_LENGTH:
+            self._check_open()
+            if not await self._wait_data(inter_byte_timeout):
+                self._check_open()
+                raise EkmTimeoutError(f"reply stopped after {len(self._buffer)} of {FRAME_LENGTH} bytes")
+        reply = bytes(self._buffer[:FRAME_LENGTH])
+        del self._buffer[:FRAME_LENGTH]
+        return reply
