@@ -47,7 +47,9 @@ def computed_frame(name_start: str) -> bytes:
 
 
 def lua_schedule_frame() -> bytes:
-    return hex_bytes(load("set-period-table-5-and-crc-checks-lua.json")["set_period_table_5"]["hex_full_frame"])
+    return hex_bytes(
+        load("set-period-table-5-and-crc-checks-lua.json")["set_period_table_5"]["hex_full_frame"]
+    )
 
 
 def crc_check_values() -> list[tuple[bytes, int]]:

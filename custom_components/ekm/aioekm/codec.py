@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+import math
 from types import MappingProxyType
 from typing import Final, Literal
 
@@ -291,8 +292,11 @@ def to_reading(a_or_v3: Frame, b: Frame | None = None, *, timestamp: datetime | 
 
 
 def _number(value: FieldValue, name: str) -> float:
+    """A field value as a number the wire can carry: finite and not negative."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} = {value} does not fit an unsigned field")
     return value
 
 
