@@ -97,6 +97,10 @@ class InvalidRequestError(PushApiError):
     """The API refused the request's parameters (EKM 1100-1103, HTTP 400)."""
 
 
+class NotFoundError(InvalidRequestError):
+    """The API has no such resource (HTTP 404), e.g. an unknown trigger."""
+
+
 class ServerError(PushApiError):
     """The API failed on its side (EKM 1300, HTTP 5xx)."""
 

@@ -1,0 +1,147 @@
+"""HTTP plumbing shared by the Push cloud client and the Push3 local client.
+
+One place sends requests, maps answers to typed errors, retries what is safe
+to retry and keeps the key and API token out of logs and messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+import logging
+import random
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from .cloud_errors import decode_json, error_for, malformed, redact
+from .errors import EkmConnectionError, EkmTimeoutError, PushApiError, ServerError
+
+_LOGGER = logging.getLogger(__package__)
+
+type Params = Mapping[str, str | Sequence[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how patiently a GET is retried after a connection error or a 5xx.
+
+    POST, PUT and DELETE are never retried: they may have taken effect.
+    """
+
+    attempts: int = 3  # tries in all, the first included
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+
+    def delay(self, retry: int) -> float:
+        """Seconds to wait before retry number `retry` (1, 2, ...): exponential, jittered."""
+        ceiling = min(self.max_delay, self.base_delay * 2.0 ** (retry - 1))
+        jitter: float = random.uniform(0.5, 1.0)
+        return ceiling * jitter
+
+
+DEFAULT_RETRY = RetryPolicy()
+NO_RETRY = RetryPolicy(attempts=1)
+
+
+def build_url(base: str | URL, path: str, params: Params) -> URL:
+    """`base` + `path` with `params` (a sequence value repeats the parameter); `~` stays literal."""
+    url = URL(str(base).rstrip("/") + "/" + path.lstrip("/"))
+    query: list[tuple[str, str]] = []
+    for name, value in params.items():
+        if isinstance(value, str):
+            query.append((name, value))
+        else:
+            query.extend((name, item) for item in value)
+    return url.with_query(query) if query else url
+
+
+class HttpTransport:
+    """Send JSON requests over an injected aiohttp session."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        secrets: Callable[[], Sequence[str | None]],
+        timeout: float = 20.0,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        map_status: Callable[[int], PushApiError | None] | None = None,
+    ) -> None:
+        self._session = session
+        self._secrets = secrets
+        self.timeout = timeout
+        self.retry = retry
+        self._sleep = sleep
+        # Lets a caller give a status its own meaning (a Push3 says "bad key" with a 500).
+        self._map_status = map_status
+        self.requests = 0  # HTTP requests sent, retries included
+
+    def safe(self, text: str) -> str:
+        """`text` with every secret masked."""
+        return redact(text, self._secrets())
+
+    async def request(
+        self,
+        method: str,
+        url: URL,
+        *,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        expected: str = "a JSON document",
+    ) -> Any:
+        """The decoded JSON answer; typed errors otherwise. Only GETs are retried."""
+        attempts = self.retry.attempts if method == "GET" else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return await self._once(method, url, json_body, headers, expected)
+            except (ServerError, EkmConnectionError, EkmTimeoutError) as err:
+                if attempt >= attempts:
+                    raise
+                wait = self.retry.delay(attempt)
+                _LOGGER.debug("%s %s failed (%s), retry %d in %.2f s", method, url.path, err, attempt, wait)
+                await self._sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _once(
+        self,
+        method: str,
+        url: URL,
+        json_body: Any,
+        headers: Mapping[str, str] | None,
+        expected: str,
+    ) -> Any:
+        what = f"{method} {url.path}"
+        self.requests += 1
+        if _LOGGER.isEnabledFor(logging.DEBUG):
+            _LOGGER.debug("%s", self.safe(f"{method} {url}"))
+        try:
+            async with asyncio.timeout(self.timeout):
+                async with self._session.request(
+                    method, url, json=json_body, headers=headers, allow_redirects=False
+                ) as response:
+                    raw = await response.read()
+                    status = response.status
+                    reply_headers = dict(response.headers.items())
+        except TimeoutError:
+            raise EkmTimeoutError(f"{what}: no answer within {self.timeout:g} s") from None
+        except aiohttp.ClientError as err:
+            # aiohttp messages can carry the full URL: keep only the class name and host.
+            raise EkmConnectionError(
+                f"{what}: cannot talk to {url.host}:{url.port} ({type(err).__name__})"
+            ) from None
+        if self._map_status is not None and not 200 <= status < 300:
+            special = self._map_status(status)
+            if special is not None:
+                raise special
+        error = error_for(what, status, reply_headers, raw, self._secrets())
+        if error is not None:
+            _LOGGER.debug("%s", self.safe(str(error)))
+            raise error
+        try:
+            return decode_json(raw)
+        except ValueError:
+            raise malformed(what, raw, self._secrets(), expected) from None

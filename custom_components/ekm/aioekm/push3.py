@@ -1,0 +1,86 @@
+"""Client of a Push3 gateway's local LAN API: `http://<host>/readMeter?key=...`.
+
+The gateway answers `{"<12-digit address>": [reads]}` with numeric values; the
+reads become the same MeterReading as the cloud and RS-485 sides. A Push3
+answers a wrong key with HTTP 500, so that status means "key refused" here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+
+import aiohttp
+from yarl import URL
+
+from .cloud_http import HttpTransport, RetryPolicy, build_url
+from .cloud_mapping import RealtimeResult, push3_result
+from .errors import AuthenticationError, PushApiError
+from .readings import normalize_address
+
+PUSH3_RETRY = RetryPolicy(attempts=2)
+
+
+def _push3_status(status: int) -> PushApiError | None:
+    if status == 500:
+        return AuthenticationError(
+            "GET /readMeter: the gateway refused the request (HTTP 500); is the key right?",
+            status=status,
+        )
+    return None
+
+
+class Push3Client:
+    """Read the meters of one Push3 gateway over the LAN."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        host: str,
+        key: str,
+        *,
+        base_url: str | None = None,
+        timeout: float = 10.0,
+        retry: RetryPolicy = PUSH3_RETRY,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        """`host` is the gateway's IP or name; `base_url` overrides `http://<host>` (tests, proxies)."""
+        if not key:
+            raise ValueError("the gateway key is required")
+        self._key = key
+        self.base_url = URL(base_url or f"http://{host}")
+        self._http = HttpTransport(
+            session,
+            secrets=lambda: (self._key,),
+            timeout=timeout,
+            retry=retry,
+            sleep=sleep,
+            map_status=_push3_status,
+        )
+
+    def __repr__(self) -> str:
+        return f"Push3Client(base_url={str(self.base_url)!r}, key=***)"
+
+    @property
+    def requests(self) -> int:
+        return self._http.requests
+
+    async def read_meters(self, meters: Iterable[str | int] | None = None, *, cnt: int = 1) -> RealtimeResult:
+        """The newest good reading of each meter behind the gateway.
+
+        `meters` only selects what counts as missing; the gateway always answers for all.
+        """
+        if not 1 <= cnt <= 1000:
+            raise ValueError("cnt must be 1..1000")
+        requested = [normalize_address(m) for m in meters] if meters is not None else []
+        url = build_url(self.base_url, "readMeter", {"key": self._key, "cnt": str(cnt)})
+        before = self._http.requests
+        payload = await self._http.request("GET", url, expected="meters keyed by address")
+        result = push3_result(payload, requested, requests=self._http.requests - before)
+        if requested:
+            wanted = set(requested)
+            readings = {a: r for a, r in result.readings.items() if a in wanted}
+            return RealtimeResult(
+                readings, result.bad_reads, result.missing, result.requests, result.bad_values
+            )
+        return result
