@@ -131,6 +131,14 @@ def test_write_frame_rebuilds_the_lua_schedule_write() -> None:
     assert write_frame("0074", "030001040002070003110004" + "0" * 24) == frame
 
 
+def test_write_frame_length_limit() -> None:
+    """The longest write still fits what a meter-side reader splits off."""
+    longest = write_frame("0070", "0" * codec.MAX_WRITE_DATA)
+    assert request_length(longest) == len(longest) == codec.MAX_REQUEST_LENGTH
+    with pytest.raises(ValueError, match="longer than"):
+        write_frame("0070", "0" * (codec.MAX_WRITE_DATA + 1))
+
+
 def test_write_frame_with_empty_data() -> None:
     assert write_frame("00D3", "") == vectors.computed_frame("zero resettable kWh")
 

@@ -152,7 +152,12 @@ def test_random_digits_frames(body: bytes, layout: Layout) -> None:
 
 
 def _valid_frames() -> list[tuple[Layout, bytes]]:
-    values = {"kWh_Tot": 1234.56, "kWh_Scale": 2, "Cos_Theta_Ln_1": "0.83 L", "Meter_Time": "14040803001018"}
+    values: dict[str, FieldValue] = {
+        "kWh_Tot": 1234.56,
+        "kWh_Scale": 2,
+        "Cos_Theta_Ln_1": "0.83 L",
+        "Meter_Time": "14040803001018",
+    }
     out = [(layout, build_reply(layout, ADDRESS, MODEL[layout], "15", values)) for layout in LAYOUTS]
     capture = bytearray(vectors.v4_b_frame())
     capture[4:16] = ADDRESS.encode()

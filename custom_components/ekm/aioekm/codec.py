@@ -66,6 +66,7 @@ V3_KWH_SCALE: Final = 1  # v3 registers always carry one decimal
 _TEN_TO: Final = (1, 10, 100)  # 10**kWh_Scale
 
 MAX_REQUEST_LENGTH: Final = 256  # longer than any command we know (LCD list: 93 bytes)
+MAX_WRITE_DATA: Final = MAX_REQUEST_LENGTH - 13  # SOH W1 STX reg4 ( ) ETX crc2 around it
 _READ_PREFIX: Final = b"/?"
 _READ_TAILS: Final[Mapping[bytes, Layout]] = MappingProxyType(
     {b"!\r\n": Layout.V3, b"00!\r\n": Layout.V4A, b"01!\r\n": Layout.V4B}
@@ -104,6 +105,8 @@ def write_frame(register: str, data: str) -> bytes:
     _check_register(register)
     if not data.isascii() or (data and not data.isdigit()):
         raise ValueError(f"write data for register {register} must be ASCII digits")
+    if len(data) > MAX_WRITE_DATA:
+        raise ValueError(f"write data for register {register} is longer than {MAX_WRITE_DATA} digits")
     return _command(b"W1", f"{register}({data})")
 
 
