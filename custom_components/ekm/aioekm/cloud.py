@@ -197,11 +197,13 @@ class PushClient:
 
         async def fetch(batch: list[str]) -> RealtimeResult:
             async with gate:
-                before = self._http.requests
-                payload = await self._get(
-                    self.api_url, "readMeter", {**params, "meters": "~".join(batch)}, "a readMeter object"
+                url = build_url(
+                    self.api_url, "readMeter", {"key": self._key, **params, "meters": "~".join(batch)}
                 )
-                return realtime_result(payload, requests=self._http.requests - before)
+                payload, sent = await self._http.request_counted(
+                    "GET", url, headers=self._headers(), expected="a readMeter object"
+                )
+                return realtime_result(payload, requests=sent)
 
         outcomes = await asyncio.gather(*(fetch(b) for b in batches), return_exceptions=True)
         for outcome in outcomes:

@@ -94,10 +94,25 @@ class HttpTransport:
         expected: str = "a JSON document",
     ) -> Any:
         """The decoded JSON answer; typed errors otherwise. Only GETs are retried."""
+        payload, _ = await self.request_counted(
+            method, url, json_body=json_body, headers=headers, expected=expected
+        )
+        return payload
+
+    async def request_counted(
+        self,
+        method: str,
+        url: URL,
+        *,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        expected: str = "a JSON document",
+    ) -> tuple[Any, int]:
+        """Like request(), also telling how many HTTP requests it took."""
         attempts = self.retry.attempts if method == "GET" else 1
         for attempt in range(1, attempts + 1):
             try:
-                return await self._once(method, url, json_body, headers, expected)
+                return await self._once(method, url, json_body, headers, expected), attempt
             except (ServerError, EkmConnectionError, EkmTimeoutError) as err:
                 if attempt >= attempts:
                     raise

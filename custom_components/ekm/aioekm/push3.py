@@ -74,9 +74,8 @@ class Push3Client:
             raise ValueError("cnt must be 1..1000")
         requested = [normalize_address(m) for m in meters] if meters is not None else []
         url = build_url(self.base_url, "readMeter", {"key": self._key, "cnt": str(cnt)})
-        before = self._http.requests
-        payload = await self._http.request("GET", url, expected="meters keyed by address")
-        result = push3_result(payload, requested, requests=self._http.requests - before)
+        payload, sent = await self._http.request_counted("GET", url, expected="meters keyed by address")
+        result = push3_result(payload, requested, requests=sent)
         if requested:
             wanted = set(requested)
             readings = {a: r for a, r in result.readings.items() if a in wanted}

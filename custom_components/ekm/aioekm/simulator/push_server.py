@@ -204,6 +204,8 @@ class PushServer:
         self.triggers: dict[str, dict[str, Any]] = {}
         self.commands: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
+        self.in_flight = 0
+        self.max_in_flight = 0  # most requests handled at once, to check client concurrency
         self.url = ""
         self._runner: web.AppRunner | None = None
         self.app = self._make_app()
@@ -275,7 +277,12 @@ class PushServer:
             body,
         )
         self.log.append(entry)
-        response = await self._answer(request, handler)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            response = await self._answer(request, handler)
+        finally:
+            self.in_flight -= 1
         entry.status = response.status
         return response
 

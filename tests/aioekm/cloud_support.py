@@ -1,0 +1,67 @@
+"""Shared pieces of the Push API tests: a pinned-clock fleet on two gateways and its fake server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import aiohttp
+
+from custom_components.ekm.aioekm.cloud import PushClient
+from custom_components.ekm.aioekm.cloud_http import RetryPolicy
+from custom_components.ekm.aioekm.simulator.fleet import Fleet
+from custom_components.ekm.aioekm.simulator.push_server import PushServer
+
+# 2026-11-25 12:00 UTC: after the fleet's epoch, so there is history to summarise.
+T = datetime(2026, 11, 25, 12, 0, tzinfo=UTC).timestamp()
+V4 = "000300000001"
+V4_B = "000300000002"
+V3 = "000000017507"
+V4_GW2 = "000300000009"  # behind the second gateway
+SPEC = f"{V4}:v4,{V4_B}:v4,{V3}:v3,{V4_GW2}:v4"
+GW1 = "4016fa100000"
+GW2 = "4016fa100001"
+FAST = RetryPolicy(attempts=3, base_delay=0.0, max_delay=0.0)
+
+
+class Clock:
+    """A fleet clock that moves only when told to."""
+
+    def __init__(self, t: float = T) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def make_fleet(clock: Clock | None = None) -> Fleet:
+    """Three meters on GW1 and one on GW2."""
+    fleet = Fleet.parse(SPEC, meters_per_gateway=3)
+    fleet.clock = clock or Clock()
+    return fleet
+
+
+@asynccontextmanager
+async def serving(fleet: Fleet, *, api_token: str | None = None) -> AsyncIterator[PushServer]:
+    server = PushServer(fleet, api_token=api_token)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
+def make_client(
+    session: aiohttp.ClientSession, server: PushServer, key: str | None = None, **kw: object
+) -> PushClient:
+    """A client of `server` with no retry delays and short timeouts (overridable)."""
+    options: dict[str, object] = {"retry": FAST, "timeout": 2.0}
+    options.update(kw)
+    return PushClient(
+        session,
+        key or server.keys.account,
+        api_url=server.url,
+        summary_url=server.url,
+        **options,  # type: ignore[arg-type]
+    )
