@@ -247,19 +247,30 @@ class EkmBus:
         raise error
 
     async def _detect(self, address: str, *, attempts: int | None = None) -> tuple[Protocol, Frame]:
-        """Find the protocol by trying the v4 A read, then the v3 read; returns the frame read."""
-        rounds = self.read_retries + 1 if attempts is None else attempts
+        """Find the protocol by alternating the v4 A read and the v3 read; returns the frame read.
+
+        A meter ignores the other generation's request, so each try costs a
+        timeout on the wrong form: the tries are shared between both forms
+        (read_retries + 1 of them, at least one of each) rather than multiplied.
+        """
+        tries = max(2, self.read_retries + 1) if attempts is None else 2 * attempts
+        forms = ((Layout.V4A, Protocol.V4), (Layout.V3, Protocol.V3))
         error: EkmError = EkmTimeoutError(f"meter {address} did not answer")
-        for _ in range(rounds):
-            for layout, protocol in ((Layout.V4A, Protocol.V4), (Layout.V3, Protocol.V3)):
-                try:
-                    frame = await self._read_frame(address, layout, attempts=1)
-                except (EkmTimeoutError, FrameError) as err:
-                    error = err
-                    continue
-                self._protocols[address] = protocol
-                return protocol, frame
-        if isinstance(error, EkmTimeoutError):
+        timeouts = 0
+        for attempt in range(tries):
+            layout, protocol = forms[attempt % 2]
+            try:
+                frame = await self._read_frame(address, layout, attempts=1)
+            except EkmTimeoutError as err:
+                timeouts += 1
+                error = err
+                continue
+            except FrameError as err:
+                error = err
+                continue
+            self._protocols[address] = protocol
+            return protocol, frame
+        if timeouts == tries:
             error = EkmTimeoutError(f"meter {address} answers neither the v4 nor the v3 read")
         raise error
 
@@ -379,12 +390,12 @@ class EkmBus:
                 if v4_only and protocol is Protocol.V3:
                     raise CommandRejectedError(f"meter {address} is a v3 meter; this setting needs v4/v5")
                 link = await self._send(sign_on)
-                if await self._ack(link, sign_on) is not True:
+                if not await self._ack(link, sign_on):
                     raise CommandRejectedError(
                         f"meter {address} did not accept the password (wrong password?)"
                     )
                 link = await self._send(write)
-                acked = await self._ack(link, write) is True
+                acked = await self._ack(link, write)
             finally:
                 await self._sign_off()
             try:
@@ -404,12 +415,12 @@ class EkmBus:
             )
         return reading
 
-    async def _ack(self, link: Link, request: bytes) -> bool | None:
-        """True on ACK, False on NAK, None on silence."""
+    async def _ack(self, link: Link, request: bytes) -> bool:
+        """Whether the meter sent its ACK (anything else, or silence, is a failure)."""
         try:
             reply = await self._reply(link, request, frame=False)
         except EkmTimeoutError:
-            return None
+            return False
         return reply[0] == ACK
 
     async def set_relay(

@@ -18,7 +18,6 @@ from .errors import EkmConnectionError, EkmTimeoutError
 
 STX = 0x02
 ACK = 0x06
-NAK = 0x15
 FRAME_LENGTH = 255
 
 
@@ -164,15 +163,16 @@ class Link:
         first_byte_timeout: float,
         inter_byte_timeout: float,
     ) -> bytes:
-        """The next reply: a 255-byte frame (frame=True) or a single ACK/NAK byte.
+        """The next reply: a 255-byte frame (frame=True) or the ACK byte.
 
         Skips an echo of the request (some adapters echo what they send) and any
-        bytes before the reply's first byte (STX for a frame, ACK/NAK otherwise).
+        bytes before the reply's first byte (STX for a frame, else ACK). A NAK is
+        skipped like noise: only an ACK counts, silence is the failure.
         EkmTimeoutError if the reply does not start within `first_byte_timeout`
         or stalls for `inter_byte_timeout`; EkmConnectionError if the link drops.
         """
         loop = asyncio.get_running_loop()
-        wanted = (STX,) if frame else (ACK, NAK)
+        wanted = (STX,) if frame else (ACK,)
         pending_echo = echo
         deadline = loop.time() + first_byte_timeout
         while True:

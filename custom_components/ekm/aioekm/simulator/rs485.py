@@ -22,11 +22,12 @@ from pathlib import Path
 import pty
 import random
 import tempfile
+import termios
 import tty
 
 from .. import codec
 from ..errors import FrameError
-from ..fields import FRAME_LENGTH, Layout, fields_in
+from ..fields import FRAME_LENGTH, Layout
 from ..readings import Protocol
 from .fleet import Fleet, VirtualMeter
 from .writes import apply_write
@@ -36,6 +37,8 @@ _LOGGER = logging.getLogger(__name__)
 BYTE_TIME = 10 / 9600  # one 7E1 character: start + 7 data + parity + stop bits
 CHUNK = 16  # bytes released at once when pacing (about 17 ms at 9600 baud)
 PARTIAL_REQUEST_TIMEOUT = 0.5  # a half-received request older than this is noise
+MARKER_SPEED = termios.B38400  # the pty's resting speed; clients ask for 9600
+REARM_EVERY = 0.02  # seconds between checks of the pty settings
 
 
 @dataclass
@@ -175,16 +178,11 @@ class _Bus:
 
 
 def frame_for(meter: VirtualMeter, layout: Layout, t: float) -> bytes:
-    """The 255-byte reply `meter` sends for a read of `layout` at time t."""
-    values = meter.values(t)
-    carried = {f.name for f in fields_in(layout)}
-    return codec.build_reply(
-        layout,
-        meter.address,
-        meter.model,
-        meter.firmware,
-        {name: value for name, value in values.items() if name in carried},
-    )
+    """The 255-byte reply `meter` sends for a read of `layout` at time t.
+
+    build_reply takes the fields of `layout` and, for B, the kWh_Scale of A.
+    """
+    return codec.build_reply(layout, meter.address, meter.model, meter.firmware, meter.values(t))
 
 
 def table_for(meter: VirtualMeter, register: str, t: float) -> bytes | None:
@@ -215,6 +213,12 @@ class _PtyFace:
 
     The path handed out is a symlink to the current slave, so that after a
     disconnect the simulator comes back on the same path (like /dev/serial/by-id).
+
+    A pty always stays 8N1: Linux coerces a 7E1 request to CS8 without parity,
+    and then refuses (EINVAL) the same 7E1 request from the next open, because
+    it changes nothing. So the simulator keeps moving the slave's speed to a
+    marker value (after traffic and on a short timer); a client's 7E1 open then
+    always changes something and succeeds.
     """
 
     def __init__(self, sim: Rs485Simulator) -> None:
@@ -225,6 +229,7 @@ class _PtyFace:
         self._slave = -1
         self._bus: _Bus | None = None
         self._out = bytearray()
+        self._rearm_timer: asyncio.TimerHandle | None = None
 
     def open(self) -> None:
         master, slave = pty.openpty()
@@ -236,7 +241,22 @@ class _PtyFace:
             link.unlink()
         link.symlink_to(os.ttyname(slave))
         self._bus = _Bus(self._sim, self._write, f"pty {self.path}")
-        asyncio.get_running_loop().add_reader(master, self._readable)
+        loop = asyncio.get_running_loop()
+        loop.add_reader(master, self._readable)
+        self._rearm()
+
+    def _rearm(self) -> None:
+        """Put the slave back on the marker speed (see the class docstring)."""
+        if self._rearm_timer is not None:
+            self._rearm_timer.cancel()
+        if self._slave < 0:
+            return
+        with contextlib.suppress(termios.error):
+            attrs = termios.tcgetattr(self._slave)
+            if attrs[4] != MARKER_SPEED or attrs[5] != MARKER_SPEED:
+                attrs[4] = attrs[5] = MARKER_SPEED
+                termios.tcsetattr(self._slave, termios.TCSANOW, attrs)
+        self._rearm_timer = asyncio.get_running_loop().call_later(REARM_EVERY, self._rearm)
 
     def close(self) -> None:
         if self._master < 0:
@@ -244,6 +264,9 @@ class _PtyFace:
         loop = asyncio.get_running_loop()
         loop.remove_reader(self._master)
         loop.remove_writer(self._master)
+        if self._rearm_timer is not None:
+            self._rearm_timer.cancel()
+            self._rearm_timer = None
         if self._bus is not None:
             self._bus.close()
             self._bus = None
@@ -271,6 +294,7 @@ class _PtyFace:
             raise
         if data and self._bus is not None:
             self._bus.received(data)
+            self._rearm()
 
     def _write(self, data: bytes) -> None:
         if self._master < 0:
@@ -292,6 +316,7 @@ class _PtyFace:
             del self._out[:sent]
         if self._master >= 0:
             loop.remove_writer(self._master)
+            self._rearm()
 
 
 class _TcpFace:

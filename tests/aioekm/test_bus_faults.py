@@ -1,0 +1,140 @@
+"""The bus client against each fault knob of the simulator, over a real pty and TCP."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from custom_components.ekm.aioekm import codec
+from custom_components.ekm.aioekm.bus import EkmBus
+from custom_components.ekm.aioekm.errors import (
+    CrcError,
+    EkmTimeoutError,
+    WriteUnconfirmedError,
+)
+from custom_components.ekm.aioekm.readings import Protocol
+from custom_components.ekm.aioekm.simulator.fleet import Fleet
+from custom_components.ekm.aioekm.simulator.rs485 import Faults, Rs485Simulator
+
+from .conftest import V3, V4, Clock, make_bus
+from .test_bus import assert_matches_meter, settled
+
+
+async def test_every_reply_corrupted_raises_crc_error(bus: EkmBus, faults: Faults) -> None:
+    faults.crc_error_rate = 1.0
+    with pytest.raises(CrcError):
+        await bus.read(V4, protocol=Protocol.V4)
+    stats = bus.stats(V4)
+    assert stats.crc_errors == 3  # the first try and two retries
+    assert stats.good_reads == 0 and stats.last_success is None
+    assert stats.last_error is not None and "CrcError" in stats.last_error
+
+
+async def test_some_corrupted_replies_are_retried_never_misread(
+    bus: EkmBus, faults: Faults, fleet: Fleet, clock: Clock
+) -> None:
+    faults.crc_error_rate = 0.3
+    good = 0
+    for _ in range(10):
+        try:
+            reading = await bus.read(V4, protocol=Protocol.V4)
+        except CrcError:
+            continue
+        good += 1
+        assert_matches_meter(reading, fleet.meters[V4], clock.t)  # never a wrong value
+    stats = bus.stats(V4)
+    assert good == stats.good_reads >= 7
+    assert stats.crc_errors > 0
+
+
+async def test_dropped_replies_time_out_and_are_retried(
+    bus: EkmBus, faults: Faults, sim: Rs485Simulator
+) -> None:
+    faults.drop_rate = 1.0
+    with pytest.raises(EkmTimeoutError):
+        await bus.read(V3, protocol=Protocol.V3)
+    assert bus.stats(V3).timeouts == 3
+    await settled(sim)
+    assert sim.raw_log.count(codec.read_request(V3, codec.Layout.V3)) == 3
+    faults.drop_rate = 0.4  # seeded: some reads need a retry, all end well
+    for _ in range(5):
+        reading = await bus.read(V3, protocol=Protocol.V3)
+        assert reading.address == V3
+    assert bus.stats(V3).timeouts > 3
+    assert bus.stats(V3).good_reads == 5
+
+
+# Noise without STX/ACK (those cannot be told from a reply); a stray NAK is ignored.
+@pytest.mark.parametrize("noise", [b"\x00\xff\x7fjunk", b"\x15\x03\x01"])
+async def test_garbage_before_replies_is_skipped(
+    bus: EkmBus, faults: Faults, fleet: Fleet, clock: Clock, noise: bytes
+) -> None:
+    faults.garbage_before = noise
+    assert_matches_meter(await bus.read(V4), fleet.meters[V4], clock.t)
+    reading = await bus.set_relay(V4, 1, True)  # ACKs still recognised after the noise
+    assert reading.relay_closed(1) is True and fleet.meters[V4].relays[0] is True
+
+
+async def test_echoing_adapter(bus: EkmBus, faults: Faults, fleet: Fleet, clock: Clock) -> None:
+    faults.echo = True
+    assert_matches_meter(await bus.read(V4), fleet.meters[V4], clock.t)
+    assert_matches_meter(await bus.read(V3), fleet.meters[V3], clock.t)
+    # The echoed password and write frames contain STX and may carry 0x06 in their CRC.
+    reading = await bus.set_relay(V4, 2, True)
+    assert fleet.meters[V4].relays[1] is True and reading.relay_closed(2) is True
+    table = await bus.read_month_table(V4)
+    assert len(table.months) == 6
+    assert bus.stats(V4).crc_errors == bus.stats(V4).timeouts == 0
+
+
+async def test_slow_meter(bus: EkmBus, faults: Faults) -> None:
+    faults.slow = 0.1  # slower than usual but within first_byte_timeout (0.2 s)
+    assert (await bus.read(V4, protocol=Protocol.V4)).address == V4
+    faults.slow = 1.0  # every try (at 0, 0.2 and 0.4 s) times out before the first reply
+    with pytest.raises(EkmTimeoutError):
+        await bus.read(V4, protocol=Protocol.V4, read_b=False)
+    assert bus.stats(V4).timeouts == 3
+
+
+async def test_silent_meter_does_not_affect_the_others(bus: EkmBus, faults: Faults) -> None:
+    faults.silent_meters.add(V4)
+    with pytest.raises(EkmTimeoutError, match=V4):
+        await bus.read(V4)
+    assert (await bus.read(V3)).address == V3
+    faults.silent_meters.clear()
+    assert (await bus.read(V4)).address == V4
+
+
+async def test_lost_write_ack_reads_back_and_never_repeats(
+    bus: EkmBus, faults: Faults, fleet: Fleet, sim: Rs485Simulator
+) -> None:
+    faults.lose_write_acks = True
+    with pytest.raises(WriteUnconfirmedError, match="relay 1 is closed") as err:
+        await bus.set_relay(V4, 1, True)
+    assert fleet.meters[V4].relays[0] is True  # the write did land
+    reading = err.value.reading
+    assert reading is not None and reading.relay_closed(1) is True
+    await settled(sim)
+    writes = [r for r in sim.log if r.kind == "write"]
+    assert len(writes) == 1  # never repeated blindly
+
+
+async def test_lost_write_ack_and_no_read_back(
+    url: str, faults: Faults, fleet: Fleet, sim: Rs485Simulator
+) -> None:
+    async with make_bus(url, read_retries=0) as bus:
+        await bus.read(V4)  # protocol known
+        faults.lose_write_acks = True
+
+        async def go_silent_after_the_write() -> None:
+            while not any(r.kind == "write" for r in sim.log):  # noqa: ASYNC110  (polls the sim)
+                await asyncio.sleep(0.005)
+            faults.silent_meters.add(V4)  # well before the 0.2 s ACK timeout ends
+
+        watcher = asyncio.create_task(go_silent_after_the_write())
+        with pytest.raises(WriteUnconfirmedError, match="state is unknown") as err:
+            await bus.set_ct_ratio(V4, 800)
+        await watcher
+        assert err.value.reading is None
+        assert fleet.meters[V4].ct_ratio == 800  # it did land; the client could not know
