@@ -188,7 +188,7 @@ async def test_summary_rejects_bad_arguments_before_sending(client: PushClient, 
             datetime(2026, 11, 2, tzinfo=UTC),
             timezone="Mars/Olympus",
         )
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a valid Report"):
         await client.summary([V4], "yr", datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 2, tzinfo=UTC))
     assert server.log == []
 
@@ -241,7 +241,7 @@ def test_api_time_round_trip_in_dst_gap_and_overlap() -> None:
     summer = datetime(2026, 7, 1, 16, 30, tzinfo=UTC)
     assert format_api_time(summer, NY) == "202607011230"
     assert parse_api_time("202607011230", NY) == summer
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="YYYYMMDDhhmm"):
         parse_api_time("2026-07-01", NY)
     # 01:30 happens twice on 2026-11-01 in New York; both instants print the same wall time.
     first = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)

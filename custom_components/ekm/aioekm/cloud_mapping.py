@@ -251,7 +251,8 @@ def _result(
     bad_values: int,
     requests: int,
 ) -> RealtimeResult:
-    missing = tuple(a for a in requested if a not in readings)
+    wanted = dict.fromkeys(normalize_address(a) for a in requested)
+    missing = tuple(a for a in wanted if a not in readings)
     return RealtimeResult(readings, bad_reads, missing, requests, bad_values)
 
 
