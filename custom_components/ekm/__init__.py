@@ -2,19 +2,89 @@
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import device_registry as dr
 
-PLATFORMS: list[Platform] = []
+from .aioekm.bus import EkmBus
+from .aioekm.errors import EkmConnectionError
+from .aioekm.readings import Protocol
+from .const import (
+    CONF_METERS,
+    CONF_PORT,
+    CONF_RETRIES,
+    CONF_TIMEOUT,
+    DEFAULT_OPTIONS,
+    DOMAIN,
+)
+from .coordinator import BusCoordinator, EkmConfigEntry, EkmCoordinator
+
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR, Platform.SWITCH]
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
-    """Set up EKM Metering from a config entry."""
+async def async_setup_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> bool:
+    """Open the bus, read every meter once, then create the entities."""
+    options = {**DEFAULT_OPTIONS, **entry.options}
+    port: str = entry.data[CONF_PORT]
+    bus = EkmBus(
+        port, first_byte_timeout=float(options[CONF_TIMEOUT]), read_retries=int(options[CONF_RETRIES])
+    )
+    try:
+        await bus.open()
+    except EkmConnectionError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="port_unavailable",
+            translation_placeholders={"port": port},
+        ) from err
+    meters = {address: Protocol(protocol) for address, protocol in entry.data[CONF_METERS].items()}
+    coordinator = BusCoordinator(hass, entry, bus, meters)
+    try:
+        await coordinator.async_config_entry_first_refresh()
+    except ConfigEntryNotReady:
+        await bus.close()
+        raise
+    entry.runtime_data = coordinator
+    entry.async_on_unload(bus.close)
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+
+    # The bus device first, so meters can name it as their via_device.
+    registry = dr.async_get(hass)
+    registry.async_get_or_create(config_entry_id=entry.entry_id, **coordinator.hub_device_info())
+    _remove_stale_devices(registry, entry, coordinator)
+
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 
 
-async def async_unload_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
-    """Unload a config entry."""
+async def async_unload_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> bool:
+    """Unload the platforms; the bus closes through async_on_unload."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def _async_options_updated(hass: HomeAssistant, entry: EkmConfigEntry) -> None:
+    """Reload when the options changed (data changes reload through their own flow)."""
+    if dict(entry.options) != entry.runtime_data.options:
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+
+
+def _current_identifiers(coordinator: EkmCoordinator) -> set[tuple[str, str]]:
+    return {coordinator.hub_identifier, *((DOMAIN, address) for address in coordinator.meters)}
+
+
+def _remove_stale_devices(
+    registry: dr.DeviceRegistry, entry: EkmConfigEntry, coordinator: EkmCoordinator
+) -> None:
+    """Remove the devices of meters that are no longer configured."""
+    keep = _current_identifiers(coordinator)
+    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        if not device.identifiers & keep:
+            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: EkmConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Let the user delete a device only when it is not the bus or a configured meter."""
+    return not device.identifiers & _current_identifiers(entry.runtime_data)

@@ -1,10 +1,181 @@
-"""Fixtures for the Home Assistant tests."""
+"""Fixtures for the Home Assistant tests: a virtual fleet on a real pty, entries, snapshots."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, Generator
+from datetime import UTC, datetime
+import logging
+from pathlib import Path
+import re
+from typing import Any
+
+from homeassistant import block_async_io
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import __version__ as HA_VERSION
+from homeassistant.core import HomeAssistant
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.ekm import config_flow
+from custom_components.ekm.aioekm.simulator import Fleet
+from custom_components.ekm.aioekm.simulator.rs485 import Faults, Rs485Simulator
+from custom_components.ekm.const import (
+    CONF_B_FRAME_EVERY,
+    CONF_CONNECTION,
+    CONF_METERS,
+    CONF_PASSWORD,
+    CONF_PORT,
+    CONF_RETRIES,
+    CONF_SCAN_INTERVAL,
+    CONF_TIMEOUT,
+    CONNECTION_RS485,
+    DOMAIN,
+)
+
+V4 = "000300000001"
+V3 = "000000017507"
+FLEET_SPEC = "300000001:v4,000000017507:v3"
+# Simulated time is frozen here unless a test moves it: readings are reproducible.
+FROZEN_T = datetime(2026, 6, 1, 12, 0, tzinfo=UTC).timestamp()
+PASSWORD = "12345678"
+OPTIONS = {CONF_SCAN_INTERVAL: 5, CONF_B_FRAME_EVERY: 3, CONF_TIMEOUT: 0.2, CONF_RETRIES: 1}
+
+
+# asyncio warns from 0.1 s; HA itself takes that long to add ~100 entities in debug mode.
+# A blocking read or sleep in our code would hold the loop far longer.
+SLOW_CALLBACK = 0.5
+_TOOK = re.compile(r"took (\d+\.\d+) seconds")
+
+
+class Clock:
+    """The fleet's clock, frozen at `now` until a test moves it."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
 
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let HA load custom_components.ekm in every HA test."""
+
+
+@pytest.fixture(autouse=True)
+def blocking_call_detector(caplog: pytest.LogCaptureFixture) -> Generator[None]:
+    """HA's detector of blocking calls in the event loop, on for every test; it must stay quiet.
+
+    The loop runs in debug mode in these tests, so asyncio also reports slow callbacks.
+    """
+    block_async_io.enable()
+    try:
+        yield
+    finally:
+        for call in block_async_io._BLOCKED_CALLS.calls:
+            setattr(call.object, call.function, call.original_func)
+        block_async_io._BLOCKED_CALLS.calls.clear()
+    noisy = [
+        r.getMessage()
+        for r in caplog.get_records("call")
+        if "Detected blocking call" in r.getMessage() or _slow_callback(r) > SLOW_CALLBACK
+    ]
+    assert not noisy, noisy
+
+
+def _slow_callback(record: logging.LogRecord) -> float:
+    """Seconds a callback held the loop, from asyncio's debug-mode warning (0 for other records)."""
+    if record.name != "asyncio" or not (match := _TOOK.search(record.getMessage())):
+        return 0.0
+    return float(match.group(1))
+
+
+@pytest.fixture(autouse=True)
+def short_flow_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Meters that do not answer cost little time in the config flow."""
+    monkeypatch.setattr(config_flow, "PROBE_TIMEOUT", 0.2)
+    monkeypatch.setattr(config_flow, "SCAN_TIMEOUT", 0.1)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(FROZEN_T)
+
+
+@pytest.fixture
+def fleet(clock: Clock) -> Fleet:
+    """A v4 meter (password PASSWORD) and a v3 meter."""
+    fleet = Fleet.parse(FLEET_SPEC)
+    fleet.clock = clock
+    fleet.meters[V4].password = PASSWORD
+    return fleet
+
+
+@pytest.fixture
+def faults() -> Faults:
+    return Faults()
+
+
+@pytest.fixture
+async def simulator(fleet: Fleet, faults: Faults) -> AsyncGenerator[Rs485Simulator]:
+    sim = Rs485Simulator(fleet, turnaround=0.002, faults=faults, seed=1)
+    await sim.start_pty()
+    yield sim
+    await sim.stop()
+
+
+@pytest.fixture
+async def port(simulator: Rs485Simulator) -> str:
+    """The pty path of the simulated bus."""
+    return await simulator.start_pty()
+
+
+def entry_data(port: str, **extra: Any) -> dict[str, Any]:
+    return {
+        CONF_CONNECTION: CONNECTION_RS485,
+        CONF_PORT: port,
+        CONF_METERS: {V4: "v4", V3: "v3"},
+        CONF_PASSWORD: PASSWORD,
+        **extra,
+    }
+
+
+@pytest.fixture
+def entry(hass: HomeAssistant, port: str) -> MockConfigEntry:
+    """A bus entry with both meters, not set up yet."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=f"RS-485 {port}",
+        unique_id=port,
+        data=entry_data(port),
+        options=OPTIONS,
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+@pytest.fixture
+async def loaded_entry(hass: HomeAssistant, entry: MockConfigEntry) -> AsyncGenerator[MockConfigEntry]:
+    """The bus entry, set up; unloaded at the end so the port closes."""
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    yield entry
+    if entry.state is ConfigEntryState.LOADED:
+        await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+
+
+class VersionedSnapshotExtension(HomeAssistantSnapshotExtension):
+    """Snapshots per HA minor version: entity and state reprs differ between releases."""
+
+    @classmethod
+    def dirname(cls, *, test_location: Any) -> str:
+        minor = ".".join(HA_VERSION.split(".")[:2])
+        return str(Path(test_location.filepath).parent / "snapshots" / f"ha-{minor}")
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    return snapshot.use_extension(VersionedSnapshotExtension)

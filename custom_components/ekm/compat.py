@@ -1,0 +1,42 @@
+"""The differences between the Home Assistant versions we support (2025.4 and newer).
+
+Everything that exists in only some of them is looked up here, once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.sensor import SensorDeviceClass
+from homeassistant.helpers import selector
+import serialx
+
+# SerialPortSelector arrived in HA 2026.5; it lists local ports and accepts URLs.
+HAS_SERIAL_PORT_SELECTOR: bool = hasattr(selector, "SerialPortSelector")
+
+# SensorDeviceClass.REACTIVE_ENERGY arrived after 2025.4.
+REACTIVE_ENERGY: SensorDeviceClass | None = getattr(SensorDeviceClass, "REACTIVE_ENERGY", None)
+
+
+async def async_list_ports() -> list[str]:
+    """Device paths of the serial ports on this machine (by-id names when udev has them)."""
+    try:
+        ports = await serialx.async_list_serial_ports()
+    except (OSError, serialx.SerialException):
+        return []
+    return sorted({str(port.device) for port in ports})
+
+
+async def async_port_selector() -> selector.Selector[Any]:
+    """The port field: HA's own serial port selector, or detected ports plus free text."""
+    if HAS_SERIAL_PORT_SELECTOR:
+        # getattr: the name is unknown to the type stubs of the older HA.
+        serial_port_selector: type[selector.Selector[Any]] = getattr(selector, "SerialPortSelector")  # noqa: B009
+        return serial_port_selector()
+    return selector.SelectSelector(
+        selector.SelectSelectorConfig(
+            options=await async_list_ports(),
+            custom_value=True,  # socket://host:port, rfc2217://... or a path not listed
+            mode=selector.SelectSelectorMode.DROPDOWN,
+        )
+    )

@@ -1,0 +1,252 @@
+"""Coordinators: one per connection, each yields the latest valid reading per meter.
+
+EkmCoordinator is what entities see; it does not know how readings arrive.
+BusCoordinator feeds it from an RS-485 bus; the cloud and Push3 modes will be
+siblings of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+
+from .aioekm.bus import EkmBus
+from .aioekm.errors import (
+    AddressMismatchError,
+    CrcError,
+    EkmConnectionError,
+    EkmError,
+    EkmTimeoutError,
+    WriteUnconfirmedError,
+)
+from .aioekm.readings import MeterReading, Protocol, model_name
+from .const import (
+    CONF_B_FRAME_EVERY,
+    CONF_PASSWORD,
+    CONF_PORT,
+    CONF_SCAN_INTERVAL,
+    DEFAULT_OPTIONS,
+    DEFAULT_PASSWORD,
+    DOMAIN,
+    LOGGER,
+)
+from .guard import MonotonicGuard
+
+type EkmConfigEntry = ConfigEntry[EkmCoordinator]
+
+
+def failure_reason(err: EkmError) -> str:
+    """A short, translatable reason why a meter did not give a reading."""
+    if isinstance(err, EkmTimeoutError):
+        return "timeout"
+    if isinstance(err, CrcError):
+        return "crc"
+    if isinstance(err, AddressMismatchError):
+        return "wrong_address"
+    return "bad_reply"
+
+
+def meter_device_info(address: str, hub: tuple[str, str], reading: MeterReading | None) -> DeviceInfo:
+    """The device of one meter."""
+    info = DeviceInfo(
+        identifiers={(DOMAIN, address)},
+        manufacturer="EKM Metering",
+        name=f"Omnimeter {address}",
+        serial_number=address,
+        via_device=hub,
+    )
+    if reading is not None:
+        info["model"] = model_name(reading.model)
+        info["model_id"] = reading.model
+        info["sw_version"] = reading.firmware
+    return info
+
+
+class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
+    """Latest published reading of each meter that answered the last cycle."""
+
+    config_entry: EkmConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: EkmConfigEntry,
+        *,
+        meters: Mapping[str, Protocol],
+        update_interval: timedelta,
+    ) -> None:
+        super().__init__(hass, LOGGER, config_entry=entry, name=DOMAIN, update_interval=update_interval)
+        self.meters: dict[str, Protocol] = dict(meters)
+        # The options this coordinator was built with; other options need a reload.
+        self.options = dict(entry.options)
+        self._guards: dict[str, MonotonicGuard] = {address: MonotonicGuard() for address in meters}
+        # Meters currently not answering and why; each is logged once down and once up.
+        self.failures: dict[str, str] = {}
+        self._devices_synced: set[str] = set()
+
+    # --- what entities use --------------------------------------------------
+
+    @property
+    def hub_identifier(self) -> tuple[str, str]:
+        """Device identifier of the bus/gateway the meters hang off."""
+        return (DOMAIN, f"hub_{self.config_entry.entry_id}")
+
+    def hub_device_info(self) -> DeviceInfo:
+        """The device of the connection itself."""
+        return DeviceInfo(
+            identifiers={self.hub_identifier}, manufacturer="EKM Metering", name=self.config_entry.title
+        )
+
+    def meter_device_info(self, address: str) -> DeviceInfo:
+        """The device of one meter."""
+        return meter_device_info(address, self.hub_identifier, (self.data or {}).get(address))
+
+    def reading(self, address: str) -> MeterReading | None:
+        """The current reading of a meter, None when it is unavailable."""
+        if not self.last_update_success or not self.data:
+            return None
+        return self.data.get(address)
+
+    async def async_set_relay(self, address: str, relay: int, closed: bool, seconds: int = 0) -> None:
+        """Switch a relay and publish the confirmed state."""
+        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="not_supported")
+
+    def shared_bus(self, port: str) -> EkmBus | None:
+        """The open RS-485 bus on `port` of this connection, if it has one."""
+        return None
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Connection-specific state for the diagnostics download."""
+        return {
+            "meters": {address: str(protocol) for address, protocol in self.meters.items()},
+            "failures": dict(self.failures),
+            "held_values": {address: guard.held for address, guard in self._guards.items()},
+            "readings": {address: reading.as_dict() for address, reading in (self.data or {}).items()},
+        }
+
+    # --- what connection modes use ------------------------------------------
+
+    def publishable(self, reading: MeterReading) -> MeterReading:
+        """A reading with counting registers protected against a drop."""
+        return self._guards.setdefault(reading.address, MonotonicGuard()).apply(reading)
+
+    def meter_answered(self, address: str) -> None:
+        """Log a meter's recovery once."""
+        if self.failures.pop(address, None) is not None:
+            LOGGER.info("Meter %s is answering again", address)
+
+    def meter_failed(self, address: str, reason: str) -> None:
+        """Log a meter going silent once."""
+        if address not in self.failures:
+            LOGGER.warning("Meter %s is unavailable (%s)", address, reason)
+        self.failures[address] = reason
+
+    def sync_device(self, reading: MeterReading) -> None:
+        """Put model and firmware into the device registry once they are known."""
+        if reading.address in self._devices_synced:
+            return
+        registry = dr.async_get(self.hass)
+        device = registry.async_get_device(identifiers={(DOMAIN, reading.address)})
+        if device is None:
+            return  # entities create it, with the model, on setup
+        self._devices_synced.add(reading.address)
+        registry.async_update_device(
+            device.id,
+            model=model_name(reading.model),
+            model_id=reading.model,
+            sw_version=reading.firmware,
+        )
+
+
+class BusCoordinator(EkmCoordinator):
+    """Polls the meters of one RS-485 bus in turn."""
+
+    def __init__(
+        self, hass: HomeAssistant, entry: EkmConfigEntry, bus: EkmBus, meters: Mapping[str, Protocol]
+    ) -> None:
+        options = {**DEFAULT_OPTIONS, **entry.options}
+        super().__init__(
+            hass,
+            entry,
+            meters=meters,
+            update_interval=timedelta(seconds=float(options[CONF_SCAN_INTERVAL])),
+        )
+        self.bus = bus
+        self._b_every = max(1, int(options[CONF_B_FRAME_EVERY]))
+        self._cycle = 0
+        # v4 meters whose B frame must be read on the next cycle (e.g. after a write).
+        self._need_b: set[str] = set(meters)
+
+    @property
+    def password(self) -> str:
+        """The meter password for writes (the factory one when none is set)."""
+        password: str = self.config_entry.data.get(CONF_PASSWORD) or DEFAULT_PASSWORD
+        return password
+
+    async def _async_update_data(self) -> dict[str, MeterReading]:
+        read_b_all = self._cycle % self._b_every == 0
+        self._cycle += 1
+        data: dict[str, MeterReading] = {}
+        for address, protocol in self.meters.items():
+            read_b = protocol is Protocol.V4 and (read_b_all or address in self._need_b)
+            try:
+                reading = await self.bus.read(address, protocol=protocol, read_b=read_b)
+            except EkmConnectionError as err:
+                # The whole bus is gone: every entity becomes unavailable; the bus reconnects.
+                raise UpdateFailed(
+                    translation_domain=DOMAIN,
+                    translation_key="bus_unavailable",
+                    translation_placeholders={"port": self.config_entry.data[CONF_PORT]},
+                ) from err
+            except EkmError as err:
+                self.meter_failed(address, failure_reason(err))
+                continue
+            if reading.address != address:  # the library checks this; never trust a stray frame
+                self.meter_failed(address, "wrong_address")
+                continue
+            if read_b:
+                self._need_b.discard(address)
+            self.meter_answered(address)
+            self.sync_device(reading)
+            data[address] = self.publishable(reading)
+        return data
+
+    async def async_set_relay(self, address: str, relay: int, closed: bool, seconds: int = 0) -> None:
+        """Write the relay once (never retried), then publish the meter's read-back."""
+        self._need_b.add(address)
+        try:
+            reading = await self.bus.set_relay(address, relay, closed, seconds, password=self.password)
+        except WriteUnconfirmedError as err:
+            # The ACK was lost; the read-back tells whether the write took effect.
+            if err.reading is None or err.reading.relay_closed(relay) is not closed:
+                raise
+            reading = err.reading
+        if reading.relay_closed(relay) is not closed:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="relay_not_switched",
+                translation_placeholders={"relay": str(relay), "address": address},
+            )
+        self.meter_answered(address)
+        self.async_set_updated_data({**(self.data or {}), address: self.publishable(reading)})
+
+    def shared_bus(self, port: str) -> EkmBus | None:
+        return self.bus if port == self.bus.url else None
+
+    def diagnostics(self) -> dict[str, Any]:
+        stats = {address: asdict(self.bus.stats(address)) for address in self.meters}
+        return {
+            **super().diagnostics(),
+            "connected": self.bus.connected,
+            "cycle": self._cycle,
+            "stats": stats,
+        }

@@ -1,0 +1,61 @@
+"""Keep counting registers from going down because of one bad read.
+
+HA treats a drop of a total_increasing sensor as a meter reset: a single low
+read would start a new cycle and add the whole register again to the energy
+statistics. A register that reads lower than what we published is therefore
+held at the published value; only when it stays lower for CONFIRM_READS reads
+in a row is the drop accepted (a zeroed resettable register, a new meter, a
+changed kWh scale) and published once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Final
+
+from .aioekm.fields import FIELDS, Quantity
+from .aioekm.readings import FieldValue, MeterReading
+
+MONOTONIC_QUANTITIES: Final = frozenset(
+    {Quantity.ENERGY, Quantity.RESETTABLE_ENERGY, Quantity.REACTIVE_ENERGY, Quantity.PULSE_COUNT}
+)
+MONOTONIC_FIELDS: Final[frozenset[str]] = frozenset(
+    name for name, f in FIELDS.items() if f.quantity in MONOTONIC_QUANTITIES
+)
+CONFIRM_READS: Final = 3
+
+
+@dataclass
+class MonotonicGuard:
+    """The published value of each counting register of one meter."""
+
+    published: dict[str, float] = field(default_factory=dict)
+    lower_reads: dict[str, int] = field(default_factory=dict)
+    held: int = 0  # values held back so far (diagnostics)
+
+    def apply(self, reading: MeterReading) -> MeterReading:
+        """The reading to publish: registers that dropped are held at their last value."""
+        values: dict[str, FieldValue] = dict(reading.values)
+        changed = False
+        for name in MONOTONIC_FIELDS & values.keys():
+            value = values[name]
+            if not isinstance(value, (int, float)):
+                continue
+            last = self.published.get(name)
+            if last is None or value >= last:
+                self.lower_reads.pop(name, None)
+                self.published[name] = value
+                continue
+            count = self.lower_reads.get(name, 0) + 1
+            if count >= CONFIRM_READS:
+                self.lower_reads.pop(name, None)
+                self.published[name] = value
+                continue
+            self.lower_reads[name] = count
+            self.held += 1
+            values[name] = type(value)(last)
+            changed = True
+        if not changed:
+            return reading
+        return replace(reading, values=MappingProxyType(values))

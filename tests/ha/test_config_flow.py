@@ -1,0 +1,379 @@
+"""The config flow, options flow and reconfigure flow against the simulator on a real pty."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ekm.aioekm.simulator.rs485 import Faults, Rs485Simulator
+from custom_components.ekm.config_flow import parse_addresses
+from custom_components.ekm.const import (
+    CONF_B_FRAME_EVERY,
+    CONF_CONNECTION,
+    CONF_METERS,
+    CONF_PASSWORD,
+    CONF_PORT,
+    CONF_RETRIES,
+    CONF_SCAN,
+    CONF_SCAN_FROM,
+    CONF_SCAN_INTERVAL,
+    CONF_SCAN_TO,
+    CONF_TIMEOUT,
+    CONNECTION_RS485,
+    DOMAIN,
+)
+
+from .conftest import PASSWORD, V3, V4
+
+MISSING_PORT = "/dev/ekm-test-no-such-port"
+
+
+async def _bus_form(hass: HomeAssistant) -> dict[str, Any]:
+    """Start a flow and pick the RS-485 bus from the menu."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "user"
+    assert result["menu_options"] == ["rs485"]
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "rs485"})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "rs485"
+    assert result["errors"] == {}
+    return dict(result)
+
+
+def test_parse_addresses() -> None:
+    assert parse_addresses(" 300000001, 17507;17507\n000000000042 ") == [V4, V3, "000000000042"]
+    assert parse_addresses("") == []
+    with pytest.raises(ValueError, match="up to 12 digits"):
+        parse_addresses("12ab")
+    with pytest.raises(ValueError, match="up to 12 digits"):
+        parse_addresses("1234567890123")
+
+
+async def test_user_flow_creates_entry(hass: HomeAssistant, port: str, simulator: Rs485Simulator) -> None:
+    """Both meters read, their protocols are stored, the password is kept."""
+    form = await _bus_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"],
+        {CONF_PORT: f" {port} ", CONF_METERS: "300000001 17507", CONF_PASSWORD: PASSWORD},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == f"RS-485 {port}"
+    assert result["data"] == {
+        CONF_CONNECTION: CONNECTION_RS485,
+        CONF_PORT: port,
+        CONF_METERS: {V4: "v4", V3: "v3"},
+        CONF_PASSWORD: PASSWORD,
+    }
+    assert result["result"].unique_id == port
+    # Both meters were really asked on the wire.
+    assert {r.address for r in simulator.log if r.kind == "read"} == {V4, V3}
+    await hass.async_block_till_done()
+    entry = result["result"]
+    assert entry.state is ConfigEntryState.LOADED
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_user_flow_without_password(hass: HomeAssistant, port: str) -> None:
+    form = await _bus_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_PORT: port, CONF_METERS: "17507"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert CONF_PASSWORD not in result["data"]
+    assert result["data"][CONF_METERS] == {V3: "v3"}
+    await hass.async_block_till_done()
+    await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+@pytest.mark.parametrize(
+    ("user_input", "errors"),
+    [
+        ({CONF_METERS: "3000x0001"}, {CONF_METERS: "invalid_address"}),
+        ({CONF_METERS: "  "}, {CONF_METERS: "no_meters"}),
+        ({}, {CONF_METERS: "no_meters"}),
+        ({CONF_METERS: "17507", CONF_PASSWORD: "1234"}, {CONF_PASSWORD: "invalid_password"}),
+        (
+            {CONF_METERS: "x", CONF_PASSWORD: "abcdefgh"},
+            {CONF_METERS: "invalid_address", CONF_PASSWORD: "invalid_password"},
+        ),
+    ],
+)
+async def test_form_errors_then_recover(
+    hass: HomeAssistant, port: str, user_input: dict[str, Any], errors: dict[str, str]
+) -> None:
+    """Bad input is a translated field error; the corrected form then goes through."""
+    form = await _bus_form(hass)
+    result = await hass.config_entries.flow.async_configure(form["flow_id"], {CONF_PORT: port, **user_input})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "rs485"
+    assert result["errors"] == errors
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_PORT: port, CONF_METERS: V3}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_cannot_connect(hass: HomeAssistant) -> None:
+    form = await _bus_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_PORT: MISSING_PORT, CONF_METERS: V3}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+async def test_meter_not_answering_is_named(hass: HomeAssistant, port: str, faults: Faults) -> None:
+    """A silent meter and an unknown address are listed as 'no answer'; the user fixes the list."""
+    faults.silent_meters.add(V3)
+    form = await _bus_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_PORT: port, CONF_METERS: f"{V4}, {V3}, 42"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_METERS: "meters_failed"}
+    assert result["description_placeholders"] == {
+        "timeout": f"{V3}, 000000000042",
+        "crc": "-",
+        "wrong_address": "-",
+        "bad_reply": "-",
+    }
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_PORT: port, CONF_METERS: V4}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_METERS] == {V4: "v4"}
+    await hass.async_block_till_done()
+    await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_crc_errors_are_named(hass: HomeAssistant, port: str, faults: Faults) -> None:
+    faults.crc_error_rate = 1.0
+    form = await _bus_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_PORT: port, CONF_METERS: V3}
+    )
+    assert result["errors"] == {CONF_METERS: "meters_failed"}
+    assert result["description_placeholders"]["crc"] == V3
+    assert result["description_placeholders"]["timeout"] == "-"
+
+
+async def test_duplicate_port_aborts(hass: HomeAssistant, port: str) -> None:
+    MockConfigEntry(domain=DOMAIN, unique_id=port, data={CONF_PORT: port}).add_to_hass(hass)
+    form = await _bus_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_PORT: port, CONF_METERS: V3}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def _scan_form(hass: HomeAssistant, port: str, meters: str = "") -> dict[str, Any]:
+    form = await _bus_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_PORT: port, CONF_METERS: meters, CONF_SCAN: True, CONF_PASSWORD: PASSWORD}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "scan"
+    assert result["description_placeholders"] == {"max": "32"}
+    return dict(result)
+
+
+async def test_scan_finds_meters(hass: HomeAssistant, port: str, simulator: Rs485Simulator) -> None:
+    """Every address of the range is asked once; the typed meter and the found one are stored."""
+    form = await _scan_form(hass, port, meters=V3)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_SCAN_FROM: "299999998", CONF_SCAN_TO: "300000002"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_METERS] == {V3: "v3", V4: "v4"}
+    assert result["data"][CONF_PASSWORD] == PASSWORD
+    asked = {r.address for r in simulator.log if r.kind == "read"}
+    assert {f"{n:012d}" for n in range(299999998, 300000003)} <= asked
+    await hass.async_block_till_done()
+    await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [("abc", "10"), ("20", "10"), ("1", "33"), ("1234567890123", "1")],
+)
+async def test_scan_bad_range(hass: HomeAssistant, port: str, first: str, last: str) -> None:
+    form = await _scan_form(hass, port)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_SCAN_FROM: first, CONF_SCAN_TO: last}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "invalid_range"}
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_SCAN_FROM: "17506", CONF_SCAN_TO: "17508"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_METERS] == {V3: "v3"}
+    await hass.async_block_till_done()
+    await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_scan_nothing_found(hass: HomeAssistant, port: str) -> None:
+    form = await _scan_form(hass, port)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_SCAN_FROM: "1", CONF_SCAN_TO: "3"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "nothing_found"}
+
+
+async def test_scan_cannot_connect(hass: HomeAssistant) -> None:
+    form = await _scan_form(hass, MISSING_PORT)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_SCAN_FROM: "1", CONF_SCAN_TO: "3"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+async def test_scan_then_listed_meter_fails(hass: HomeAssistant, port: str, faults: Faults) -> None:
+    """A found meter plus a listed one that does not answer: back to the bus form, list filled in."""
+    faults.silent_meters.add(V3)
+    form = await _scan_form(hass, port, meters=V3)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_SCAN_FROM: "300000000", CONF_SCAN_TO: "300000002"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "rs485"
+    assert result["errors"] == {CONF_METERS: "meters_failed"}
+    assert result["description_placeholders"]["timeout"] == V3
+    suggested = {str(key): key.description for key in result["data_schema"].schema}
+    assert suggested[CONF_METERS] == {"suggested_value": f"{V3}, {V4}"}
+    assert suggested[CONF_PORT] == {"suggested_value": port}
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_PORT: port, CONF_METERS: V4}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_reconfigure(hass: HomeAssistant, loaded_entry: MockConfigEntry, port: str) -> None:
+    """Dropping a meter and changing the password; an empty password keeps the stored one."""
+    result = await loaded_entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    suggested = {str(key): key.description for key in result["data_schema"].schema}
+    assert suggested[CONF_METERS] == {"suggested_value": f"{V4}, {V3}"}
+    assert "suggested_value" not in (suggested.get(CONF_PASSWORD) or {})
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PORT: port, CONF_METERS: V4}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert loaded_entry.data[CONF_METERS] == {V4: "v4"}
+    assert loaded_entry.data[CONF_PASSWORD] == PASSWORD
+    assert loaded_entry.state is ConfigEntryState.LOADED
+    assert set(loaded_entry.runtime_data.meters) == {V4}
+
+    result = await loaded_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PORT: port, CONF_METERS: f"{V4} {V3}", CONF_PASSWORD: "87654321"}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert loaded_entry.data[CONF_PASSWORD] == "87654321"
+    assert loaded_entry.data[CONF_METERS] == {V4: "v4", V3: "v3"}
+
+
+async def test_reconfigure_errors_then_recover(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, port: str, faults: Faults
+) -> None:
+    result = await loaded_entry.start_reconfigure_flow(hass)
+    flow_id = result["flow_id"]
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_PORT: port, CONF_METERS: "x"})
+    assert result["errors"] == {CONF_METERS: "invalid_address"}
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_PORT: MISSING_PORT, CONF_METERS: V4}
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    faults.silent_meters.add(V3)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_PORT: port, CONF_METERS: f"{V4},{V3}", CONF_PASSWORD: "87654321"}
+    )
+    assert result["errors"] == {CONF_METERS: "meters_failed"}
+    assert result["description_placeholders"]["timeout"] == V3
+    # The form keeps what was typed, except the password.
+    suggested = {str(key): key.description for key in result["data_schema"].schema}
+    assert suggested[CONF_METERS] == {"suggested_value": f"{V4},{V3}"}
+    assert "suggested_value" not in (suggested.get(CONF_PASSWORD) or {})
+    faults.silent_meters.clear()
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_PORT: port, CONF_METERS: f"{V4},{V3}"}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert loaded_entry.unique_id == port
+
+
+async def test_reconfigure_to_another_entrys_port_aborts(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, port: str
+) -> None:
+    MockConfigEntry(domain=DOMAIN, unique_id="/dev/ttyOTHER", data={CONF_PORT: "/dev/ttyOTHER"}).add_to_hass(
+        hass
+    )
+    result = await loaded_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PORT: "/dev/ttyOTHER", CONF_METERS: V4}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert loaded_entry.data[CONF_PORT] == port
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_reconfigure_to_a_new_port(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Rs485Simulator
+) -> None:
+    """The same bus seen through a TCP adapter: the unique_id and title follow the port."""
+    url = await simulator.start_tcp()
+    result = await loaded_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PORT: url, CONF_METERS: V4}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert loaded_entry.unique_id == url
+    assert loaded_entry.title == f"RS-485 {url}"
+    assert loaded_entry.data[CONF_PORT] == url
+    assert loaded_entry.state is ConfigEntryState.LOADED
+
+
+async def test_options_flow(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    """New options are stored and the entry reloads with them."""
+    before = loaded_entry.runtime_data
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "init"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_SCAN_INTERVAL: 30, CONF_B_FRAME_EVERY: 2, CONF_TIMEOUT: 0.5, CONF_RETRIES: 0},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert loaded_entry.options == {
+        CONF_SCAN_INTERVAL: 30.0,
+        CONF_B_FRAME_EVERY: 2,
+        CONF_TIMEOUT: 0.5,
+        CONF_RETRIES: 0,
+    }
+    after = loaded_entry.runtime_data
+    assert after is not before
+    assert after.update_interval is not None and after.update_interval.total_seconds() == 30
+    assert after.bus.first_byte_timeout == 0.5
+    assert after.bus.read_retries == 0
