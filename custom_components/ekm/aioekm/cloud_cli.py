@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
+from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime, timedelta
 import json
 import os
@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from .cloud import DEFAULT_API_URL, DEFAULT_SUMMARY_URL, PushClient
-from .cloud_account import Account, AccountMeter
+from .cloud_account import Account
 from .cloud_errors import redact
-from .cloud_summary import Report, SummaryRow, load_zone
+from .cloud_summary import STAT_SUFFIXES, Report, SummaryRow, load_zone
 from .cloud_trigger import Trigger
 from .errors import EkmError
 from .simulator.push_server import PushServer
@@ -179,18 +179,21 @@ def _jsonable(result: Any) -> Any:
             "Count": result.count,
         }
         for name, stats in result.stats.items():
-            row.update((f"{name}_{k}", v) for k, v in asdict(stats).items() if v is not None)
+            row.update(
+                (f"{name}{suffix}", getattr(stats, attr))
+                for suffix, attr in STAT_SUFFIXES
+                if getattr(stats, attr) is not None
+            )
         return row
     if isinstance(result, Trigger):
         return dict(result.definition)
-    if isinstance(result, (Account, AccountMeter)):
-        return _plain(asdict(result))
-    if hasattr(result, "__dataclass_fields__"):
-        return _plain(asdict(result))
-    return result
+    return _plain(result)
 
 
 def _plain(value: Any) -> Any:
+    """Dataclasses (with mappingproxy members), mappings and sequences as plain JSON values."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

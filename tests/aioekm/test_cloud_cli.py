@@ -1,0 +1,252 @@
+"""`ekm cloud ...` handlers, called as the CLI calls them, against the fake server."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import AsyncIterator
+from datetime import datetime
+import json
+from pathlib import Path
+import subprocess
+import sys
+
+import pytest
+
+from custom_components.ekm.aioekm.cloud_cli import register
+from custom_components.ekm.aioekm.simulator.fleet import Fleet
+from custom_components.ekm.aioekm.simulator.push_server import Fault, PushServer
+
+from .cloud_support import GW1, GW2, V3, V4, V4_B, V4_GW2, Clock, make_fleet, serving
+
+pytestmark = pytest.mark.usefixtures("socket_enabled")
+
+ROOT = Path(__file__).parent.parent.parent
+TOKEN = "cli-token-secret"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def fleet(clock: Clock) -> Fleet:
+    return make_fleet(clock)
+
+
+@pytest.fixture
+async def server(fleet: Fleet) -> AsyncIterator[PushServer]:
+    async with serving(fleet, api_token=TOKEN) as server:
+        yield server
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="ekm")
+    register(parser.add_subparsers(dest="command"))
+    return parser.parse_args(argv)
+
+
+async def run(server: PushServer, *argv: str, key: str | None = None) -> int:
+    args = parse(
+        ["cloud", *argv, "--key", key or server.keys.account, "--base-url", server.url, "--timeout", "2"]
+    )
+    code: int = await args.handler(args)
+    return code
+
+
+async def test_read_json_is_exactly_the_reading(
+    server: PushServer, fleet: Fleet, clock: Clock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await run(server, "read", "--json") == 0
+    printed = json.loads(capsys.readouterr().out)
+    expected = [fleet.meters[a].reading(clock.t).as_dict() for a in sorted(fleet.meters)]
+    assert printed == expected
+    assert [p["Meter"] for p in printed] == sorted([V4, V4_B, V3, V4_GW2])
+
+
+async def test_read_selected_meters(server: PushServer, capsys: pytest.CaptureFixture[str]) -> None:
+    assert await run(server, "read", "--meter", "300000001", "--meter", "17507", "--json") == 0
+    assert [p["Meter"] for p in json.loads(capsys.readouterr().out)] == [V3, V4]
+    assert server.log[-1].param("meters") == "300000001~17507"
+    assert await run(server, "read", "--meter", "17507") == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{V3} v3 kWh_Tot=")
+
+
+async def test_read_warns_about_meters_without_a_good_read(
+    server: PushServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server.bad_reads.add(V4)
+    assert await run(server, "read", "--meter", V4, "--meter", V3, "--json") == 0
+    captured = capsys.readouterr()
+    assert [p["Meter"] for p in json.loads(captured.out)] == [V3]
+    assert f"warning: no good read for {V4}" in captured.err
+
+
+async def test_errors_are_one_line_without_the_key(
+    server: PushServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = server.keys.gateways[GW2]
+    # V4 is not this gateway's: the server answers 1200 and echoes the key.
+    assert await run(server, "read", "--meter", V4, key=key) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith("error: GET /readMeter: meter not found for this key")
+    assert key not in captured.err
+    assert await run(server, "read", key="bogus-key-42") == 1
+    err = capsys.readouterr().err
+    assert "key or API token refused" in err
+    assert "bogus-key-42" not in err
+
+
+async def test_server_trouble_exits_non_zero(server: PushServer, capsys: pytest.CaptureFixture[str]) -> None:
+    server.inject(Fault(status=503, times=None))
+    assert await run(server, "account") == 1
+    assert "server error (HTTP 503)" in capsys.readouterr().err
+
+
+async def test_key_from_environment_and_missing_key(
+    server: PushServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("EKM_PUSH_KEY", server.keys.meters[V3])
+    args = parse(["cloud", "read", "--json", "--base-url", server.url])
+    assert await args.handler(args) == 0
+    assert [p["Meter"] for p in json.loads(capsys.readouterr().out)] == [V3]
+    monkeypatch.delenv("EKM_PUSH_KEY")
+    args = parse(["cloud", "read", "--base-url", server.url])
+    assert await args.handler(args) == 2
+    assert "Push key is required" in capsys.readouterr().err
+
+
+async def test_relay(server: PushServer, fleet: Fleet, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        await run(server, "relay", "--gateway", GW1, "--meter", V4, "--relay", "2", "--state", "on", "--json")
+        == 0
+    )
+    ack = json.loads(capsys.readouterr().out)
+    assert set(ack) == {"msg_id", "channel", "host"}
+    assert fleet.meters[V4].relays == [False, True]
+    assert await run(server, "relay", "--gateway", GW1, "--meter", V4, "--relay", "2", "--state", "off") == 0
+    assert fleet.meters[V4].relays == [False, False]
+    assert server.requests_to("/sendCommand")[0].body["params"] == {
+        "relay": "relay_2",
+        "status": "close",
+        "duration": 0,
+    }
+    assert await run(server, "relay", "--gateway", GW1, "--meter", V3, "--relay", "1", "--state", "on") == 1
+    assert "no controllable relays" in capsys.readouterr().err
+
+
+async def test_command(server: PushServer, fleet: Fleet, capsys: pytest.CaptureFixture[str]) -> None:
+    params = json.dumps({"relay": "relay_1", "status": "close", "duration": 30})
+    argv = ["command", "--gateway", GW1, "--target-id", V4_B, "--command", "SetRelay", "--params", params]
+    assert await run(server, *argv) == 0
+    assert fleet.meters[V4_B].relays == [True, False]
+    assert "msg_id" in capsys.readouterr().out
+    assert (
+        await run(server, "command", "--gateway", GW1, "--target-id", V4_B, "--command", "X", "--params", "{")
+        == 1
+    )
+    assert "--params is not valid JSON" in capsys.readouterr().err
+
+
+async def test_summary(server: PushServer, fleet: Fleet, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["summary", "--meter", V4, "--report", "dy", "--start", "2026-11-20", "--end", "2026-11-22"]
+    assert await run(server, *argv, "--tz", "America/New_York", "--json") == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["Start"] for r in rows] == ["2026-11-20T05:00:00+00:00", "2026-11-21T05:00:00+00:00"]
+    meter = fleet.meters[V4]
+    for row in rows:
+        start, end = (datetime.fromisoformat(row[k]).timestamp() for k in ("Start", "End"))
+        advanced = meter.values(end)["kWh_Tot"] - meter.values(start)["kWh_Tot"]  # type: ignore[operator]
+        assert row["kWh_Tot_Diff"] == round(advanced, 2)
+        assert row["kWh_Tot_Max"] >= row["kWh_Tot_Min"]
+        assert "RMS_Volts_Ln_1_Average" in row
+    assert server.requests_to("/summary")[0].param("start_date") == "202611200000"
+    assert await run(server, "summary", "--meter", V4, "--start", "yesterday") == 1
+    assert "not an ISO date/time" in capsys.readouterr().err
+
+
+async def test_account(server: PushServer, capsys: pytest.CaptureFixture[str]) -> None:
+    assert await run(server, "account", "--deep", "--json") == 0
+    tree = json.loads(capsys.readouterr().out)
+    assert tree["key_type"] == "account"
+    assert [g["mac"] for g in tree["gateways"]] == [GW1, GW2]
+    assert server.keys.account not in json.dumps(tree)
+    assert await run(server, "account") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "key type: account"
+    assert f"gateway {GW1} Push3 100000" not in out  # shallow: no names
+    assert f"gateway {GW1}" in out
+
+
+async def test_trigger_flow(server: PushServer, capsys: pytest.CaptureFixture[str]) -> None:
+    async def trigger(*argv: str) -> str:
+        assert await run(server, "trigger", *argv, "--token", TOKEN, "--json") == 0
+        return capsys.readouterr().out
+
+    created = json.loads(await trigger("create", "--gateway", GW1, "--definition", '{"trigger_name": "Hot"}'))
+    uuid = created["trigger_uuid"]
+    assert [t["trigger_uuid"] for t in json.loads(await trigger("list", "--gateway", GW1))] == [uuid]
+    assert (
+        json.loads(await trigger("update", "--uuid", uuid, "--definition", '{"trigger_name": "Hotter"}'))[
+            "trigger_name"
+        ]
+        == "Hotter"
+    )
+    assert json.loads(await trigger("get", "--uuid", uuid))["trigger_name"] == "Hotter"
+    assert json.loads(await trigger("delete", "--uuid", uuid)) == {"deleted": uuid}
+    assert await run(server, "trigger", "get", "--uuid", uuid, "--token", TOKEN) == 1
+    assert "not found" in capsys.readouterr().err
+    assert await run(server, "trigger", "list", "--gateway", GW1, "--token", "wrong-token-9") == 1
+    err = capsys.readouterr().err
+    assert "wrong-token-9" not in err
+    assert "refused" in err
+    assert await run(server, "trigger", "create", "--token", TOKEN) == 1
+    assert "needs --gateway" in capsys.readouterr().err
+
+
+async def test_widget(server: PushServer, capsys: pytest.CaptureFixture[str]) -> None:
+    assert await run(server, "widget", "--meter", V4, "--tz", "America/New_York") == 0
+    url = capsys.readouterr().out.strip()
+    assert url.startswith("https://widget.ekmmetering.com/EKM2/?")
+    assert "meter=300000001" in url and "timezone=America~New_York" in url
+
+
+def test_help_lists_every_subcommand() -> None:
+    parser = argparse.ArgumentParser(prog="ekm")
+    register(parser.add_subparsers(dest="command"))
+    text = parser._subparsers._group_actions[0].choices["cloud"].format_help()  # type: ignore[union-attr]
+    for name in ("read", "summary", "account", "relay", "command", "trigger"):
+        assert name in text
+
+
+@pytest.mark.skipif(
+    not (ROOT / "custom_components/ekm/aioekm/__main__.py").exists(),
+    reason="the CLI entry point is not in yet",
+)
+async def test_end_to_end_subprocess(server: PushServer, fleet: Fleet, clock: Clock) -> None:
+    """`python -m custom_components.ekm.aioekm cloud read --json` in a real subprocess."""
+    import asyncio
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "custom_components.ekm.aioekm",
+        "cloud",
+        "read",
+        "--meter",
+        V4,
+        "--json",
+        "--key",
+        server.keys.account,
+        "--base-url",
+        server.url,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err.decode()
+    assert json.loads(out) == [fleet.meters[V4].reading(clock.t).as_dict()]
