@@ -51,7 +51,7 @@ def _number(raw: Any) -> float:
     if isinstance(raw, (int, float)):
         value = float(raw)
     elif isinstance(raw, str):
-        value = float(raw.strip())
+        value = float(raw)  # float() itself ignores surrounding whitespace
     else:
         raise ValueError(f"not a number: {type(raw).__name__}")
     if not math.isfinite(value):

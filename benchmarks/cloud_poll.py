@@ -1,0 +1,124 @@
+"""Cost of one Realtime poll of 10, 100 and 1000 meters against the fake Push server.
+
+    .venv-py3.13/bin/python benchmarks/cloud_poll.py [--polls 5] [--sizes 10,100,1000]
+
+The server runs in a child process so that time.process_time() here is the
+client's own CPU: HTTP, JSON decoding and mapping to MeterReadings. The
+parse + mapping share is also measured on its own, from bodies fetched once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+import statistics
+import sys
+import time
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+
+from custom_components.ekm.aioekm.cloud import PushClient, short_address  # noqa: E402
+from custom_components.ekm.aioekm.cloud_errors import decode_json  # noqa: E402
+from custom_components.ekm.aioekm.cloud_http import build_url  # noqa: E402
+from custom_components.ekm.aioekm.cloud_mapping import realtime_result  # noqa: E402
+from custom_components.ekm.aioekm.simulator.fleet import Fleet, make_meter  # noqa: E402
+from custom_components.ekm.aioekm.simulator.push_server import PushServer  # noqa: E402
+
+
+def bench_fleet(size: int) -> Fleet:
+    """`size` meters, one in five a v3, sixteen per gateway."""
+    meters = []
+    for n in range(size):
+        v3 = n % 5 == 4
+        address = f"{10000 + n:012d}" if v3 else f"{300000000 + n:012d}"
+        meters.append(
+            make_meter(address, "v3" if v3 else "v4", gateway=f"4016fa{0x100000 + n // 16:06x}", index=n)
+        )
+    return Fleet(meters)
+
+
+async def serve(size: int) -> None:
+    server = PushServer(bench_fleet(size))
+    url = await server.start()
+    print(url, server.keys.account, flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until the parent closes stdin
+    await server.close()
+
+
+async def measure(size: int, polls: int) -> dict[str, float]:
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        __file__,
+        "--serve",
+        str(size),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert child.stdout is not None
+        url, key = (await child.stdout.readline()).decode().split()
+        addresses = sorted(bench_fleet(size).meters)
+        async with aiohttp.ClientSession() as session:
+            client = PushClient(session, key, api_url=url, summary_url=url, timeout=60)
+            await client.read_meters(addresses)  # warm up (connections, zone data)
+            cpu, wall, requests = [], [], []
+            for _ in range(polls):
+                c0, w0 = time.process_time(), time.perf_counter()
+                result = await client.read_meters(addresses)
+                cpu.append(time.process_time() - c0)
+                wall.append(time.perf_counter() - w0)
+                requests.append(result.requests)
+                assert len(result.readings) == size, (len(result.readings), size)
+            # Parse + mapping alone, on bodies fetched once.
+            bodies = []
+            for batch in client.plan_batches(
+                [short_address(a) for a in addresses], {"fmt": "json", "cnt": "1"}
+            ):
+                query = {"key": key, "fmt": "json", "cnt": "1", "meters": "~".join(batch)}
+                async with session.get(build_url(url, "readMeter", query)) as response:
+                    bodies.append(await response.read())
+        mapping = []
+        for _ in range(polls):
+            c0 = time.process_time()
+            for body in bodies:
+                realtime_result(decode_json(body))
+            mapping.append(time.process_time() - c0)
+        return {
+            "meters": size,
+            "requests": statistics.mean(requests),
+            "bytes": sum(len(b) for b in bodies),
+            "wall_ms": 1000 * statistics.median(wall),
+            "cpu_ms": 1000 * statistics.median(cpu),
+            "map_ms": 1000 * statistics.median(mapping),
+        }
+    finally:
+        if child.stdin:
+            child.stdin.close()
+        await asyncio.wait_for(child.wait(), 10)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--polls", type=int, default=5)
+    parser.add_argument("--sizes", default="10,100,1000")
+    args = parser.parse_args()
+    if args.serve is not None:
+        await serve(args.serve)
+        return
+    columns = ("meters", "req/poll", "body kB", "wall ms", "client CPU ms", "parse+map ms")
+    print(" ".join(f"{c:>{w}}" for c, w in zip(columns, (6, 8, 8, 8, 13, 12), strict=True)))
+    for size in (int(s) for s in args.sizes.split(",")):
+        row = await measure(size, args.polls)
+        print(
+            f"{row['meters']:>6} {row['requests']:>8.0f} {row['bytes'] / 1024:>8.0f} {row['wall_ms']:>8.1f} "
+            f"{row['cpu_ms']:>13.1f} {row['map_ms']:>12.1f}"
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
