@@ -358,3 +358,25 @@ async def test_key_never_in_logs_or_reprs(
     for text in [caplog.text, repr(client), *map(str, errors), *map(repr, errors)]:
         assert key not in text
         assert "TOKEN-SHOULD-HIDE" not in text
+
+
+def test_retry_after_forms() -> None:
+    from email.utils import format_datetime
+    import time
+
+    from custom_components.ekm.aioekm.cloud_errors import parse_retry_after
+
+    assert parse_retry_after("12") == 12.0
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+    later = parse_retry_after(format_datetime(datetime.fromtimestamp(time.time() + 60, UTC), usegmt=True))
+    assert later is not None and 55 <= later <= 61
+
+
+def test_redact_masks_every_form_of_a_secret() -> None:
+    from custom_components.ekm.aioekm.cloud_errors import redact
+
+    text = "GET /x?key=ab%2Bc%2F&gateway=1 Authorization: Bearer tok123 ab+c/ token=zzz"
+    out = redact(text, ["ab+c/", "tok123"])
+    assert "ab+c/" not in out and "ab%2Bc%2F" not in out and "tok123" not in out and "zzz" not in out
+    assert "gateway=1" in out

@@ -219,6 +219,8 @@ def _lines(result: Any) -> list[str]:
         return lines
     if isinstance(result, str):
         return [result]
+    if is_dataclass(result) and not isinstance(result, type):
+        result = _plain(result)
     if isinstance(result, dict):
         return [f"{k}: {v}" for k, v in result.items()]
     return [str(result)]
