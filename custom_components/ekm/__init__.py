@@ -38,15 +38,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> bool:
             translation_key="port_unavailable",
             translation_placeholders={"port": port},
         ) from err
+    entry.async_on_unload(bus.close)  # also runs when the first refresh fails
     meters = {address: Protocol(protocol) for address, protocol in entry.data[CONF_METERS].items()}
     coordinator = BusCoordinator(hass, entry, bus, meters)
-    try:
-        await coordinator.async_config_entry_first_refresh()
-    except ConfigEntryNotReady:
-        await bus.close()
-        raise
+    await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
-    entry.async_on_unload(bus.close)
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
 
     # The bus device first, so meters can name it as their via_device.

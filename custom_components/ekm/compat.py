@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.sensor import SensorDeviceClass
-from homeassistant.helpers import selector
+from homeassistant.helpers import device_registry as dr, selector
 import serialx
 
 # SerialPortSelector arrived in HA 2026.5; it lists local ports and accepts URLs.
@@ -16,6 +16,19 @@ HAS_SERIAL_PORT_SELECTOR: bool = hasattr(selector, "SerialPortSelector")
 
 # SensorDeviceClass.REACTIVE_ENERGY arrived after 2025.4.
 REACTIVE_ENERGY: SensorDeviceClass | None = getattr(SensorDeviceClass, "REACTIVE_ENERGY", None)
+
+
+def get_device(
+    registry: dr.DeviceRegistry, identifier: tuple[str, str], entry_id: str
+) -> dr.DeviceEntry | None:
+    """The device of `entry_id` with `identifier`.
+
+    Identifiers became unique per config entry in 2026.9; the global lookup is deprecated there.
+    """
+    if hasattr(registry, "async_get_device_by_identifier"):
+        device: dr.DeviceEntry | None = registry.async_get_device_by_identifier(identifier, entry_id)
+        return device
+    return registry.async_get_device(identifiers={identifier})
 
 
 async def async_list_ports() -> list[str]:

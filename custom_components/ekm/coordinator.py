@@ -19,6 +19,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
+from . import compat
 from .aioekm.bus import EkmBus
 from .aioekm.errors import (
     AddressMismatchError,
@@ -155,7 +156,7 @@ class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
         if reading.address in self._devices_synced:
             return
         registry = dr.async_get(self.hass)
-        device = registry.async_get_device(identifiers={(DOMAIN, reading.address)})
+        device = compat.get_device(registry, (DOMAIN, reading.address), self.config_entry.entry_id)
         if device is None:
             return  # entities create it, with the model, on setup
         self._devices_synced.add(reading.address)
@@ -218,6 +219,13 @@ class BusCoordinator(EkmCoordinator):
             self.meter_answered(address)
             self.sync_device(reading)
             data[address] = self.publishable(reading)
+        if not data:
+            # Nothing on the bus answers: more likely the adapter or wiring than every meter.
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="no_meter_answers",
+                translation_placeholders={"port": self.config_entry.data[CONF_PORT]},
+            )
         return data
 
     async def async_set_relay(self, address: str, relay: int, closed: bool, seconds: int = 0) -> None:

@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 import re
 from typing import Any
+from unittest.mock import PropertyMock, patch
 
 from homeassistant import block_async_io
 from homeassistant.config_entries import ConfigEntryState
@@ -39,6 +40,7 @@ V3 = "000000017507"
 FLEET_SPEC = "300000001:v4,000000017507:v3"
 # Simulated time is frozen here unless a test moves it: readings are reproducible.
 FROZEN_T = datetime(2026, 6, 1, 12, 0, tzinfo=UTC).timestamp()
+METER_CLOCK = datetime(2026, 6, 1, 8, 0, 0)  # what the meters' own clocks show at FROZEN_T
 PASSWORD = "12345678"
 OPTIONS = {CONF_SCAN_INTERVAL: 5, CONF_B_FRAME_EVERY: 3, CONF_TIMEOUT: 0.2, CONF_RETRIES: 1}
 
@@ -100,6 +102,17 @@ def short_flow_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Create every entity enabled (HA core's fixture of the same name)."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        return_value=True,
+        new_callable=PropertyMock,
+    ):
+        yield
+
+
+@pytest.fixture
 def clock() -> Clock:
     return Clock(FROZEN_T)
 
@@ -110,6 +123,8 @@ def fleet(clock: Clock) -> Fleet:
     fleet = Fleet.parse(FLEET_SPEC)
     fleet.clock = clock
     fleet.meters[V4].password = PASSWORD
+    for meter in fleet.meters.values():  # meter clocks independent of the machine's time zone
+        meter.set_clock(METER_CLOCK, t=FROZEN_T)
     return fleet
 
 

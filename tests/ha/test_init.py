@@ -1,23 +1,161 @@
-"""The integration loads from a config entry and unloads cleanly."""
+"""Setup, unload, setup failures, devices and diagnostics of a bus entry."""
 
 from __future__ import annotations
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.ekm.const import DOMAIN
+from custom_components.ekm import async_remove_config_entry_device
+from custom_components.ekm.aioekm.bus import EkmBus
+from custom_components.ekm.aioekm.simulator import Fleet
+from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator
+from custom_components.ekm.compat import get_device
+from custom_components.ekm.const import CONF_PASSWORD, DOMAIN
+
+from .conftest import FROZEN_T, OPTIONS, PASSWORD, V3, V4, entry_data
 
 
-async def test_load_and_unload(hass: HomeAssistant) -> None:
-    """A MockConfigEntry sets up, then unloads, on this HA version."""
-    entry = MockConfigEntry(domain=DOMAIN, title="EKM", data={})
+async def test_setup_and_unload(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    """The entry loads with the port open and unloads with it closed."""
+    assert loaded_entry.state is ConfigEntryState.LOADED
+    coordinator = loaded_entry.runtime_data
+    assert coordinator.bus.connected
+    assert set(coordinator.data) == {V4, V3}
+
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert loaded_entry.state is ConfigEntryState.NOT_LOADED
+    assert not coordinator.bus.connected
+
+
+async def test_port_missing_is_not_ready(hass: HomeAssistant) -> None:
+    """A port that cannot be opened: setup is retried later, with a translated reason."""
+    entry = MockConfigEntry(domain=DOMAIN, unique_id="/dev/ekm-missing", data=entry_data("/dev/ekm-missing"))
     entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.reason is not None
+    assert entry.reason.rstrip(".") == "The RS-485 port /dev/ekm-missing cannot be opened"
 
+
+async def test_no_meter_answering_is_not_ready(
+    hass: HomeAssistant, entry: MockConfigEntry, simulator: Rs485Simulator
+) -> None:
+    """The port opens but no meter answers: not ready (adapter or wiring?), and the port is closed again."""
+    simulator.faults.silent_meters.update({V4, V3})
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry.reason is not None
+    assert entry.reason.rstrip(".") == f"No meter answers on the RS-485 bus {entry.data['port']}"
+    # The port was released: another client can lock it.
+    async with EkmBus(entry.data["port"]) as bus:
+        assert bus.connected
+
+
+async def test_devices(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, device_registry: dr.DeviceRegistry
+) -> None:
+    """One device per meter, behind a device for the bus."""
+    bus = get_device(device_registry, (DOMAIN, f"hub_{loaded_entry.entry_id}"), loaded_entry.entry_id)
+    assert bus is not None
+    assert bus.name == loaded_entry.title
+    v4 = get_device(device_registry, (DOMAIN, V4), loaded_entry.entry_id)
+    v3 = get_device(device_registry, (DOMAIN, V3), loaded_entry.entry_id)
+    assert v4 is not None and v3 is not None
+    assert (v4.model, v4.model_id, v4.sw_version, v4.serial_number) == (
+        "Omnimeter Pulse v.4",
+        "1024",
+        "15",
+        V4,
+    )
+    assert (v3.model, v3.model_id, v3.sw_version, v3.serial_number) == ("Omnimeter I v.3", "1017", "15", V3)
+    assert v4.via_device_id == bus.id
+    assert v3.via_device_id == bus.id
+    assert v4.manufacturer == "EKM Metering"
+    assert len(dr.async_entries_for_config_entry(device_registry, loaded_entry.entry_id)) == 3
+
+
+async def test_silent_meter_at_setup_gets_its_model_later(
+    hass: HomeAssistant, entry: MockConfigEntry, simulator: Rs485Simulator, device_registry: dr.DeviceRegistry
+) -> None:
+    """A meter that is silent at setup still gets a device; its model arrives with its first reading."""
+    simulator.faults.silent_meters.add(V3)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
+    device = get_device(device_registry, (DOMAIN, V3), entry.entry_id)
+    assert device is not None
+    assert device.model is None
+    simulator.faults.silent_meters.clear()
+    await entry.runtime_data.async_refresh()
+    device = get_device(device_registry, (DOMAIN, V3), entry.entry_id)
+    assert device is not None
+    assert (device.model, device.sw_version) == ("Omnimeter I v.3", "15")
+    await hass.config_entries.async_unload(entry.entry_id)
 
-    assert await hass.config_entries.async_unload(entry.entry_id)
+
+async def test_stale_meter_devices_are_removed(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    device_registry: dr.DeviceRegistry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """A meter dropped from the entry loses its device (and entities) at the next setup."""
+    stale = device_registry.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, "000000000042")}
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.NOT_LOADED
+    assert device_registry.async_get(stale.id) is None
+    assert get_device(device_registry, (DOMAIN, V4), entry.entry_id) is not None
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_remove_config_entry_device(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, device_registry: dr.DeviceRegistry
+) -> None:
+    """Configured meters and the bus cannot be deleted by hand; anything else can."""
+    v4 = get_device(device_registry, (DOMAIN, V4), loaded_entry.entry_id)
+    bus = get_device(device_registry, (DOMAIN, f"hub_{loaded_entry.entry_id}"), loaded_entry.entry_id)
+    other = device_registry.async_get_or_create(
+        config_entry_id=loaded_entry.entry_id, identifiers={(DOMAIN, "000000000042")}
+    )
+    assert v4 is not None and bus is not None
+    assert not await async_remove_config_entry_device(hass, loaded_entry, v4)
+    assert not await async_remove_config_entry_device(hass, loaded_entry, bus)
+    assert await async_remove_config_entry_device(hass, loaded_entry, other)
+
+
+async def test_unchanged_options_do_not_reload(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    """Only an options change reloads; a data-only update (as reconfigure does) leaves it alone."""
+    coordinator = loaded_entry.runtime_data
+    hass.config_entries.async_update_entry(loaded_entry, title="renamed")
+    await hass.async_block_till_done()
+    assert loaded_entry.runtime_data is coordinator
+    hass.config_entries.async_update_entry(loaded_entry, options={**OPTIONS, "timeout": 0.3})
+    await hass.async_block_till_done()
+    assert loaded_entry.runtime_data is not coordinator
+
+
+async def test_diagnostics(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, loaded_entry: MockConfigEntry, fleet: Fleet
+) -> None:
+    """Entry, counters and last readings, with the password redacted everywhere."""
+    assert await async_setup_component(hass, "diagnostics", {})
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, loaded_entry)
+    assert diagnostics["entry"]["data"][CONF_PASSWORD] == "**REDACTED**"
+    assert PASSWORD not in str(diagnostics)
+    assert diagnostics["entry"]["options"] == OPTIONS
+    connection = diagnostics["connection"]
+    assert connection["connected"] is True
+    assert connection["meters"] == {V4: "v4", V3: "v3"}
+    assert connection["failures"] == {}
+    assert connection["stats"][V4]["good_reads"] == 1
+    assert connection["stats"][V3]["timeouts"] == 0
+    expected = fleet.meters[V3].values(FROZEN_T)["kWh_Tot"]
+    assert connection["readings"][V3]["kWh_Tot"] == expected
+    assert connection["readings"][V4]["Meter"] == V4

@@ -1,0 +1,115 @@
+"""Entities of a v3 and a v4 meter: registry entries and states (snapshots), and their values."""
+
+from __future__ import annotations
+
+from homeassistant.const import STATE_OFF, STATE_ON
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.ekm.aioekm.fields import FIELDS
+from custom_components.ekm.aioekm.readings import inputs_high
+from custom_components.ekm.aioekm.simulator import Fleet
+from custom_components.ekm.sensor import SENSORS, translation_of
+
+from .conftest import FROZEN_T, V3, V4
+
+
+def _entity_id(entity_registry: er.EntityRegistry, domain: str, unique_id: str) -> str:
+    entity_id = entity_registry.async_get_entity_id(domain, "ekm", unique_id)
+    assert entity_id is not None, unique_id
+    return entity_id
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_entities(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """Every entity of both meters, registry entry and state, with the fleet's clock frozen."""
+    entries = sorted(
+        er.async_entries_for_config_entry(entity_registry, loaded_entry.entry_id), key=lambda e: e.entity_id
+    )
+    assert len(entries) == len(SENSORS[V4_PROTOCOL]) + len(SENSORS[V3_PROTOCOL]) + 2 * 4 + 2
+    for entity_entry in entries:
+        assert entity_entry == snapshot(name=f"{entity_entry.entity_id}-entry")
+        state = hass.states.get(entity_entry.entity_id)
+        assert state is not None
+        assert state == snapshot(name=f"{entity_entry.entity_id}-state")
+
+
+V4_PROTOCOL, V3_PROTOCOL = "v4", "v3"
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+@pytest.mark.parametrize("address", [V4, V3])
+async def test_values_are_the_meters(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    fleet: Fleet,
+    address: str,
+) -> None:
+    """Each numeric sensor shows exactly the value the virtual meter has."""
+    meter = fleet.meters[address]
+    truth = meter.reading(FROZEN_T)
+    checked = 0
+    for name, value in truth.values.items():
+        if FIELDS[name].kind.value in ("time", "code") or name.startswith("State_"):
+            continue
+        state = hass.states.get(_entity_id(entity_registry, "sensor", f"{address}_{name}"))
+        assert state is not None
+        if isinstance(value, str):
+            assert state.state == value, name
+        else:
+            assert float(state.state) == pytest.approx(value), name
+        checked += 1
+    assert checked > 30
+    highs = inputs_high(int(truth["State_Inputs"]))
+    for line, high in enumerate(highs, start=1):
+        state = hass.states.get(_entity_id(entity_registry, "binary_sensor", f"{address}_State_Input_{line}"))
+        assert state is not None
+        assert state.state == (STATE_ON if high else STATE_OFF)
+    clock = hass.states.get(_entity_id(entity_registry, "sensor", f"{address}_Meter_Time"))
+    assert clock is not None
+    assert clock.state == "2026-06-01T15:00:00+00:00"  # 08:00 on the meter, read in HA's zone (US/Pacific)
+
+
+async def test_defaults(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, entity_registry: er.EntityRegistry
+) -> None:
+    """What most homes use is on; per-line, tariff and settings entities start disabled."""
+    enabled = {
+        e.unique_id
+        for e in er.async_entries_for_config_entry(entity_registry, loaded_entry.entry_id)
+        if e.disabled_by is None
+    }
+    for name in (
+        "kWh_Tot",
+        "Rev_kWh_Tot",
+        "Net_Calc_Watts_Tot",
+        "RMS_Volts_Ln_1",
+        "Line_Freq",
+        "communicating",
+    ):
+        assert f"{V4}_{name}" in enabled
+    for name in ("kWh_Tariff_2", "RMS_Volts_Ln_3", "CT_Ratio", "Meter_Time", "Reactive_Pwr_Tot"):
+        assert f"{V4}_{name}" not in enabled
+    energy = hass.states.get(_entity_id(entity_registry, "sensor", f"{V4}_kWh_Tot"))
+    assert energy is not None
+    assert energy.attributes["device_class"] == "energy"
+    assert energy.attributes["state_class"] == "total_increasing"
+    assert energy.attributes["unit_of_measurement"] == "kWh"
+    assert energy.attributes["friendly_name"] == f"Omnimeter {V4} Total energy"
+
+
+def test_translation_keys() -> None:
+    assert translation_of("kWh_Ln_2") == ("kwh_ln", {"line": "2"})
+    assert translation_of("Rev_kWh_Tariff_4") == ("rev_kwh_tariff", {"tariff": "4"})
+    assert translation_of("Pulse_Cnt_3") == ("pulse_cnt", {"input": "3"})
+    assert translation_of("Meter_Status_Code_A") == ("meter_status_code_a", None)
+    assert translation_of("kWh_Tot") == ("kwh_tot", None)
