@@ -13,6 +13,7 @@ from custom_components.ekm.aioekm.errors import (
     EkmTimeoutError,
     WriteUnconfirmedError,
 )
+from custom_components.ekm.aioekm.fields import Layout
 from custom_components.ekm.aioekm.readings import Protocol
 from custom_components.ekm.aioekm.simulator.fleet import Fleet
 from custom_components.ekm.aioekm.simulator.rs485 import Faults, Rs485Simulator
@@ -56,7 +57,7 @@ async def test_dropped_replies_time_out_and_are_retried(
         await bus.read(V3, protocol=Protocol.V3)
     assert bus.stats(V3).timeouts == 3
     await settled(sim)
-    assert sim.raw_log.count(codec.read_request(V3, codec.Layout.V3)) == 3
+    assert sim.raw_log.count(codec.read_request(V3, Layout.V3)) == 3
     faults.drop_rate = 0.4  # seeded: some reads need a retry, all end well
     for _ in range(5):
         reading = await bus.read(V3, protocol=Protocol.V3)
