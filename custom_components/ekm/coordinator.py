@@ -211,9 +211,6 @@ class BusCoordinator(EkmCoordinator):
             except EkmError as err:
                 self.meter_failed(address, failure_reason(err))
                 continue
-            if reading.address != address:  # the library checks this; never trust a stray frame
-                self.meter_failed(address, "wrong_address")
-                continue
             if read_b:
                 self._need_b.discard(address)
             self.meter_answered(address)

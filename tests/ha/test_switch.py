@@ -1,0 +1,146 @@
+"""Relay switches: writes reach the virtual meter, refusals and silence become translated errors."""
+
+from __future__ import annotations
+
+from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
+from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_OFF, SERVICE_TURN_ON, STATE_OFF, STATE_ON
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+import voluptuous as vol
+
+from custom_components.ekm.aioekm.simulator import Fleet
+from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator
+from custom_components.ekm.const import DOMAIN
+
+from .conftest import FROZEN_T, V3, V4, Clock
+
+RELAY_1 = f"switch.omnimeter_{V4}_relay_1"
+RELAY_2 = f"switch.omnimeter_{V4}_relay_2"
+
+
+def _writes(simulator: Rs485Simulator) -> int:
+    return sum(1 for request in simulator.log if request.kind == "write")
+
+
+async def _switch(hass: HomeAssistant, service: str, entity_id: str) -> None:
+    await hass.services.async_call(SWITCH_DOMAIN, service, {ATTR_ENTITY_ID: entity_id}, blocking=True)
+
+
+async def test_relays_only_on_v4(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, entity_registry: er.EntityRegistry
+) -> None:
+    switches = {
+        e.unique_id
+        for e in er.async_entries_for_config_entry(entity_registry, loaded_entry.entry_id)
+        if e.domain == "switch"
+    }
+    assert switches == {f"{V4}_Relay_1", f"{V4}_Relay_2"}
+    assert not any(unique_id.startswith(V3) for unique_id in switches)
+    state = hass.states.get(RELAY_1)
+    assert state is not None
+    assert state.state == STATE_OFF
+    assert state.attributes["friendly_name"] == f"Omnimeter {V4} Relay 1"
+
+
+async def test_turn_on_and_off(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, fleet: Fleet, simulator: Rs485Simulator
+) -> None:
+    """Each action is one write on the wire; the meter's relay follows; the state is its read-back."""
+    meter = fleet.meters[V4]
+    await _switch(hass, SERVICE_TURN_ON, RELAY_1)
+    assert meter.relays == [True, False]
+    assert _writes(simulator) == 1
+    assert hass.states.get(RELAY_1).state == STATE_ON  # type: ignore[union-attr]
+
+    await _switch(hass, SERVICE_TURN_ON, RELAY_2)
+    assert meter.relays == [True, True]
+    await _switch(hass, SERVICE_TURN_OFF, RELAY_1)
+    assert meter.relays == [False, True]
+    assert _writes(simulator) == 3
+    assert hass.states.get(RELAY_1).state == STATE_OFF  # type: ignore[union-attr]
+    assert hass.states.get(RELAY_2).state == STATE_ON  # type: ignore[union-attr]
+    # Written with the stored password.
+    assert [r.data for r in simulator.log if r.kind == "password"] == ["12345678"] * 3
+
+
+async def test_timed_relay(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, fleet: Fleet, clock: Clock, simulator: Rs485Simulator
+) -> None:
+    """set_relay with seconds: the meter switches back by itself, and the next poll shows it."""
+    meter = fleet.meters[V4]
+    await hass.services.async_call(
+        DOMAIN, "set_relay", {ATTR_ENTITY_ID: RELAY_2, "state": True, "seconds": 5}, blocking=True
+    )
+    assert meter.relays == [False, True]
+    assert meter.relay_until[1] == FROZEN_T + 5
+    assert [r.data for r in simulator.log if r.kind == "write"] == ["10005"]
+    assert hass.states.get(RELAY_2).state == STATE_ON  # type: ignore[union-attr]
+
+    clock.now = FROZEN_T + 6
+    await loaded_entry.runtime_data.async_refresh()
+    await hass.async_block_till_done()
+    assert meter.relays == [False, False]
+    assert hass.states.get(RELAY_2).state == STATE_OFF  # type: ignore[union-attr]
+
+
+async def test_set_relay_rejects_bad_seconds(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    with pytest.raises(vol.Invalid, match="9999"):
+        await hass.services.async_call(
+            DOMAIN, "set_relay", {ATTR_ENTITY_ID: RELAY_1, "state": True, "seconds": 10000}, blocking=True
+        )
+
+
+async def test_wrong_password(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, fleet: Fleet, simulator: Rs485Simulator
+) -> None:
+    """The meter ignores the password: a translated error, no write, the relay unchanged."""
+    fleet.meters[V4].password = "99999999"
+    with pytest.raises(HomeAssistantError) as err:
+        await _switch(hass, SERVICE_TURN_ON, RELAY_1)
+    assert err.value.translation_key == "command_rejected"
+    assert err.value.translation_placeholders == {"address": V4, "port": loaded_entry.data["port"]}
+    assert "12345678" not in str(err.value)
+    assert fleet.meters[V4].relays == [False, False]
+    assert _writes(simulator) == 0
+    assert hass.states.get(RELAY_1).state == STATE_OFF  # type: ignore[union-attr]
+
+
+async def test_silent_meter(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, fleet: Fleet, simulator: Rs485Simulator
+) -> None:
+    simulator.faults.silent_meters.add(V4)
+    with pytest.raises(HomeAssistantError) as err:
+        await _switch(hass, SERVICE_TURN_ON, RELAY_1)
+    assert err.value.translation_key == "meter_timeout"
+    assert fleet.meters[V4].relays == [False, False]
+    assert _writes(simulator) == 0
+
+
+async def test_lost_ack_confirmed_by_read_back(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, fleet: Fleet, simulator: Rs485Simulator
+) -> None:
+    """The meter switched but its ACK was lost: the read-back shows it, so it is a success, written once."""
+    simulator.faults.lose_write_acks = True
+    await _switch(hass, SERVICE_TURN_ON, RELAY_1)
+    assert fleet.meters[V4].relays == [True, False]
+    assert _writes(simulator) == 1
+    assert hass.states.get(RELAY_1).state == STATE_ON  # type: ignore[union-attr]
+
+
+async def test_write_then_b_frame(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Rs485Simulator
+) -> None:
+    """After a write the next poll reads the v4 B frame too, out of its every-Nth turn."""
+    coordinator = loaded_entry.runtime_data
+    await coordinator.async_refresh()  # cycle 1 of 3: no B
+    simulator.log.clear()
+    await _switch(hass, SERVICE_TURN_ON, RELAY_1)
+    simulator.log.clear()
+    await coordinator.async_refresh()  # cycle 2 of 3: B because of the write
+    b_reads = [
+        r for r in simulator.log if r.kind == "read" and r.layout is not None and r.layout.value == "v4b"
+    ]
+    assert len(b_reads) == 1
