@@ -119,7 +119,8 @@ class _Bus:
         try:
             request = codec.parse_request(raw)
         except FrameError as err:
-            _LOGGER.debug("%s: ignoring bad request: %s", self.name, err)
+            # The type only: the message may quote the frame, and a frame may hold a password.
+            _LOGGER.debug("%s: ignoring a bad request (%s)", self.name, type(err).__name__)
             return
         sim.log.append(request)
         sim.raw_log.append(raw)
