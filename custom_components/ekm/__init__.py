@@ -43,12 +43,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> bool:
     coordinator = BusCoordinator(hass, entry, bus, meters)
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
-    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
 
-    # The bus device first, so meters can name it as their via_device.
-    registry = dr.async_get(hass)
-    registry.async_get_or_create(config_entry_id=entry.entry_id, **coordinator.hub_device_info())
-    _remove_stale_devices(registry, entry, coordinator)
+    # The bus device first, so meters can name it as their via device.
+    coordinator.async_register_hub()
+    _remove_stale_devices(dr.async_get(hass), entry, coordinator)
 
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
@@ -59,9 +58,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> bool
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
-async def _async_options_updated(hass: HomeAssistant, entry: EkmConfigEntry) -> None:
-    """Reload when the options changed (data changes reload through their own flow)."""
-    if dict(entry.options) != entry.runtime_data.options:
+async def _async_entry_updated(hass: HomeAssistant, entry: EkmConfigEntry) -> None:
+    """Reload when the data (reconfigure) or the options changed; a new title needs none."""
+    if entry.runtime_data.built_from != (dict(entry.data), dict(entry.options)):
         hass.config_entries.async_schedule_reload(entry.entry_id)
 
 
@@ -76,7 +75,7 @@ def _remove_stale_devices(
     keep = _current_identifiers(coordinator)
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
         if not device.identifiers & keep:
-            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
+            registry.async_remove_device(device.id)
 
 
 async def async_remove_config_entry_device(

@@ -5,7 +5,7 @@ Everything that exists in only some of them is looked up here, once.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.helpers import device_registry as dr, selector
@@ -29,6 +29,17 @@ def get_device(
         device: dr.DeviceEntry | None = registry.async_get_device_by_identifier(identifier, entry_id)
         return device
     return registry.async_get_device(identifiers={identifier})
+
+
+# DeviceInfo.via_device (the parent's identifier) gave way to via_device_id (its registry id).
+HAS_VIA_DEVICE_ID: bool = "via_device_id" in dr.DeviceInfo.__annotations__
+
+
+def via_device(parent: dr.DeviceEntry) -> dr.DeviceInfo:
+    """The DeviceInfo keys that put a device behind `parent`."""
+    if HAS_VIA_DEVICE_ID:
+        return cast(dr.DeviceInfo, {"via_device_id": parent.id})
+    return dr.DeviceInfo(via_device=next(iter(parent.identifiers)))
 
 
 async def async_list_ports() -> list[str]:

@@ -255,12 +255,13 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
                 result = await self._async_test(port, addresses, errors, placeholders, running)
                 if result is not None:
-                    return self.async_update_reload_and_abort(
-                        entry,
-                        unique_id=port,
-                        title=_title(port),
-                        data=_entry_data(port, result, password),
+                    # A loaded entry reloads through its update listener; one waiting to retry is reloaded here.
+                    self.hass.config_entries.async_update_entry(
+                        entry, unique_id=port, title=_title(port), data=_entry_data(port, result, password)
                     )
+                    if entry.state is not ConfigEntryState.LOADED:
+                        self.hass.config_entries.async_schedule_reload(entry.entry_id)
+                    return self.async_abort(reason="reconfigure_successful")
         schema = vol.Schema(
             {
                 vol.Required(CONF_PORT): await compat.async_port_selector(),

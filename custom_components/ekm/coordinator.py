@@ -56,14 +56,13 @@ def failure_reason(err: EkmError) -> str:
     return "bad_reply"
 
 
-def meter_device_info(address: str, hub: tuple[str, str], reading: MeterReading | None) -> DeviceInfo:
-    """The device of one meter."""
+def meter_device_info(address: str, reading: MeterReading | None) -> DeviceInfo:
+    """The device of one meter (its link to the hub device is added by the coordinator)."""
     info = DeviceInfo(
         identifiers={(DOMAIN, address)},
         manufacturer="EKM Metering",
         name=f"Omnimeter {address}",
         serial_number=address,
-        via_device=hub,
     )
     if reading is not None:
         info["model"] = model_name(reading.model)
@@ -87,12 +86,13 @@ class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
     ) -> None:
         super().__init__(hass, LOGGER, config_entry=entry, name=DOMAIN, update_interval=update_interval)
         self.meters: dict[str, Protocol] = dict(meters)
-        # The options this coordinator was built with; other options need a reload.
-        self.options = dict(entry.options)
+        # What this coordinator was built from; a change of either needs a reload.
+        self.built_from = (dict(entry.data), dict(entry.options))
         self._guards: dict[str, MonotonicGuard] = {address: MonotonicGuard() for address in meters}
         # Meters currently not answering and why; each is logged once down and once up.
         self.failures: dict[str, str] = {}
         self._devices_synced: set[str] = set()
+        self._via_hub = DeviceInfo()
 
     # --- what entities use --------------------------------------------------
 
@@ -101,15 +101,19 @@ class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
         """Device identifier of the bus/gateway the meters hang off."""
         return (DOMAIN, f"hub_{self.config_entry.entry_id}")
 
-    def hub_device_info(self) -> DeviceInfo:
-        """The device of the connection itself."""
-        return DeviceInfo(
-            identifiers={self.hub_identifier}, manufacturer="EKM Metering", name=self.config_entry.title
+    def async_register_hub(self) -> None:
+        """Create the device of the connection itself; meters name it as their via device."""
+        hub = dr.async_get(self.hass).async_get_or_create(
+            config_entry_id=self.config_entry.entry_id,
+            identifiers={self.hub_identifier},
+            manufacturer="EKM Metering",
+            name=self.config_entry.title,
         )
+        self._via_hub = compat.via_device(hub)
 
     def meter_device_info(self, address: str) -> DeviceInfo:
-        """The device of one meter."""
-        return meter_device_info(address, self.hub_identifier, (self.data or {}).get(address))
+        """The device of one meter, behind the hub device."""
+        return DeviceInfo(**meter_device_info(address, (self.data or {}).get(address)), **self._via_hub)
 
     def reading(self, address: str) -> MeterReading | None:
         """The current reading of a meter, None when it is unavailable."""

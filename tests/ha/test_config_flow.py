@@ -28,7 +28,7 @@ from custom_components.ekm.const import (
     DOMAIN,
 )
 
-from .conftest import PASSWORD, V3, V4
+from .conftest import OPTIONS, PASSWORD, V3, V4, entry_data
 
 MISSING_PORT = "/dev/ekm-test-no-such-port"
 
@@ -377,3 +377,23 @@ async def test_options_flow(hass: HomeAssistant, loaded_entry: MockConfigEntry) 
     assert after.update_interval is not None and after.update_interval.total_seconds() == 30
     assert after.bus.first_byte_timeout == 0.5
     assert after.bus.read_retries == 0
+
+
+async def test_reconfigure_entry_waiting_for_its_port(hass: HomeAssistant, port: str) -> None:
+    """An entry whose adapter moved (setup retrying) is pointed at the new port and loads."""
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id=MISSING_PORT, data=entry_data(MISSING_PORT), options=OPTIONS
+    )
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PORT: port, CONF_METERS: V3}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.data[CONF_PORT] == port
+    assert entry.data[CONF_PASSWORD] == PASSWORD
+    await hass.config_entries.async_unload(entry.entry_id)

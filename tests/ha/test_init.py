@@ -130,8 +130,10 @@ async def test_remove_config_entry_device(
     assert await async_remove_config_entry_device(hass, loaded_entry, other)
 
 
-async def test_unchanged_options_do_not_reload(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
-    """Only an options change reloads; a data-only update (as reconfigure does) leaves it alone."""
+async def test_reload_only_on_data_or_options_change(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """A new title keeps the running coordinator; new options (or data) rebuild it."""
     coordinator = loaded_entry.runtime_data
     hass.config_entries.async_update_entry(loaded_entry, title="renamed")
     await hass.async_block_till_done()
@@ -139,6 +141,7 @@ async def test_unchanged_options_do_not_reload(hass: HomeAssistant, loaded_entry
     hass.config_entries.async_update_entry(loaded_entry, options={**OPTIONS, "timeout": 0.3})
     await hass.async_block_till_done()
     assert loaded_entry.runtime_data is not coordinator
+    assert loaded_entry.runtime_data.bus.first_byte_timeout == 0.3
 
 
 async def test_diagnostics(
