@@ -366,3 +366,21 @@ def test_client_repr_hides_key_and_token(client: PushClient, server: PushServer)
     assert server.keys.account not in text
     assert TOKEN not in text
     assert server.url in text
+
+
+def test_account_merges_gateway_and_top_level_meters() -> None:
+    account = parse_account(
+        {
+            "key_type": "strange",
+            "gateways": [{"mac_address": "AA11", "meters": [{"address": "5", "name": "Barn"}]}],
+            "meters": [{"address": "000000000005", "state": {"kWh_Tot": 3}, "model": "1024"}, "7"],
+            "iostacks": [{"id": 9, "name": "io"}],
+        }
+    )
+    assert account.key_type is KeyType.UNKNOWN
+    barn = account.meter("5")
+    assert barn is not None
+    assert (barn.name, barn.model, barn.gateway, dict(barn.state)) == ("Barn", "1024", "aa11", {"kWh_Tot": 3})
+    assert account.meter("7") is not None
+    assert account.iostacks[0].id == "9"
+    assert account.gateway("AA11") is account.gateways[0]

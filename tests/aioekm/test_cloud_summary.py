@@ -253,3 +253,32 @@ def test_split_stat() -> None:
     assert split_stat("Pulse_Cnt_1_DeltaMax") == ("Pulse_Cnt_1", "delta_max")
     assert split_stat("RMS_Volts_Ln_1_StdDev") == ("RMS_Volts_Ln_1", "std_dev")
     assert split_stat("Meter") is None
+
+
+def test_tolerant_v2_parsers() -> None:
+    from custom_components.ekm.aioekm.cloud_summary import (
+        parse_gateway_status,
+        parse_iostack_row,
+        parse_rows,
+    )
+
+    wrapped = {
+        "data": [{"Start_Time_Stamp_UTC_ms": "0", "End_Time_Stamp_UTC_ms": 900000, "kWh_Tot_Diff": "1.5"}]
+    }
+    [row] = parse_rows(wrapped, "test")
+    assert row.meter == ""
+    assert row.diff("kWh_Tot") == 1.5
+    assert row.end == datetime.fromtimestamp(900, UTC)
+    odd = parse_rows([{**wrapped["data"][0], "Note_Max": "high", "Color": "red"}], "test")[0]
+    assert dict(odd.extra) == {"Note_Max": "high", "Color": "red"}
+    with pytest.raises(MalformedResponseError):
+        parse_rows({"a": [], "b": []}, "test")
+    with pytest.raises(MalformedResponseError):
+        parse_rows([{"Start_Time_Stamp_UTC_ms": 0, "End_Time_Stamp_UTC_ms": 1, "Meter": "x"}], "test")
+    status = parse_gateway_status({"mac_address": "4016FA0500CD", "Online": True}, "test")
+    assert (status.mac, status.online, status.last_seen) == ("4016fa0500cd", True, None)
+    assert parse_gateway_status({"Gateway": "x", "Status": "weird"}, "test").online is None
+    with pytest.raises(MalformedResponseError):
+        parse_gateway_status("nope", "test")
+    iostack = parse_iostack_row({"IOStack": "42", "Analog_1_Average": 3.3}, "test")
+    assert (iostack.device, iostack.start, iostack.values["Analog_1_Average"]) == ("42", None, 3.3)
