@@ -255,7 +255,7 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
                 result = await self._async_test(port, addresses, errors, placeholders, running)
                 if result is not None:
-                    # A loaded entry reloads through its update listener; one waiting to retry is reloaded here.
+                    # A loaded entry reloads through its update listener; a retrying one here.
                     self.hass.config_entries.async_update_entry(
                         entry, unique_id=port, title=_title(port), data=_entry_data(port, result, password)
                     )
