@@ -6,6 +6,7 @@ import argparse
 from collections.abc import AsyncIterator
 from datetime import datetime
 import json
+import os
 from pathlib import Path
 import subprocess
 import sys
@@ -222,10 +223,6 @@ def test_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None
         assert name in text
 
 
-@pytest.mark.skipif(
-    not (ROOT / "custom_components/ekm/aioekm/__main__.py").exists(),
-    reason="the CLI entry point is not in yet",
-)
 async def test_end_to_end_subprocess(server: PushServer, fleet: Fleet, clock: Clock) -> None:
     """`python -m custom_components.ekm.aioekm cloud read --json` in a real subprocess."""
     import asyncio
@@ -250,3 +247,53 @@ async def test_end_to_end_subprocess(server: PushServer, fleet: Fleet, clock: Cl
     out, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, err.decode()
     assert json.loads(out) == [fleet.meters[V4].reading(clock.t).as_dict()]
+
+
+async def test_simulate_http_then_cloud_read_in_subprocesses() -> None:
+    """`ekm simulate --http 0` prints its URL and keys; `ekm cloud read` uses them."""
+    import asyncio
+
+    sim = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "custom_components.ekm.aioekm",
+        "simulate",
+        "--meters",
+        "300000001:v4,17507:v3",
+        "--http",
+        "0",
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert sim.stdout is not None
+        lines = [(await asyncio.wait_for(sim.stdout.readline(), 20)).decode().strip() for _ in range(4)]
+        assert lines[0].startswith("listening on http://127.0.0.1:")
+        url = lines[0].removeprefix("listening on ")
+        assert lines[1].startswith("account key: ")
+        assert lines[2].startswith("gateway key: 4016fa100000 ")
+        assert lines[3].startswith("meter key: 000000017507 ")
+        key = lines[1].removeprefix("account key: ")
+        read = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "custom_components.ekm.aioekm",
+            "cloud",
+            "read",
+            "--json",
+            "--base-url",
+            url,
+            cwd=ROOT,
+            env={**os.environ, "EKM_PUSH_KEY": key},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(read.communicate(), 30)
+        assert read.returncode == 0, err.decode()
+        readings = json.loads(out)
+        assert [(r["Meter"], r["Protocol"]) for r in readings] == [(V3, "v3"), (V4, "v4")]
+        assert all(isinstance(r["kWh_Tot"], float) and r["kWh_Tot"] > 0 for r in readings)
+    finally:
+        sim.terminate()
+        await asyncio.wait_for(sim.wait(), 10)
