@@ -231,7 +231,7 @@ async def test_invalid_key(session: aiohttp.ClientSession, server: PushServer) -
         (Fault(status=400, code=1103, message="Invalid parameter"), InvalidRequestError, 1103),
         (Fault(code=1102, message="Invalid value"), InvalidRequestError, 1102),  # HTTP 200 body
         (Fault(status=403, message="Forbidden"), AuthenticationError, None),
-        (Fault(code="401", message="Invalid key"), AuthenticationError, None),  # type: ignore[arg-type]
+        (Fault(code="401", message="Invalid key"), AuthenticationError, None),
         (Fault(status=404, message="no such thing"), NotFoundError, None),
         (Fault(status=400, message="bad"), InvalidRequestError, None),
     ],

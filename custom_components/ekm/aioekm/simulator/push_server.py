@@ -80,7 +80,7 @@ class Fault:
     unless `body` or `code` is set, which answer with HTTP 200."""
 
     status: int | None = None
-    code: int | None = None  # EKM status code, put in a JSON error body
+    code: int | str | None = None  # EKM status code, put in a JSON error body
     message: str = "Simulated fault"
     body: str | None = None  # a raw body instead (HTML_PAGE, ERROR_TEXT, BROKEN_JSON ...)
     content_type: str = "application/json"
