@@ -18,7 +18,7 @@ from .const import (
     DEFAULT_OPTIONS,
     DOMAIN,
 )
-from .coordinator import BusCoordinator, EkmConfigEntry, EkmCoordinator
+from .coordinator import BusCoordinator, EkmConfigEntry, EkmCoordinator, port_label
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR, Platform.SWITCH]
 
@@ -36,7 +36,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> bool:
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="port_unavailable",
-            translation_placeholders={"port": port},
+            translation_placeholders={"port": port_label(port)},
         ) from err
     entry.async_on_unload(bus.close)  # also runs when the first refresh fails
     meters = {address: Protocol(protocol) for address, protocol in entry.data[CONF_METERS].items()}

@@ -38,7 +38,7 @@ from .const import (
     DEFAULT_OPTIONS,
     DOMAIN,
 )
-from .coordinator import EkmConfigEntry, failure_reason
+from .coordinator import EkmConfigEntry, failure_reason, port_label
 
 # The first step offers these; "cloud" and "push3" join the list with their steps.
 CONNECTION_TYPES: Final = [CONNECTION_RS485]
@@ -127,7 +127,7 @@ def _entry_data(port: str, protocols: Mapping[str, Protocol], password: str) -> 
 
 
 def _title(port: str) -> str:
-    return f"RS-485 {port}"
+    return f"RS-485 {port_label(port)}"
 
 
 class EkmConfigFlow(ConfigFlow, domain=DOMAIN):

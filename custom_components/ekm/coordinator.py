@@ -18,6 +18,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+import serialx
 
 from . import compat
 from .aioekm.bus import EkmBus
@@ -43,6 +44,12 @@ from .const import (
 from .guard import MonotonicGuard
 
 type EkmConfigEntry = ConfigEntry[EkmCoordinator]
+
+
+def port_label(port: str) -> str:
+    """The port as shown to the user: secrets in a URL (e.g. an ESPHome key) redacted."""
+    label: str = serialx.redact_uri(port)
+    return label
 
 
 def failure_reason(err: EkmError) -> str:
@@ -210,7 +217,7 @@ class BusCoordinator(EkmCoordinator):
                 raise UpdateFailed(
                     translation_domain=DOMAIN,
                     translation_key="bus_unavailable",
-                    translation_placeholders={"port": self.config_entry.data[CONF_PORT]},
+                    translation_placeholders={"port": port_label(self.config_entry.data[CONF_PORT])},
                 ) from err
             except EkmError as err:
                 self.meter_failed(address, failure_reason(err))
@@ -225,7 +232,7 @@ class BusCoordinator(EkmCoordinator):
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="no_meter_answers",
-                translation_placeholders={"port": self.config_entry.data[CONF_PORT]},
+                translation_placeholders={"port": port_label(self.config_entry.data[CONF_PORT])},
             )
         return data
 

@@ -7,8 +7,8 @@ from typing import Any, Final
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_PASSWORD
-from .coordinator import EkmConfigEntry
+from .const import CONF_PASSWORD, CONF_PORT
+from .coordinator import EkmConfigEntry, port_label
 
 TO_REDACT: Final = {CONF_PASSWORD}
 
@@ -19,7 +19,9 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: EkmConf
     return {
         "entry": {
             "title": entry.title,
-            "data": async_redact_data(dict(entry.data), TO_REDACT),
+            "data": async_redact_data(
+                {**entry.data, CONF_PORT: port_label(entry.data[CONF_PORT])}, TO_REDACT
+            ),
             "options": dict(entry.options),
         },
         "last_update_success": coordinator.last_update_success,

@@ -16,6 +16,7 @@ from .aioekm.errors import (
     WriteUnconfirmedError,
 )
 from .const import CONF_PORT, DOMAIN
+from .coordinator import port_label
 from .entity import EkmEntity
 
 # Most specific first: the first match gives the translation key.
@@ -37,7 +38,7 @@ def translated_error(err: EkmError, entity: EkmEntity) -> HomeAssistantError:
         translation_key=key,
         translation_placeholders={
             "address": entity.address,
-            "port": str(entity.coordinator.config_entry.data.get(CONF_PORT, "")),
+            "port": port_label(str(entity.coordinator.config_entry.data.get(CONF_PORT, ""))),
         },
     )
 
