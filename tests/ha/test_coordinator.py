@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import timedelta
+import logging
 from types import MappingProxyType
 
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
@@ -35,6 +36,11 @@ async def _poll(hass: HomeAssistant) -> None:
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
+def _logged(caplog: pytest.LogCaptureFixture, text: str) -> int:
+    """How many records at INFO or above (what a user's log shows) contain `text`."""
+    return sum(1 for r in caplog.records if r.levelno >= logging.INFO and text in r.getMessage())
+
+
 def _states(hass: HomeAssistant, entry: MockConfigEntry, address: str) -> dict[str, str]:
     registry = er.async_get(hass)
     out: dict[str, str] = {}
@@ -61,7 +67,7 @@ async def test_one_silent_meter(
     assert v4.pop("communicating") == STATE_ON
     assert STATE_UNAVAILABLE not in v4.values()
     assert loaded_entry.runtime_data.failures == {V3: "timeout"}
-    assert caplog.text.count(f"Meter {V3} is unavailable (timeout)") == 1
+    assert _logged(caplog, f"Meter {V3} is unavailable (timeout)") == 1
 
     simulator.faults.silent_meters.clear()
     await _poll(hass)
@@ -69,15 +75,24 @@ async def test_one_silent_meter(
     v3 = _states(hass, loaded_entry, V3)
     assert v3["communicating"] == STATE_ON
     assert STATE_UNAVAILABLE not in v3.values()
-    assert caplog.text.count(f"Meter {V3} is answering again") == 1
+    assert _logged(caplog, f"Meter {V3} is answering again") == 1
 
 
 async def test_bus_lost_and_back(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Rs485Simulator, fleet: Fleet
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    simulator: Rs485Simulator,
+    fleet: Fleet,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The adapter vanishes: every entity is unavailable; it returns: the bus reconnects by itself."""
+    """The adapter vanishes: every entity is unavailable; it returns: the bus reconnects by itself.
+
+    The loss and the recovery are logged once each, however many polls fail.
+    """
     await simulator.disconnect()
     await _poll(hass)
+    await _poll(hass)
+    assert _logged(caplog, f"The RS-485 bus {loaded_entry.data['port']} is unavailable") == 1
     coordinator = loaded_entry.runtime_data
     assert not coordinator.last_update_success
     for address in (V4, V3):
@@ -88,8 +103,10 @@ async def test_bus_lost_and_back(
     await simulator.reconnect()
     await asyncio.sleep(1.1)  # the library's first reconnect backoff (real time)
     await _poll(hass)
+    await _poll(hass)
     assert coordinator.last_update_success
     assert coordinator.bus.connected
+    assert _logged(caplog, "Fetching ekm data recovered") == 1
     states = _states(hass, loaded_entry, V4)
     assert states["communicating"] == STATE_ON
     assert float(states["kWh_Tot"]) == fleet.meters[V4].values(FROZEN_T)["kWh_Tot"]
