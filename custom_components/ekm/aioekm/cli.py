@@ -95,10 +95,11 @@ async def _month_table(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(asdict(table)))
         return 0
-    print(f"table {table.register} ({'reverse' if table.reverse else 'forward'} kWh), newest first")
-    for index, month in enumerate(table.months):
+    direction = "reverse" if table.reverse else "forward"
+    print(f"table {table.register} ({direction} kWh), rows as the meter sends them")
+    for row, month in enumerate(table.months, start=1):
         tariffs = " ".join(f"{t:.2f}" for t in month.tariffs)
-        print(f"  month -{index}: total {month.total:.2f}  tariffs {tariffs}")
+        print(f"  row {row}: total {month.total:.2f}  tariffs 1-4: {tariffs}")
     return 0
 
 
