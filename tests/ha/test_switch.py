@@ -102,6 +102,7 @@ async def test_wrong_password(
         await _switch(hass, SERVICE_TURN_ON, RELAY_1)
     assert err.value.translation_key == "command_rejected"
     assert err.value.translation_placeholders == {"address": V4, "port": loaded_entry.data["port"]}
+    assert str(err.value) == f"Meter {V4} refused the command. Is the meter password right?"
     assert "12345678" not in str(err.value)
     assert fleet.meters[V4].relays == [False, False]
     assert _writes(simulator) == 0
@@ -144,3 +145,15 @@ async def test_write_then_b_frame(
         r for r in simulator.log if r.kind == "read" and r.layout is not None and r.layout.value == "v4b"
     ]
     assert len(b_reads) == 1
+
+
+async def test_bus_lost(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Rs485Simulator
+) -> None:
+    """No adapter, no write: the error names the bus."""
+    await simulator.disconnect()
+    with pytest.raises(HomeAssistantError) as err:
+        await _switch(hass, SERVICE_TURN_ON, RELAY_1)
+    assert err.value.translation_key == "bus_unavailable"
+    assert str(err.value) == f"The RS-485 bus {loaded_entry.data['port']} is unavailable"
+    assert _writes(simulator) == 0
