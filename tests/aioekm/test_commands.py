@@ -332,9 +332,11 @@ def test_v3_accepts_its_registers_only(v3: VirtualMeter) -> None:
     assert apply(v3, commands.max_demand_period(30))
     assert v3.max_demand_period == 2
     assert apply(v3, commands.change_password("11112222"))
-    for command in (commands.relay(1, True), commands.ct_ratio(400), commands.zero_resettable_kwh()):
+    assert apply(v3, commands.ct_ratio(400))
+    assert v3.ct_ratio == 400
+    for command in (commands.relay(1, True), commands.zero_resettable_kwh()):
         assert not apply(v3, command)
-    assert v3.ct_ratio == 200
+    assert v3.relays == [False, False]
 
 
 @pytest.mark.parametrize(

@@ -10,15 +10,47 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 import serialx
 
+from .codec import ACK, SOH, STX
 from .errors import EkmConnectionError, EkmTimeoutError
+from .fields import FRAME_LENGTH
 
-STX = 0x02
-ACK = 0x06
-FRAME_LENGTH = 255
+# A password frame starts SOH 'P1' STX; serialx logs written bytes at debug level,
+# as bytes or as spaced hex (rfc2217).
+_PASSWORD_MARK = bytes((SOH,)) + b"P1" + bytes((STX,))
+_PASSWORD_HEX = _PASSWORD_MARK.hex(" ")
+
+
+class _RedactPasswordFrames(logging.Filter):
+    """Replaces the arguments of a serialx log record that carry a meter password frame."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if any(_holds_password(arg) for arg in args):
+            record.args = tuple("<password frame redacted>" if _holds_password(a) else a for a in args)
+        return True
+
+
+def _holds_password(arg: object) -> bool:
+    if isinstance(arg, (bytes, bytearray, memoryview)):
+        return _PASSWORD_MARK in bytes(arg)
+    return isinstance(arg, str) and _PASSWORD_HEX in arg
+
+
+_REDACTOR = _RedactPasswordFrames()
+
+
+def protect_serialx_logs() -> None:
+    """Attach the redactor to every serialx logger (filters do not inherit; idempotent)."""
+    for name in list(logging.Logger.manager.loggerDict):
+        if name == "serialx" or name.startswith("serialx."):
+            logger = logging.getLogger(name)
+            if _REDACTOR not in logger.filters:
+                logger.addFilter(_REDACTOR)
 
 
 class _Collector(asyncio.Protocol):
@@ -54,6 +86,7 @@ class Link:
         """Open `url`; EkmConnectionError if it cannot be opened."""
         link = cls(url)
         loop = asyncio.get_running_loop()
+        protect_serialx_logs()
         settings: dict[str, Any] = {
             "baudrate": baudrate,
             "bytesize": bytesize,
@@ -67,6 +100,7 @@ class Link:
         except (OSError, serialx.SerialException, ValueError, TimeoutError) as err:
             raise EkmConnectionError(f"cannot open {serialx.redact_uri(url)}: {err}") from err
         link._transport = transport
+        protect_serialx_logs()  # platform modules load lazily on first open
         return link
 
     # --- protocol callbacks ---------------------------------------------------

@@ -13,9 +13,16 @@ from .. import commands
 from ..readings import Protocol, parse_meter_time
 from .fleet import VirtualMeter
 
-# Registers a v3 meter has; the rest are v4+ only (ekm-rs485.md section 5).
+# Registers a v3 meter has; the rest are v4+ only (ekm-rs485.md section 5). v3 meters report
+# CT_Ratio and the notes do not mark 00D0 v4-only, so a v3 meter takes it too.
 _V3_REGISTERS = frozenset(
-    {commands.CHANGE_PASSWORD, commands.RESET_MAX_DEMAND, commands.MAX_DEMAND_PERIOD, commands.SET_TIME}
+    {
+        commands.CHANGE_PASSWORD,
+        commands.RESET_MAX_DEMAND,
+        commands.MAX_DEMAND_PERIOD,
+        commands.SET_TIME,
+        commands.CT_RATIO,
+    }
 )
 
 
