@@ -24,7 +24,7 @@ from typing import Self
 import serialx
 
 from . import codec, commands
-from .codec import Frame, MonthTable
+from .codec import ACK, Frame, MonthTable
 from .errors import (
     CommandRejectedError,
     CrcError,
@@ -36,7 +36,7 @@ from .errors import (
 )
 from .fields import Layout
 from .readings import MeterReading, Protocol, normalize_address
-from .transport import ACK, Link
+from .transport import Link
 
 _LOGGER = logging.getLogger(__name__)
 
