@@ -5,11 +5,14 @@ Everything that exists in only some of them is looked up here, once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, cast
 
 from homeassistant.components.sensor import SensorDeviceClass
-from homeassistant.helpers import device_registry as dr, selector
+from homeassistant.data_entry_flow import FlowHandler
+from homeassistant.helpers import device_registry as dr, entity_platform, selector
 import serialx
+import voluptuous as vol
 
 # SerialPortSelector arrived in HA 2026.5; it lists local ports and accepts URLs.
 HAS_SERIAL_PORT_SELECTOR: bool = hasattr(selector, "SerialPortSelector")
@@ -39,7 +42,26 @@ def via_device(parent: dr.DeviceEntry) -> dr.DeviceInfo:
     """The DeviceInfo keys that put a device behind `parent`."""
     if HAS_VIA_DEVICE_ID:
         return cast(dr.DeviceInfo, {"via_device_id": parent.id})
-    return dr.DeviceInfo(via_device=next(iter(parent.identifiers)))
+    return cast(dr.DeviceInfo, {"via_device": next(iter(parent.identifiers))})
+
+
+# HA 2026 types its flow and service schemas with probatio, which it also serves under the
+# name voluptuous at run time; 2025.4 types them with voluptuous. The same schema objects
+# work on both, so these two calls go through Any to satisfy both sets of type hints.
+
+
+def with_suggested_values(flow: FlowHandler[Any, Any], schema: vol.Schema, values: Mapping[str, Any]) -> Any:
+    """`schema` with `values` as suggested values (FlowHandler.add_suggested_values_to_schema)."""
+    add: Any = flow.add_suggested_values_to_schema
+    return add(schema, values)
+
+
+def register_entity_service(
+    platform: entity_platform.EntityPlatform, name: str, fields: dict[Any, Any], method: str
+) -> None:
+    """Register an entity service whose arguments are described by `fields`."""
+    register: Any = platform.async_register_entity_service
+    register(name, fields, method)
 
 
 async def async_list_ports() -> list[str]:

@@ -185,7 +185,7 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
         )
         return self.async_show_form(
             step_id="rs485",
-            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            data_schema=compat.with_suggested_values(self, schema, suggested),
             errors=errors,
             description_placeholders=placeholders,
         )
@@ -218,7 +218,7 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
         )
         return self.async_show_form(
             step_id="scan",
-            data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
+            data_schema=compat.with_suggested_values(self, schema, user_input or {}),
             errors=errors,
             description_placeholders={"max": str(MAX_SCAN)},
         )
@@ -273,7 +273,7 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
         suggested.update((key, value) for key, value in (user_input or {}).items() if key != CONF_PASSWORD)
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            data_schema=compat.with_suggested_values(self, schema, suggested),
             errors=errors,
             description_placeholders=placeholders,
         )
@@ -339,8 +339,8 @@ class EkmOptionsFlow(OptionsFlow):
         )
         return self.async_show_form(
             step_id="init",
-            data_schema=self.add_suggested_values_to_schema(
-                schema, {**DEFAULT_OPTIONS, **self.config_entry.options}
+            data_schema=compat.with_suggested_values(
+                self, schema, {**DEFAULT_OPTIONS, **self.config_entry.options}
             ),
         )
 

@@ -10,6 +10,7 @@ from homeassistant.helpers import config_validation as cv, entity_platform
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 import voluptuous as vol
 
+from . import compat
 from .aioekm.readings import Protocol
 from .coordinator import EkmConfigEntry, EkmCoordinator
 from .entity import EkmEntity
@@ -48,8 +49,8 @@ async def async_setup_entry(
         if protocol is Protocol.V4
         for relay, description in enumerate(RELAYS, start=1)
     )
-    platform = entity_platform.async_get_current_platform()
-    platform.async_register_entity_service(
+    compat.register_entity_service(
+        entity_platform.async_get_current_platform(),
         SERVICE_SET_RELAY,
         {
             vol.Required(ATTR_STATE): cv.boolean,
