@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,34 +14,10 @@ from custom_components.ekm.aioekm.errors import MalformedResponseError, NoDataEr
 from custom_components.ekm.aioekm.simulator.fleet import Fleet
 from custom_components.ekm.aioekm.simulator.push_server import Fault, PushServer
 
-from .cloud_support import GW1, GW2, V3, V4, V4_B, Clock, make_client, make_fleet, serving
-
-pytestmark = pytest.mark.usefixtures("socket_enabled")
+from .cloud_support import GW1, GW2, V3, V4, V4_B, Clock, make_client
 
 NY = ZoneInfo("America/New_York")
 HOUR = 3600.0
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def fleet(clock: Clock) -> Fleet:
-    return make_fleet(clock)
-
-
-@pytest.fixture
-async def server(fleet: Fleet) -> AsyncIterator[PushServer]:
-    async with serving(fleet) as server:
-        yield server
-
-
-@pytest.fixture
-async def client(server: PushServer) -> AsyncIterator[PushClient]:
-    async with aiohttp.ClientSession() as session:
-        yield make_client(session, server)
 
 
 def register_diff(fleet: Fleet, address: str, start: datetime, end: datetime, name: str = "kWh_Tot") -> float:

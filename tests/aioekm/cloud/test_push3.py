@@ -21,9 +21,7 @@ from custom_components.ekm.aioekm.readings import Protocol
 from custom_components.ekm.aioekm.simulator.fleet import Fleet
 from custom_components.ekm.aioekm.simulator.push_server import PushServer
 
-from .cloud_support import GW1, GW2, V3, V4, V4_B, V4_GW2, Clock, make_fleet, serving
-
-pytestmark = pytest.mark.usefixtures("socket_enabled")
+from .cloud_support import GW1, GW2, V3, V4, V4_B, V4_GW2, Clock
 
 FIXTURE = Path("/work/shared/data/push-api-examples/push3_local_readMeter.third_party_fixture.json")
 FAST = RetryPolicy(attempts=2, base_delay=0.0, max_delay=0.0)
@@ -102,22 +100,6 @@ async def test_fixture_over_http(fixture_gateway: tuple[str, list[str]]) -> None
         assert "bad-key-000" not in str(caught.value)
         assert keys == ["gw-key", "bad-key-000"]  # the 500 of a wrong key is not retried
         assert "bad-key-000" not in repr(client) and "gw-key" not in repr(client)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def fleet(clock: Clock) -> Fleet:
-    return make_fleet(clock)
-
-
-@pytest.fixture
-async def server(fleet: Fleet) -> AsyncIterator[PushServer]:
-    async with serving(fleet) as server:
-        yield server
 
 
 async def test_fake_gateway_local_api(server: PushServer, fleet: Fleet, clock: Clock) -> None:

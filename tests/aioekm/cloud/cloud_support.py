@@ -13,6 +13,23 @@ from custom_components.ekm.aioekm.cloud_http import RetryPolicy
 from custom_components.ekm.aioekm.simulator.fleet import Fleet
 from custom_components.ekm.aioekm.simulator.push_server import PushServer
 
+from ..conftest import Clock
+
+__all__ = [
+    "FAST",
+    "GW1",
+    "GW2",
+    "V3",
+    "V4",
+    "V4_B",
+    "V4_GW2",
+    "Clock",
+    "T",
+    "make_client",
+    "make_fleet",
+    "serving",
+]
+
 # 2026-11-25 12:00 UTC: after the fleet's epoch, so there is history to summarise.
 T = datetime(2026, 11, 25, 12, 0, tzinfo=UTC).timestamp()
 V4 = "000300000001"
@@ -22,23 +39,14 @@ V4_GW2 = "000300000009"  # behind the second gateway
 SPEC = f"{V4}:v4,{V4_B}:v4,{V3}:v3,{V4_GW2}:v4"
 GW1 = "4016fa100000"
 GW2 = "4016fa100001"
+
 FAST = RetryPolicy(attempts=3, base_delay=0.0, max_delay=0.0)
-
-
-class Clock:
-    """A fleet clock that moves only when told to."""
-
-    def __init__(self, t: float = T) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 def make_fleet(clock: Clock | None = None) -> Fleet:
     """Three meters on GW1 and one on GW2."""
     fleet = Fleet.parse(SPEC, meters_per_gateway=3)
-    fleet.clock = clock or Clock()
+    fleet.clock = clock or Clock(T)
     return fleet
 
 

@@ -33,38 +33,7 @@ from custom_components.ekm.aioekm.simulator.push_server import (
     PushServer,
 )
 
-from .cloud_support import FAST, GW1, GW2, V3, V4, V4_B, V4_GW2, Clock, make_client, make_fleet, serving
-
-# Loopback HTTP only: the fake server listens on 127.0.0.1.
-pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def fleet(clock: Clock) -> Fleet:
-    return make_fleet(clock)
-
-
-@pytest.fixture
-async def server(fleet: Fleet) -> AsyncIterator[PushServer]:
-    async with serving(fleet) as server:
-        yield server
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
-def client(session: aiohttp.ClientSession, server: PushServer) -> PushClient:
-    return make_client(session, server)
-
+from .cloud_support import FAST, GW1, GW2, V3, V4, V4_B, V4_GW2, Clock, make_client, serving
 
 # --- readings -------------------------------------------------------------------
 

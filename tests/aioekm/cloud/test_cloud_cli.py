@@ -17,22 +17,10 @@ from custom_components.ekm.aioekm.cloud_cli import register
 from custom_components.ekm.aioekm.simulator.fleet import Fleet
 from custom_components.ekm.aioekm.simulator.push_server import Fault, PushServer
 
-from .cloud_support import GW1, GW2, V3, V4, V4_B, V4_GW2, Clock, make_fleet, serving
+from .cloud_support import GW1, GW2, V3, V4, V4_B, V4_GW2, Clock, serving
 
-pytestmark = pytest.mark.usefixtures("socket_enabled")
-
-ROOT = Path(__file__).parent.parent.parent
+ROOT = Path(__file__).parents[3]
 TOKEN = "cli-token-secret"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def fleet(clock: Clock) -> Fleet:
-    return make_fleet(clock)
 
 
 @pytest.fixture

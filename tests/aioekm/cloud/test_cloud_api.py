@@ -26,34 +26,16 @@ from custom_components.ekm.aioekm.simulator.fleet import Fleet
 from custom_components.ekm.aioekm.simulator.push_server import Fault, PushServer
 from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator
 
-from .cloud_support import GW1, GW2, V3, V4, V4_B, V4_GW2, Clock, make_client, make_fleet, serving
-
-pytestmark = pytest.mark.usefixtures("socket_enabled")
+from .cloud_support import GW1, GW2, V3, V4, V4_B, V4_GW2, Clock, make_client, serving
 
 EXAMPLES = Path("/work/shared/data/push-api-examples")
 TOKEN = "api-token-very-secret"
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def fleet(clock: Clock) -> Fleet:
-    return make_fleet(clock)
-
-
-@pytest.fixture
 async def server(fleet: Fleet) -> AsyncIterator[PushServer]:
     async with serving(fleet, api_token=TOKEN) as server:
         yield server
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 import re
 
 import aiohttp
@@ -12,20 +11,12 @@ from custom_components.ekm.aioekm.cloud_cli import start_http_simulation
 from custom_components.ekm.aioekm.simulator.fleet import Fleet
 from custom_components.ekm.aioekm.simulator.push_server import Fault, PushServer, SimKeys
 
-from .cloud_support import GW1, GW2, V3, V4, Clock, make_fleet, serving
-
-pytestmark = pytest.mark.usefixtures("socket_enabled")
+from .cloud_support import GW1, GW2, V3, V4, make_fleet
 
 
 @pytest.fixture
 def fleet() -> Fleet:
-    return make_fleet(Clock())
-
-
-@pytest.fixture
-async def server(fleet: Fleet) -> AsyncIterator[PushServer]:
-    async with serving(fleet) as server:
-        yield server
+    return make_fleet()
 
 
 def test_keys_are_deterministic_per_fleet() -> None:
