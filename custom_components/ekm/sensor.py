@@ -41,6 +41,8 @@ class EkmSensorEntityDescription(SensorEntityDescription):
 _CLASSES: Final[dict[Quantity, tuple[SensorDeviceClass | None, SensorStateClass | None]]] = {
     Quantity.ENERGY: (SensorDeviceClass.ENERGY, SensorStateClass.TOTAL_INCREASING),
     Quantity.RESETTABLE_ENERGY: (SensorDeviceClass.ENERGY, SensorStateClass.TOTAL_INCREASING),
+    # Falls while exporting, so a total rather than total_increasing.
+    Quantity.NET_ENERGY: (SensorDeviceClass.ENERGY, SensorStateClass.TOTAL),
     Quantity.REACTIVE_ENERGY: (compat.REACTIVE_ENERGY, SensorStateClass.TOTAL_INCREASING),
     Quantity.POWER: (SensorDeviceClass.POWER, SensorStateClass.MEASUREMENT),
     Quantity.REACTIVE_POWER: (SensorDeviceClass.REACTIVE_POWER, SensorStateClass.MEASUREMENT),

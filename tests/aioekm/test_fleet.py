@@ -83,3 +83,15 @@ def test_reading_is_a_meter_reading() -> None:
     assert reading.address == "000300000001"
     assert reading.protocol is Protocol.V4
     assert reading["Net_Calc_Watts_Tot"] == reading["RMS_Watts_Tot"]
+
+
+def test_an_exporting_line_counts_as_reverse() -> None:
+    meter = Fleet.parse("300000001:v4").meters["000300000001"]
+    meter.lines[1].reverse = True
+    reading = meter.reading(T0)
+    assert float(reading["Rev_kWh_Tot"]) > 0
+    assert reading["State_Watts_Dir"] == 3  # FRF: line 2 reversed
+    assert reading["Net_Calc_Watts_Ln_2"] == -int(reading["RMS_Watts_Ln_2"])
+    fwd, rev = float(reading["Fwd_kWh_Tot"]), float(reading["Rev_kWh_Tot"])
+    assert reading["Net_kWh_Tot"] == pytest.approx(fwd - rev, abs=0.011)
+    assert float(reading["kWh_Tot"]) == pytest.approx(fwd + rev, abs=0.011)

@@ -140,3 +140,12 @@ def test_models_and_addresses() -> None:
     for bad in ("", "12a", "1234567890123"):
         with pytest.raises(ValueError, match="12 digits"):
             normalize_address(bad)
+
+
+def test_import_and_net_energy_from_total_and_reverse() -> None:
+    """kWh_Tot counts both directions: import = total - reverse, net = import - reverse."""
+    reading = make_reading("300000001", Protocol.V4, "1024", "15", {"kWh_Tot": 100.1, "Rev_kWh_Tot": 30.3})
+    assert reading["Fwd_kWh_Tot"] == 69.8
+    assert reading["Net_kWh_Tot"] == 39.5
+    without_reverse = make_reading("17507", Protocol.V3, "1017", "15", {"kWh_Tot": 5.0})
+    assert "Fwd_kWh_Tot" not in without_reverse

@@ -40,6 +40,7 @@ class Quantity(StrEnum):
     """What a value measures; the HA layer maps this to device and state classes."""
 
     ENERGY = "energy"  # kWh register, only ever rises
+    NET_ENERGY = "net_energy"  # forward minus reverse kWh: falls while exporting
     RESETTABLE_ENERGY = "resettable_energy"  # kWh register the user can zero
     REACTIVE_ENERGY = "reactive_energy"  # kVARh
     POWER = "power"  # W
@@ -182,7 +183,10 @@ _FIELDS: list[Field] = [
     _row("Meter_Status_Code_B", C, Q.STATUS, None, b=(231, 1)),
     _row("Meter_Status_Code_C", C, Q.STATUS, None, b=(232, 1)),
     _row("Meter_Time", T, Q.TIME, None, v3=(172, 14), a=(233, 14), b=(233, 14)),
-    # Derived: watts signed by State_Watts_Dir, power factor from Cos_Theta.
+    # Derived: import and net energy (kWh_Tot counts both directions), watts signed by
+    # State_Watts_Dir, power factor from Cos_Theta.
+    _row("Fwd_kWh_Tot", Kind.DERIVED, Q.ENERGY, "kWh", common=True),
+    _row("Net_kWh_Tot", Kind.DERIVED, Q.NET_ENERGY, "kWh"),
     *_lines("Net_Calc_Watts_Ln", Kind.DERIVED, Q.POWER, "W", length=0),
     _row("Net_Calc_Watts_Tot", Kind.DERIVED, Q.POWER, "W", common=True),
     *_lines("Power_Factor_Ln", Kind.DERIVED, Q.POWER_FACTOR, None, length=0, common=True),

@@ -155,6 +155,11 @@ def add_derived(values: dict[str, FieldValue]) -> None:
 
     Values that cannot be decoded are left out rather than guessed.
     """
+    total, reverse = values.get("kWh_Tot"), values.get("Rev_kWh_Tot")
+    if isinstance(total, (int, float)) and isinstance(reverse, (int, float)):
+        # kWh_Tot is forward plus reverse (EKM); registers carry at most 2 decimals.
+        values["Fwd_kWh_Tot"] = round(total - reverse, 2)
+        values["Net_kWh_Tot"] = round(total - 2 * reverse, 2)
     direction = values.get("State_Watts_Dir")
     reversed_ = (False, False, False)
     if isinstance(direction, int):

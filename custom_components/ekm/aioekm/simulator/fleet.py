@@ -239,7 +239,10 @@ class VirtualMeter:
 
 
 def make_meter(address: str, protocol: Protocol | str, *, gateway: str = "", index: int = 0) -> VirtualMeter:
-    """A plausible meter: v3 = 120/240 V split phase, v4 = two lines plus an export line."""
+    """A plausible meter: two 120 V lines (a 120/240 V split-phase service), importing.
+
+    A line set to `reverse=True` afterwards exports (e.g. solar) and counts in Rev_kWh_*.
+    """
     protocol = Protocol(protocol)
     rng = random.Random(int(normalize_address(address)))
     lines = [
