@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import aiohttp
 
@@ -16,6 +17,7 @@ from custom_components.ekm.aioekm.simulator.push_server import PushServer
 from ..conftest import Clock
 
 __all__ = [
+    "EXAMPLES",
     "FAST",
     "GW1",
     "GW2",
@@ -29,6 +31,9 @@ __all__ = [
     "make_fleet",
     "serving",
 ]
+
+# EKM example payloads, in ../shared beside the repository (as in CI).
+EXAMPLES = Path(__file__).parents[4] / "shared" / "data" / "push-api-examples"
 
 # 2026-11-25 12:00 UTC: after the fleet's epoch, so there is history to summarise.
 T = datetime(2026, 11, 25, 12, 0, tzinfo=UTC).timestamp()

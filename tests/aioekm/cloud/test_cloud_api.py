@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 import json
 import logging
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -26,9 +25,8 @@ from custom_components.ekm.aioekm.simulator.fleet import Fleet
 from custom_components.ekm.aioekm.simulator.push_server import Fault, PushServer
 from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator
 
-from .cloud_support import GW1, GW2, V3, V4, V4_B, V4_GW2, Clock, make_client, serving
+from .cloud_support import EXAMPLES, GW1, GW2, V3, V4, V4_B, V4_GW2, Clock, make_client, serving
 
-EXAMPLES = Path("/work/shared/data/push-api-examples")
 TOKEN = "api-token-very-secret"
 
 

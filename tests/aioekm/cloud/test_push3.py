@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 import json
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -21,9 +20,9 @@ from custom_components.ekm.aioekm.readings import Protocol
 from custom_components.ekm.aioekm.simulator.fleet import Fleet
 from custom_components.ekm.aioekm.simulator.push_server import PushServer
 
-from .cloud_support import GW1, GW2, V3, V4, V4_B, V4_GW2, Clock
+from .cloud_support import EXAMPLES, GW1, GW2, V3, V4, V4_B, V4_GW2, Clock
 
-FIXTURE = Path("/work/shared/data/push-api-examples/push3_local_readMeter.third_party_fixture.json")
+FIXTURE = EXAMPLES / "push3_local_readMeter.third_party_fixture.json"
 FAST = RetryPolicy(attempts=2, base_delay=0.0, max_delay=0.0)
 
 
