@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from homeassistant.components.sensor import SensorDeviceClass
+from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowHandler
-from homeassistant.helpers import device_registry as dr, entity_platform, selector
+from homeassistant.helpers import device_registry as dr, entity_platform, selector, service
 import serialx
 import voluptuous as vol
 
@@ -62,6 +63,21 @@ def register_entity_service(
     """Register an entity service whose arguments are described by `fields`."""
     register: Any = platform.async_register_entity_service
     register(name, fields, method)
+
+
+# service.async_register_platform_entity_service lets async_setup register entity actions
+# (quality rule action-setup); older versions register them when a platform sets up.
+HAS_PLATFORM_ENTITY_SERVICE: bool = hasattr(service, "async_register_platform_entity_service")
+
+
+def register_platform_entity_service(
+    hass: HomeAssistant, domain: str, name: str, *, entity_domain: str, fields: dict[Any, Any], method: str
+) -> None:
+    """Register an entity action of `entity_domain` entities at integration setup, where possible."""
+    if not HAS_PLATFORM_ENTITY_SERVICE:
+        return
+    register: Any = getattr(service, "async_register_platform_entity_service")  # noqa: B009
+    register(hass, domain, name, entity_domain=entity_domain, func=method, schema=fields)
 
 
 async def async_list_ports() -> list[str]:

@@ -6,23 +6,18 @@ from typing import Any, Final
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv, entity_platform
+from homeassistant.helpers import entity_platform
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-import voluptuous as vol
 
 from . import compat
 from .aioekm.readings import Protocol
 from .coordinator import EkmConfigEntry, EkmCoordinator
 from .entity import EkmEntity
 from .helpers import ekm_exception_handler
+from .services import SERVICE_SET_RELAY, SET_RELAY_FIELDS
 
 # One write at a time per entity; the bus serialises them anyway.
 PARALLEL_UPDATES = 1
-
-SERVICE_SET_RELAY: Final = "set_relay"
-ATTR_STATE: Final = "state"
-ATTR_SECONDS: Final = "seconds"
-MAX_SECONDS: Final = 9999
 
 
 def _relay(relay: int) -> SwitchEntityDescription:
@@ -49,17 +44,13 @@ async def async_setup_entry(
         if protocol is Protocol.V4
         for relay, description in enumerate(RELAYS, start=1)
     )
-    compat.register_entity_service(
-        entity_platform.async_get_current_platform(),
-        SERVICE_SET_RELAY,
-        {
-            vol.Required(ATTR_STATE): cv.boolean,
-            vol.Optional(ATTR_SECONDS, default=0): vol.All(
-                vol.Coerce(int), vol.Range(min=0, max=MAX_SECONDS)
-            ),
-        },
-        "async_set_relay",
-    )
+    if not compat.HAS_PLATFORM_ENTITY_SERVICE:  # older HA: no registration in async_setup
+        compat.register_entity_service(
+            entity_platform.async_get_current_platform(),
+            SERVICE_SET_RELAY,
+            SET_RELAY_FIELDS,
+            "async_set_relay",
+        )
 
 
 class EkmRelaySwitch(EkmEntity, SwitchEntity):

@@ -7,10 +7,12 @@ from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_OFF, SERVICE_TURN_O
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import voluptuous as vol
 
+from custom_components.ekm import compat
 from custom_components.ekm.aioekm.simulator import Fleet
 from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator
 from custom_components.ekm.const import DOMAIN
@@ -157,3 +159,16 @@ async def test_bus_lost(
     assert err.value.translation_key == "bus_unavailable"
     assert str(err.value) == f"The RS-485 bus {loaded_entry.data['port']} is unavailable"
     assert _writes(simulator) == 0
+
+
+async def test_set_relay_action_is_registered_at_integration_setup(hass: HomeAssistant) -> None:
+    """Where HA allows it, the action exists before any entry loads (quality rule action-setup)."""
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    assert hass.services.has_service(DOMAIN, "set_relay") is compat.HAS_PLATFORM_ENTITY_SERVICE
+    if compat.HAS_PLATFORM_ENTITY_SERVICE:
+        # No relay is loaded yet: the target matches nothing and the call does nothing.
+        await hass.services.async_call(
+            DOMAIN, "set_relay", {ATTR_ENTITY_ID: RELAY_1, "state": True}, blocking=True
+        )
+        assert hass.states.get(RELAY_1) is None
