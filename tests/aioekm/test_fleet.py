@@ -95,3 +95,17 @@ def test_an_exporting_line_counts_as_reverse() -> None:
     fwd, rev = float(reading["Fwd_kWh_Tot"]), float(reading["Rev_kWh_Tot"])
     assert reading["Net_kWh_Tot"] == pytest.approx(fwd - rev, abs=0.011)
     assert float(reading["kWh_Tot"]) == pytest.approx(fwd + rev, abs=0.011)
+
+
+def test_looking_back_does_not_change_the_meter() -> None:
+    """Summaries read past instants; they must not raise max demand or flip relays."""
+    meter = Fleet.parse("300000001:v4").meters["000300000001"]
+    meter.values(T0)
+    demand = meter.max_demand_w
+    for hours_back in range(1, 48):
+        meter.values(T0 - 3600 * hours_back)
+    assert meter.max_demand_w == demand
+    meter.set_relay(1, True, seconds=5, t=T0)
+    meter.values(T0 - 100)
+    assert meter.relays[0] is True
+    assert relays_closed(int(meter.values(T0 + 6)["State_Out"])) == (False, False)

@@ -87,6 +87,7 @@ class VirtualMeter:
     lcd_items: list[int] = field(default_factory=lambda: [1, 2, 3, 4, 12])
     gateway: str = ""  # MAC of the simulated Push3 gateway it sits behind
     seed: int = 0
+    last_tick: float = field(default=float("-inf"), repr=False)
 
     def __post_init__(self) -> None:
         self.address = normalize_address(self.address)
@@ -125,13 +126,19 @@ class VirtualMeter:
     # --- time-dependent state -----------------------------------------------
 
     def tick(self, t: float) -> None:
-        """Expire timed relays and follow max demand up to time t."""
+        """Expire timed relays and follow max demand up to time t.
+
+        Looking back (a summary of past periods) leaves max demand alone, and a past
+        instant is before any relay deadline set since.
+        """
         for i, until in enumerate(self.relay_until):
             if until is not None and t >= until:
                 self.relays[i] = not self.relays[i]
                 self.relay_until[i] = None
-        demand = sum(line.watts(t) for line in self.lines)
-        self.max_demand_w = max(self.max_demand_w, demand)
+        if t >= self.last_tick:
+            self.last_tick = t
+            demand = sum(line.watts(t) for line in self.lines)
+            self.max_demand_w = max(self.max_demand_w, demand)
 
     def values(self, t: float | None = None) -> dict[str, FieldValue]:
         """Every field this meter's protocol carries, scaled, at time t."""

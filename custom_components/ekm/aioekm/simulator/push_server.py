@@ -185,6 +185,19 @@ def _ms(t: float) -> int:
     return round(t * 1000)
 
 
+def _period_head(meter: VirtualMeter, start: float, end: float, zone: tzinfo) -> dict[str, Any]:
+    """The keys every summary row of one meter and period starts with."""
+    return {
+        "Start_Time_Stamp_UTC_ms": _ms(start),
+        "End_Time_Stamp_UTC_ms": _ms(end),
+        "Start_Date": datetime.fromtimestamp(start, zone).strftime("%Y%m%d%H%M"),
+        "End_Date": datetime.fromtimestamp(end, zone).strftime("%Y%m%d%H%M"),
+        "Meter": meter.address,
+        "Count": round((end - start) / READ_INTERVAL_S),
+        "Protocol": str(meter.protocol),
+    }
+
+
 def _bool(raw: str | None) -> bool:
     return (raw or "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -546,15 +559,7 @@ class PushServer:
     ) -> dict[str, Any]:
         t0, t1 = period
         first, last = meter.values(t0), meter.values(t1)
-        row: dict[str, Any] = {
-            "Start_Time_Stamp_UTC_ms": _ms(t0),
-            "End_Time_Stamp_UTC_ms": _ms(t1),
-            "Start_Date": datetime.fromtimestamp(t0, zone).strftime("%Y%m%d%H%M"),
-            "End_Date": datetime.fromtimestamp(t1, zone).strftime("%Y%m%d%H%M"),
-            "Meter": meter.address,
-            "Count": round((t1 - t0) / READ_INTERVAL_S),
-            "Protocol": str(meter.protocol),
-        }
+        row = _period_head(meter, t0, t1, zone)
         counters, instant = fields
         for name in counters:
             a, b = first[name], last[name]
@@ -639,15 +644,7 @@ class PushServer:
         for meter in meters:
             for s, e in periods:
                 samples = [meter.values(s + (e - s) * k / 8) for k in range(9)]
-                row: dict[str, Any] = {
-                    "Start_Time_Stamp_UTC_ms": _ms(s),
-                    "End_Time_Stamp_UTC_ms": _ms(e),
-                    "Start_Date": datetime.fromtimestamp(s, zone).strftime("%Y%m%d%H%M"),
-                    "End_Date": datetime.fromtimestamp(e, zone).strftime("%Y%m%d%H%M"),
-                    "Meter": meter.address,
-                    "Count": round((e - s) / READ_INTERVAL_S),
-                    "Protocol": str(meter.protocol),
-                }
+                row = _period_head(meter, s, e, zone)
                 for name in wanted:
                     series = [v[name] for v in samples if isinstance(v.get(name), (int, float))]
                     if len(series) != len(samples):
