@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from custom_components.ekm.aioekm.bus import EkmBus
-from custom_components.ekm.aioekm.simulator.fleet import Fleet
+from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.rs485 import Faults, Rs485Simulator
 
 V4 = "000300000001"
@@ -20,26 +20,13 @@ V3 = "000000017507"
 T0 = 1_780_000_000.0  # 2026-05-28, a fixed instant for the fleet clock
 
 
-class Clock:
-    """A fleet clock that only moves when told to."""
-
-    def __init__(self, t: float = T0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T0)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def fleet(clock: Clock) -> Fleet:
+def fleet(clock: ManualClock) -> Fleet:
     fleet = Fleet.parse(f"{V4}:v4,{V4_OTHER}:v4,{V3}:v3")
     fleet.clock = clock
     return fleet

@@ -15,10 +15,10 @@ from custom_components.ekm.aioekm.bus import EkmBus
 from custom_components.ekm.aioekm.errors import CommandRejectedError, EkmConnectionError
 from custom_components.ekm.aioekm.fields import FIELDS, Kind, Layout
 from custom_components.ekm.aioekm.readings import MeterReading, Protocol
-from custom_components.ekm.aioekm.simulator.fleet import Fleet, VirtualMeter
+from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock, VirtualMeter
 from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator
 
-from .conftest import V3, V4, V4_OTHER, Clock, make_bus
+from .conftest import V3, V4, V4_OTHER, make_bus
 
 
 async def settled(sim: Rs485Simulator) -> None:
@@ -49,7 +49,7 @@ def assert_matches_meter(reading: MeterReading, meter: VirtualMeter, t: float) -
     assert reading.meter_time == expected.meter_time
 
 
-async def test_read_v4(bus: EkmBus, fleet: Fleet, clock: Clock) -> None:
+async def test_read_v4(bus: EkmBus, fleet: Fleet, clock: ManualClock) -> None:
     reading = await bus.read(V4)
     assert_matches_meter(reading, fleet.meters[V4], clock.t)
     assert reading.protocol is Protocol.V4
@@ -57,13 +57,13 @@ async def test_read_v4(bus: EkmBus, fleet: Fleet, clock: Clock) -> None:
     assert isinstance(reading["kWh_Tot"], float) and reading["kWh_Tot"] > 1000
 
 
-async def test_read_v3(bus: EkmBus, fleet: Fleet, clock: Clock) -> None:
+async def test_read_v3(bus: EkmBus, fleet: Fleet, clock: ManualClock) -> None:
     reading = await bus.read(V3)
     assert_matches_meter(reading, fleet.meters[V3], clock.t)
     assert reading.protocol is Protocol.V3 and reading.model == "1017"
 
 
-async def test_readings_follow_the_meter_over_time(bus: EkmBus, fleet: Fleet, clock: Clock) -> None:
+async def test_readings_follow_the_meter_over_time(bus: EkmBus, fleet: Fleet, clock: ManualClock) -> None:
     first = await bus.read(V4)
     clock.advance(3600)
     second = await bus.read(V4)
@@ -141,7 +141,7 @@ async def test_relay_on_off(bus: EkmBus, fleet: Fleet, sim: Rs485Simulator) -> N
     assert meter.relays == [False, True] and reading.relay_closed(1) is False
 
 
-async def test_timed_relay_flips_back(bus: EkmBus, fleet: Fleet, clock: Clock) -> None:
+async def test_timed_relay_flips_back(bus: EkmBus, fleet: Fleet, clock: ManualClock) -> None:
     meter = fleet.meters[V4]
     reading = await bus.set_relay(V4, 2, True, seconds=30)
     assert meter.relays[1] is True and reading.relay_closed(2) is True
@@ -243,7 +243,7 @@ async def test_bad_arguments_fail_before_any_io(bus: EkmBus, sim: Rs485Simulator
     assert sim.log == []
 
 
-async def test_month_table(bus: EkmBus, fleet: Fleet, clock: Clock) -> None:
+async def test_month_table(bus: EkmBus, fleet: Fleet, clock: ManualClock) -> None:
     meter = fleet.meters[V4]
     table = await bus.read_month_table(V4)
     assert table.register == "0011" and not table.reverse and len(table.months) == 6

@@ -15,10 +15,10 @@ from custom_components.ekm.aioekm.errors import (
 )
 from custom_components.ekm.aioekm.fields import Layout
 from custom_components.ekm.aioekm.readings import Protocol
-from custom_components.ekm.aioekm.simulator.fleet import Fleet
+from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.rs485 import Faults, Rs485Simulator
 
-from .conftest import V3, V4, Clock, make_bus
+from .conftest import V3, V4, make_bus
 from .test_bus import assert_matches_meter, settled
 
 
@@ -33,7 +33,7 @@ async def test_every_reply_corrupted_raises_crc_error(bus: EkmBus, faults: Fault
 
 
 async def test_some_corrupted_replies_are_retried_never_misread(
-    bus: EkmBus, faults: Faults, fleet: Fleet, clock: Clock
+    bus: EkmBus, faults: Faults, fleet: Fleet, clock: ManualClock
 ) -> None:
     faults.crc_error_rate = 0.3
     good = 0
@@ -69,7 +69,7 @@ async def test_dropped_replies_time_out_and_are_retried(
 # Noise without STX/ACK (those cannot be told from a reply); a stray NAK is ignored.
 @pytest.mark.parametrize("noise", [b"\x00\xff\x7fjunk", b"\x15\x03\x01"])
 async def test_garbage_before_replies_is_skipped(
-    bus: EkmBus, faults: Faults, fleet: Fleet, clock: Clock, noise: bytes
+    bus: EkmBus, faults: Faults, fleet: Fleet, clock: ManualClock, noise: bytes
 ) -> None:
     faults.garbage_before = noise
     assert_matches_meter(await bus.read(V4), fleet.meters[V4], clock.t)
@@ -77,7 +77,7 @@ async def test_garbage_before_replies_is_skipped(
     assert reading.relay_closed(1) is True and fleet.meters[V4].relays[0] is True
 
 
-async def test_echoing_adapter(bus: EkmBus, faults: Faults, fleet: Fleet, clock: Clock) -> None:
+async def test_echoing_adapter(bus: EkmBus, faults: Faults, fleet: Fleet, clock: ManualClock) -> None:
     faults.echo = True
     assert_matches_meter(await bus.read(V4), fleet.meters[V4], clock.t)
     assert_matches_meter(await bus.read(V3), fleet.meters[V3], clock.t)

@@ -9,10 +9,10 @@ import pytest
 
 from custom_components.ekm.aioekm.bus import EkmBus
 from custom_components.ekm.aioekm.errors import EkmConnectionError
-from custom_components.ekm.aioekm.simulator.fleet import Fleet
+from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator
 
-from .conftest import V4, Clock
+from .conftest import V4
 from .test_bus import assert_matches_meter
 
 BUS_LOGGER = "custom_components.ekm.aioekm.bus"
@@ -27,7 +27,7 @@ def bus_records(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
 
 
 async def test_reconnects_after_the_port_drops_and_returns(
-    bus: EkmBus, sim: Rs485Simulator, fleet: Fleet, clock: Clock, caplog: pytest.LogCaptureFixture
+    bus: EkmBus, sim: Rs485Simulator, fleet: Fleet, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger=BUS_LOGGER)
     await bus.read(V4)

@@ -13,10 +13,10 @@ import serialx
 from custom_components.ekm.aioekm import codec, commands
 from custom_components.ekm.aioekm.crc import crc_ok
 from custom_components.ekm.aioekm.fields import FRAME_LENGTH, Layout
-from custom_components.ekm.aioekm.simulator.fleet import Fleet
+from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.rs485 import BYTE_TIME, Faults, Rs485Simulator
 
-from .conftest import V3, V4, V4_OTHER, Clock
+from .conftest import V3, V4, V4_OTHER
 
 ACK = b"\x06"
 PASSWORD = codec.password_frame("00000000")
@@ -80,7 +80,7 @@ async def wire(url: str) -> AsyncIterator[Wire]:
     client.close()
 
 
-async def test_v4_meter_answers_a_and_b(wire: Wire, fleet: Fleet, clock: Clock) -> None:
+async def test_v4_meter_answers_a_and_b(wire: Wire, fleet: Fleet, clock: ManualClock) -> None:
     meter = fleet.meters[V4]
     a = await wire.ask(codec.read_request(V4, Layout.V4A), FRAME_LENGTH)
     assert a[:4] == b"\x02\x10\x24\x15" and a[4:16] == V4.encode() and a[247:249] == b"00"
@@ -95,7 +95,7 @@ async def test_v4_meter_answers_a_and_b(wire: Wire, fleet: Fleet, clock: Clock) 
     assert frame_b.values["CT_Ratio"] == 200
 
 
-async def test_v3_meter_answers_the_v3_read(wire: Wire, fleet: Fleet, clock: Clock) -> None:
+async def test_v3_meter_answers_the_v3_read(wire: Wire, fleet: Fleet, clock: ManualClock) -> None:
     reply = await wire.ask(codec.read_request(V3, Layout.V3), FRAME_LENGTH)
     frame = codec.parse_reply(reply, address=V3, layout=Layout.V3)
     assert frame.model == "1017"
@@ -135,7 +135,7 @@ async def test_write_session_rules(wire: Wire, fleet: Fleet) -> None:
     assert meter.relays == [True, False]  # the setting stays as written
 
 
-async def test_month_table(wire: Wire, fleet: Fleet, clock: Clock) -> None:
+async def test_month_table(wire: Wire, fleet: Fleet, clock: ManualClock) -> None:
     meter = fleet.meters[V4]
     await wire.ask(codec.read_request(V4, Layout.V4A), FRAME_LENGTH)
     reply = await wire.ask(commands.month_table_read(), FRAME_LENGTH)

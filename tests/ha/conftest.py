@@ -20,7 +20,7 @@ from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotEx
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.ekm import config_flow
-from custom_components.ekm.aioekm.simulator import Fleet
+from custom_components.ekm.aioekm.simulator import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.rs485 import Faults, Rs485Simulator
 from custom_components.ekm.const import (
     CONF_B_FRAME_EVERY,
@@ -49,16 +49,6 @@ OPTIONS = {CONF_SCAN_INTERVAL: 5, CONF_B_FRAME_EVERY: 3, CONF_TIMEOUT: 0.2, CONF
 # A blocking read or sleep in our code would hold the loop far longer.
 SLOW_CALLBACK = 0.5
 _TOOK = re.compile(r"took (\d+\.\d+) seconds")
-
-
-class Clock:
-    """The fleet's clock, frozen at `now` until a test moves it."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(autouse=True)
@@ -116,12 +106,12 @@ def entity_registry_enabled_by_default() -> Generator[None]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(FROZEN_T)
+def clock() -> ManualClock:
+    return ManualClock(FROZEN_T)
 
 
 @pytest.fixture
-def fleet(clock: Clock) -> Fleet:
+def fleet(clock: ManualClock) -> Fleet:
     """A v4 meter (password PASSWORD) and a v3 meter."""
     fleet = Fleet.parse(FLEET_SPEC)
     fleet.clock = clock

@@ -22,11 +22,12 @@ from custom_components.ekm.aioekm.errors import (
     FieldValueError,
 )
 from custom_components.ekm.aioekm.simulator import Fleet
+from custom_components.ekm.aioekm.simulator.fleet import ManualClock
 from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator
 from custom_components.ekm.coordinator import failure_reason
 from custom_components.ekm.guard import CONFIRM_READS, MonotonicGuard
 
-from .conftest import FROZEN_T, OPTIONS, V3, V4, Clock
+from .conftest import FROZEN_T, OPTIONS, V3, V4
 
 
 async def _poll(hass: HomeAssistant) -> None:
@@ -147,7 +148,7 @@ async def test_all_frames_corrupted(
 
 
 async def test_energy_never_goes_down(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, fleet: Fleet, clock: Clock
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, fleet: Fleet, clock: ManualClock
 ) -> None:
     """A register reading lower is held; only a drop that persists is published (a real reset)."""
     meter = fleet.meters[V4]

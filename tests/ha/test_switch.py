@@ -14,10 +14,11 @@ import voluptuous as vol
 
 from custom_components.ekm import compat
 from custom_components.ekm.aioekm.simulator import Fleet
+from custom_components.ekm.aioekm.simulator.fleet import ManualClock
 from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator
 from custom_components.ekm.const import DOMAIN
 
-from .conftest import FROZEN_T, V3, V4, Clock
+from .conftest import FROZEN_T, V3, V4
 
 RELAY_1 = f"switch.omnimeter_{V4}_relay_1"
 RELAY_2 = f"switch.omnimeter_{V4}_relay_2"
@@ -69,7 +70,11 @@ async def test_turn_on_and_off(
 
 
 async def test_timed_relay(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, fleet: Fleet, clock: Clock, simulator: Rs485Simulator
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    fleet: Fleet,
+    clock: ManualClock,
+    simulator: Rs485Simulator,
 ) -> None:
     """set_relay with seconds: the meter switches back by itself, and the next poll shows it."""
     meter = fleet.meters[V4]
@@ -81,7 +86,7 @@ async def test_timed_relay(
     assert [r.data for r in simulator.log if r.kind == "write"] == ["10005"]
     assert hass.states.get(RELAY_2).state == STATE_ON  # type: ignore[union-attr]
 
-    clock.now = FROZEN_T + 6
+    clock.t = FROZEN_T + 6
     await loaded_entry.runtime_data.async_refresh()
     await hass.async_block_till_done()
     assert meter.relays == [False, False]

@@ -11,10 +11,8 @@ import aiohttp
 
 from custom_components.ekm.aioekm.cloud import PushClient
 from custom_components.ekm.aioekm.cloud_http import RetryPolicy
-from custom_components.ekm.aioekm.simulator.fleet import Fleet
+from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.push_server import PushServer
-
-from ..conftest import Clock
 
 __all__ = [
     "EXAMPLES",
@@ -25,7 +23,6 @@ __all__ = [
     "V4",
     "V4_B",
     "V4_GW2",
-    "Clock",
     "T",
     "make_client",
     "make_fleet",
@@ -48,10 +45,10 @@ GW2 = "4016fa100001"
 FAST = RetryPolicy(attempts=3, base_delay=0.0, max_delay=0.0)
 
 
-def make_fleet(clock: Clock | None = None) -> Fleet:
+def make_fleet(clock: ManualClock | None = None) -> Fleet:
     """Three meters on GW1 and one on GW2."""
     fleet = Fleet.parse(SPEC, meters_per_gateway=3)
-    fleet.clock = clock or Clock(T)
+    fleet.clock = clock or ManualClock(T)
     return fleet
 
 

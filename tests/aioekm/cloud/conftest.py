@@ -8,10 +8,10 @@ import aiohttp
 import pytest
 
 from custom_components.ekm.aioekm.cloud import PushClient
-from custom_components.ekm.aioekm.simulator.fleet import Fleet
+from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.push_server import PushServer
 
-from .cloud_support import Clock, T, make_client, make_fleet, serving
+from .cloud_support import T, make_client, make_fleet, serving
 
 
 @pytest.fixture(autouse=True)
@@ -20,12 +20,12 @@ def _loopback_http(socket_enabled: None) -> None:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(T)
+def clock() -> ManualClock:
+    return ManualClock(T)
 
 
 @pytest.fixture
-def fleet(clock: Clock) -> Fleet:
+def fleet(clock: ManualClock) -> Fleet:
     return make_fleet(clock)
 
 

@@ -24,7 +24,7 @@ from custom_components.ekm.aioekm.errors import (
     UnknownMeterError,
 )
 from custom_components.ekm.aioekm.readings import Protocol
-from custom_components.ekm.aioekm.simulator.fleet import Fleet, make_meter
+from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock, make_meter
 from custom_components.ekm.aioekm.simulator.push_server import (
     BROKEN_JSON,
     ERROR_TEXT,
@@ -33,13 +33,13 @@ from custom_components.ekm.aioekm.simulator.push_server import (
     PushServer,
 )
 
-from .cloud_support import FAST, GW1, GW2, V3, V4, V4_B, V4_GW2, Clock, make_client, serving
+from .cloud_support import FAST, GW1, GW2, V3, V4, V4_B, V4_GW2, make_client, serving
 
 # --- readings -------------------------------------------------------------------
 
 
 async def test_read_gives_the_same_reading_as_the_meter(
-    client: PushClient, fleet: Fleet, clock: Clock, server: PushServer
+    client: PushClient, fleet: Fleet, clock: ManualClock, server: PushServer
 ) -> None:
     result = await client.read_meters([V4, "17507"])
     assert set(result.readings) == {V4, V3}
@@ -64,13 +64,13 @@ async def test_read_gives_the_same_reading_as_the_meter(
     assert logged.param("cnt") == "1"
 
 
-async def test_newest_read_wins_whatever_the_order(client: PushClient, clock: Clock) -> None:
+async def test_newest_read_wins_whatever_the_order(client: PushClient, clock: ManualClock) -> None:
     result = await client.read_meters([V4], cnt=5)
     assert result.readings[V4].timestamp == datetime.fromtimestamp(clock.t, UTC)
 
 
 async def test_bad_reads_are_skipped_and_counted(
-    client: PushClient, server: PushServer, clock: Clock
+    client: PushClient, server: PushServer, clock: ManualClock
 ) -> None:
     server.bad_reads.add(V4)
     only_bad = await client.read_meters([V4, V4_B])
@@ -134,7 +134,7 @@ async def test_gateway_key_cannot_read_another_gateways_meter(
 
 
 @pytest.fixture
-async def big_server(clock: Clock) -> AsyncIterator[PushServer]:
+async def big_server(clock: ManualClock) -> AsyncIterator[PushServer]:
     fleet = Fleet(
         [make_meter(f"3000{n:05d}", "v4", gateway=GW1, index=n) for n in range(1, 26)],
         clock=clock,

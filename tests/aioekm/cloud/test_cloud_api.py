@@ -21,11 +21,11 @@ from custom_components.ekm.aioekm.errors import (
     ServerError,
     UnknownMeterError,
 )
-from custom_components.ekm.aioekm.simulator.fleet import Fleet
+from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.push_server import Fault, PushServer
 from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator
 
-from .cloud_support import EXAMPLES, GW1, GW2, V3, V4, V4_B, V4_GW2, Clock, make_client, serving
+from .cloud_support import EXAMPLES, GW1, GW2, V3, V4, V4_B, V4_GW2, make_client, serving
 
 TOKEN = "api-token-very-secret"
 
@@ -157,7 +157,7 @@ async def test_set_relay_switches_the_virtual_meter(
     assert sent.param("gateway") == GW1
 
 
-async def test_timed_relay_flips_back(client: PushClient, fleet: Fleet, clock: Clock) -> None:
+async def test_timed_relay_flips_back(client: PushClient, fleet: Fleet, clock: ManualClock) -> None:
     await client.set_relay(GW1, V4_B, 2, True, seconds=5)
     assert (await client.read_meters([V4_B])).readings[V4_B].relay_closed(2) is True
     clock.t += 6

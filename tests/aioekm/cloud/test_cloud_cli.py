@@ -14,10 +14,10 @@ import sys
 import pytest
 
 from custom_components.ekm.aioekm.cloud_cli import register
-from custom_components.ekm.aioekm.simulator.fleet import Fleet
+from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.push_server import Fault, PushServer
 
-from .cloud_support import GW1, GW2, V3, V4, V4_B, V4_GW2, Clock, serving
+from .cloud_support import GW1, GW2, V3, V4, V4_B, V4_GW2, serving
 
 ROOT = Path(__file__).parents[3]
 TOKEN = "cli-token-secret"
@@ -44,7 +44,7 @@ async def run(server: PushServer, *argv: str, key: str | None = None) -> int:
 
 
 async def test_read_json_is_exactly_the_reading(
-    server: PushServer, fleet: Fleet, clock: Clock, capsys: pytest.CaptureFixture[str]
+    server: PushServer, fleet: Fleet, clock: ManualClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert await run(server, "read", "--json") == 0
     printed = json.loads(capsys.readouterr().out)
@@ -211,7 +211,7 @@ def test_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None
         assert name in text
 
 
-async def test_end_to_end_subprocess(server: PushServer, fleet: Fleet, clock: Clock) -> None:
+async def test_end_to_end_subprocess(server: PushServer, fleet: Fleet, clock: ManualClock) -> None:
     """`python -m custom_components.ekm.aioekm cloud read --json` in a real subprocess."""
     import asyncio
 

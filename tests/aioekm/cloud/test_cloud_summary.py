@@ -11,10 +11,10 @@ import pytest
 from custom_components.ekm.aioekm.cloud import PushClient
 from custom_components.ekm.aioekm.cloud_summary import format_api_time, parse_api_time, split_stat
 from custom_components.ekm.aioekm.errors import MalformedResponseError, NoDataError, UnknownMeterError
-from custom_components.ekm.aioekm.simulator.fleet import Fleet
+from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.push_server import Fault, PushServer
 
-from .cloud_support import GW1, GW2, V3, V4, V4_B, Clock, make_client
+from .cloud_support import GW1, GW2, V3, V4, V4_B, make_client
 
 NY = ZoneInfo("America/New_York")
 HOUR = 3600.0
@@ -193,7 +193,7 @@ async def test_v2_range_first_last_diff(client: PushClient, server: PushServer, 
         assert row.protocol == "v4"
 
 
-async def test_v2_gateway_status(client: PushClient, server: PushServer, clock: Clock) -> None:
+async def test_v2_gateway_status(client: PushClient, server: PushServer, clock: ManualClock) -> None:
     server.offline_gateways.add(GW2)
     statuses = await client.gateway_status([GW1, GW2])
     assert [(s.mac, s.online) for s in statuses] == [(GW1, True), (GW2, False)]

@@ -17,10 +17,10 @@ from custom_components.ekm.aioekm.errors import AuthenticationError, MalformedRe
 from custom_components.ekm.aioekm.fields import FIELDS
 from custom_components.ekm.aioekm.push3 import Push3Client
 from custom_components.ekm.aioekm.readings import Protocol
-from custom_components.ekm.aioekm.simulator.fleet import Fleet
+from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.push_server import PushServer
 
-from .cloud_support import EXAMPLES, GW1, GW2, V3, V4, V4_B, V4_GW2, Clock
+from .cloud_support import EXAMPLES, GW1, GW2, V3, V4, V4_B, V4_GW2
 
 FIXTURE = EXAMPLES / "push3_local_readMeter.third_party_fixture.json"
 FAST = RetryPolicy(attempts=2, base_delay=0.0, max_delay=0.0)
@@ -101,7 +101,7 @@ async def test_fixture_over_http(fixture_gateway: tuple[str, list[str]]) -> None
         assert "bad-key-000" not in repr(client) and "gw-key" not in repr(client)
 
 
-async def test_fake_gateway_local_api(server: PushServer, fleet: Fleet, clock: Clock) -> None:
+async def test_fake_gateway_local_api(server: PushServer, fleet: Fleet, clock: ManualClock) -> None:
     async with aiohttp.ClientSession() as session:
         client = Push3Client(
             session, "ignored", server.keys.gateways[GW1], base_url=f"{server.url}/push3/{GW1}", retry=FAST

@@ -1,5 +1,5 @@
 """Simulators of EKM hardware and of the Push API, for tests, benchmarks and development."""
 
-from .fleet import Fleet, LineLoad, VirtualMeter, make_meter
+from .fleet import Fleet, LineLoad, ManualClock, VirtualMeter, make_meter
 
-__all__ = ["Fleet", "LineLoad", "VirtualMeter", "make_meter"]
+__all__ = ["Fleet", "LineLoad", "ManualClock", "VirtualMeter", "make_meter"]

@@ -276,6 +276,19 @@ def make_meter(address: str, protocol: Protocol | str, *, gateway: str = "", ind
     )
 
 
+class ManualClock:
+    """A fleet clock that stands still until told to move: reproducible simulations."""
+
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
 class Fleet:
     """The virtual meters of a simulation, by 12-digit address."""
 
