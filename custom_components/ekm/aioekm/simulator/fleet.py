@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+import hashlib
 import math
 import random
 import time
@@ -96,7 +97,8 @@ class VirtualMeter:
 
     def noise(self, t: float, salt: int) -> float:
         """Reproducible noise in [-1, 1]: the same meter at the same instant reads the same."""
-        return random.Random(f"{self.address}/{self.seed}/{salt}/{t:.3f}").uniform(-1.0, 1.0)
+        key = f"{self.address}/{self.seed}/{salt}/{t:.3f}".encode()
+        return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest()) / 2**63 - 1.0
 
     # --- registers, exact ---------------------------------------------------
 
