@@ -7,7 +7,7 @@ meter untouched and return False (the face then answers NAK or nothing).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 
 from .. import commands
 from ..readings import Protocol, parse_meter_time
@@ -47,12 +47,19 @@ def _reset_max_demand(meter: VirtualMeter, data: str, t: float) -> bool:
     return True
 
 
-def _max_demand_period(meter: VirtualMeter, data: str, t: float) -> bool:
-    code = _number(data, 1)
-    if code not in (1, 2, 3):
-        return False
-    meter.max_demand_period = code
-    return True
+def _setting(
+    attribute: str, width: int, allowed: Container[int]
+) -> Callable[[VirtualMeter, str, float], bool]:
+    """A setting the meter stores as sent: `width` digits naming one of the `allowed` values."""
+
+    def apply(meter: VirtualMeter, data: str, t: float) -> bool:
+        value = _number(data, width)
+        if value is None or value not in allowed:
+            return False
+        setattr(meter, attribute, value)
+        return True
+
+    return apply
 
 
 def _set_time(meter: VirtualMeter, data: str, t: float) -> bool:
@@ -84,14 +91,6 @@ def _pulse_input_ratio(index: int) -> Callable[[VirtualMeter, str, float], bool]
     return apply
 
 
-def _ct_ratio(meter: VirtualMeter, data: str, t: float) -> bool:
-    amps = _number(data, 4)
-    if amps not in commands.CT_RATIOS:
-        return False
-    meter.ct_ratio = amps
-    return True
-
-
 def _lcd_items(meter: VirtualMeter, data: str, t: float) -> bool:
     if len(data) != 2 * commands.MAX_LCD_ITEMS or not (data.isascii() and data.isdigit()):
         return False
@@ -109,35 +108,19 @@ def _zero_resettable(meter: VirtualMeter, data: str, t: float) -> bool:
     return True
 
 
-def _pulse_output_ratio(meter: VirtualMeter, data: str, t: float) -> bool:
-    ratio = _number(data, 4)
-    if ratio not in commands.PULSE_OUTPUT_RATIOS:
-        return False
-    meter.cf_ratio = ratio
-    return True
-
-
-def _max_demand_auto_reset(meter: VirtualMeter, data: str, t: float) -> bool:
-    mode = _number(data, 1)
-    if mode is None or mode > max(commands.MaxDemandReset):
-        return False
-    meter.max_demand_rst = mode
-    return True
-
-
 _HANDLERS: dict[str, Callable[[VirtualMeter, str, float], bool]] = {
     commands.CHANGE_PASSWORD: _password,
     commands.RESET_MAX_DEMAND: _reset_max_demand,
-    commands.MAX_DEMAND_PERIOD: _max_demand_period,
+    commands.MAX_DEMAND_PERIOD: _setting("max_demand_period", 1, (1, 2, 3)),  # 15/30/60 min
     commands.SET_TIME: _set_time,
     commands.RELAYS[0]: _relay(0),
     commands.RELAYS[1]: _relay(1),
     **{reg: _pulse_input_ratio(i) for i, reg in enumerate(commands.PULSE_INPUT_RATIOS)},
-    commands.CT_RATIO: _ct_ratio,
+    commands.CT_RATIO: _setting("ct_ratio", 4, commands.CT_RATIOS),
     commands.LCD_ITEMS: _lcd_items,
     commands.ZERO_RESETTABLE_KWH: _zero_resettable,
-    commands.PULSE_OUTPUT_RATIO: _pulse_output_ratio,
-    commands.MAX_DEMAND_AUTO_RESET: _max_demand_auto_reset,
+    commands.PULSE_OUTPUT_RATIO: _setting("cf_ratio", 4, commands.PULSE_OUTPUT_RATIOS),
+    commands.MAX_DEMAND_AUTO_RESET: _setting("max_demand_rst", 1, frozenset(commands.MaxDemandReset)),
 }
 
 
