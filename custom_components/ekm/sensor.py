@@ -20,8 +20,8 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from . import compat
-from .aioekm.fields import FIELDS, Field, Kind, Layout, Quantity
-from .aioekm.readings import MeterReading, Protocol
+from .aioekm.fields import FIELDS, Field, Kind, Quantity
+from .aioekm.readings import PROTOCOL_LAYOUTS, MeterReading, Protocol
 from .coordinator import EkmConfigEntry
 from .entity import EkmEntity
 
@@ -58,7 +58,6 @@ _CLASSES: Final[dict[Quantity, tuple[SensorDeviceClass | None, SensorStateClass 
 _DIAGNOSTIC: Final = frozenset({Quantity.SETTING, Quantity.STATUS, Quantity.TIME})
 # Decoded into binary sensors and switches instead.
 _NOT_SENSORS: Final = frozenset({Quantity.STATE})
-_LAYOUTS: Final = {Protocol.V3: (Layout.V3,), Protocol.V4: (Layout.V4A, Layout.V4B)}
 
 
 def translation_of(name: str) -> tuple[str, dict[str, str] | None]:
@@ -107,7 +106,7 @@ def describe(f: Field) -> EkmSensorEntityDescription:
 def _carried(f: Field, protocol: Protocol) -> bool:
     if f.kind is Kind.DERIVED:
         return True  # make_reading computes these for every protocol
-    return any(layout in f.at for layout in _LAYOUTS[protocol])
+    return any(layout in f.at for layout in PROTOCOL_LAYOUTS[protocol])
 
 
 SENSORS: Final[dict[Protocol, tuple[EkmSensorEntityDescription, ...]]] = {

@@ -16,7 +16,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Literal
 
-from .fields import FIELDS
+from .fields import FIELDS, Layout, fields_in
 
 type FieldValue = float | int | str
 
@@ -26,6 +26,23 @@ class Protocol(StrEnum):
 
     V3 = "v3"
     V4 = "v4"
+
+
+# The reply layouts each protocol answers with.
+PROTOCOL_LAYOUTS: Mapping[Protocol, tuple[Layout, ...]] = MappingProxyType(
+    {Protocol.V3: (Layout.V3,), Protocol.V4: (Layout.V4A, Layout.V4B)}
+)
+_FRAME_FIELDS: Mapping[Protocol, frozenset[str]] = MappingProxyType(
+    {
+        protocol: frozenset(f.name for layout in layouts for f in fields_in(layout))
+        for protocol, layouts in PROTOCOL_LAYOUTS.items()
+    }
+)
+
+
+def frame_fields(protocol: Protocol) -> frozenset[str]:
+    """Names of the fields a meter of `protocol` sends in its frames (derived ones excluded)."""
+    return _FRAME_FIELDS[protocol]
 
 
 # Model bytes (hex) known to be v3; every other model speaks v4 (ekm-rs485.md 1).

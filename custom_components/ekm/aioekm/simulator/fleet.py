@@ -17,7 +17,7 @@ import math
 import random
 import time
 
-from ..fields import FIELDS, Layout, fields_in
+from ..fields import FIELDS
 from ..readings import (
     FieldValue,
     MeterReading,
@@ -25,6 +25,7 @@ from ..readings import (
     Protocol,
     format_cos_theta,
     format_meter_time,
+    frame_fields,
     make_reading,
     normalize_address,
     state_inputs_code,
@@ -157,7 +158,8 @@ class VirtualMeter:
 
         per_line = self.kwh_lines(t)
         out: dict[str, FieldValue] = {}
-        fwd, rev = self.forward_kwh(t), self.reverse_kwh(t)
+        fwd = sum(k for k, line in zip(per_line, self.lines, strict=True) if not line.reverse)
+        rev = sum(k for k, line in zip(per_line, self.lines, strict=True) if line.reverse)
         out["kWh_Tot"] = kwh(fwd + rev)
         out["Rev_kWh_Tot"] = kwh(rev)
         for n, share in ((1, 0.6), (2, 0.4), (3, 0.0), (4, 0.0)):
@@ -206,8 +208,7 @@ class VirtualMeter:
             out[code] = "0"
         local = datetime.fromtimestamp(t + self.clock_offset_s)
         out["Meter_Time"] = format_meter_time(local)
-        layouts = (Layout.V3,) if v3 else (Layout.V4A, Layout.V4B)
-        carried = {f.name for layout in layouts for f in fields_in(layout)}
+        carried = frame_fields(self.protocol)
         return {name: value for name, value in out.items() if name in carried}
 
     def reading(self, t: float | None = None) -> MeterReading:
@@ -320,7 +321,6 @@ class Fleet:
 
 
 def field_names(protocol: Protocol) -> list[str]:
-    """The fields a meter of `protocol` reports, in table order (derived ones included)."""
-    layouts = (Layout.V3,) if protocol is Protocol.V3 else (Layout.V4A, Layout.V4B)
-    carried = {f.name for layout in layouts for f in fields_in(layout)}
+    """The fields a meter of `protocol` sends in its frames, in table order."""
+    carried = frame_fields(protocol)
     return [name for name in FIELDS if name in carried]
