@@ -21,10 +21,10 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 
-from custom_components.ekm.aioekm.cloud import PushClient, short_address  # noqa: E402
-from custom_components.ekm.aioekm.cloud_errors import decode_json  # noqa: E402
-from custom_components.ekm.aioekm.cloud_http import build_url  # noqa: E402
-from custom_components.ekm.aioekm.cloud_mapping import realtime_result  # noqa: E402
+from custom_components.ekm.aioekm.push.cloud import PushClient, short_address  # noqa: E402
+from custom_components.ekm.aioekm.push.errors import decode_json  # noqa: E402
+from custom_components.ekm.aioekm.push.http import build_url  # noqa: E402
+from custom_components.ekm.aioekm.push.mapping import realtime_result  # noqa: E402
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, make_meter  # noqa: E402
 from custom_components.ekm.aioekm.simulator.push_server import PushServer  # noqa: E402
 

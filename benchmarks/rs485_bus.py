@@ -23,8 +23,8 @@ import time
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from custom_components.ekm.aioekm.bus import EkmBus
 from custom_components.ekm.aioekm.readings import Protocol
+from custom_components.ekm.aioekm.rs485.bus import EkmBus
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, make_meter
 from custom_components.ekm.aioekm.simulator.rs485 import BYTE_TIME, Rs485Simulator
 

@@ -8,9 +8,9 @@ from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
-from .aioekm.bus import EkmBus
 from .aioekm.errors import EkmConnectionError
 from .aioekm.readings import Protocol
+from .aioekm.rs485.bus import EkmBus
 from .const import (
     CONF_METERS,
     CONF_PORT,

@@ -19,9 +19,9 @@ from homeassistant.helpers import selector
 import voluptuous as vol
 
 from . import compat
-from .aioekm.bus import EkmBus
 from .aioekm.errors import EkmConnectionError, EkmTimeoutError, FrameError
 from .aioekm.readings import Protocol, normalize_address
+from .aioekm.rs485.bus import EkmBus
 from .const import (
     CONF_B_FRAME_EVERY,
     CONF_CONNECTION,

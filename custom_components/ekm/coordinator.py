@@ -21,7 +21,6 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 import serialx
 
 from . import compat
-from .aioekm.bus import EkmBus
 from .aioekm.errors import (
     AddressMismatchError,
     CrcError,
@@ -31,6 +30,7 @@ from .aioekm.errors import (
     WriteUnconfirmedError,
 )
 from .aioekm.readings import MeterReading, Protocol, model_name
+from .aioekm.rs485.bus import EkmBus
 from .const import (
     CONF_B_FRAME_EVERY,
     CONF_PASSWORD,

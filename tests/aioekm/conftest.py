@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from custom_components.ekm.aioekm.bus import EkmBus
+from custom_components.ekm.aioekm.rs485.bus import EkmBus
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.rs485 import Faults, Rs485Simulator
 

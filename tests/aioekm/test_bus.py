@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from custom_components.ekm.aioekm import codec
-from custom_components.ekm.aioekm.bus import EkmBus
 from custom_components.ekm.aioekm.errors import CommandRejectedError, EkmConnectionError
 from custom_components.ekm.aioekm.fields import FIELDS, Kind, Layout
 from custom_components.ekm.aioekm.readings import MeterReading, Protocol
+from custom_components.ekm.aioekm.rs485 import codec
+from custom_components.ekm.aioekm.rs485.bus import EkmBus
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock, VirtualMeter
 from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator
 
@@ -295,7 +295,7 @@ async def test_password_never_reaches_any_log(
 
 def test_redactor_rewrites_byte_and_hex_arguments() -> None:
     """The filter itself: both forms serialx logs are replaced, other arguments kept."""
-    from custom_components.ekm.aioekm.transport import protect_serialx_logs
+    from custom_components.ekm.aioekm.rs485.transport import protect_serialx_logs
 
     frame = codec.password_frame("13572468")
     logger = logging.getLogger("serialx.test_redaction")

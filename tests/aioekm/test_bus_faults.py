@@ -6,8 +6,6 @@ import asyncio
 
 import pytest
 
-from custom_components.ekm.aioekm import codec
-from custom_components.ekm.aioekm.bus import EkmBus
 from custom_components.ekm.aioekm.errors import (
     CrcError,
     EkmTimeoutError,
@@ -15,6 +13,8 @@ from custom_components.ekm.aioekm.errors import (
 )
 from custom_components.ekm.aioekm.fields import Layout
 from custom_components.ekm.aioekm.readings import Protocol
+from custom_components.ekm.aioekm.rs485 import codec
+from custom_components.ekm.aioekm.rs485.bus import EkmBus
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.rs485 import Faults, Rs485Simulator
 

@@ -7,15 +7,15 @@ import logging
 
 import pytest
 
-from custom_components.ekm.aioekm.bus import EkmBus
 from custom_components.ekm.aioekm.errors import EkmConnectionError
+from custom_components.ekm.aioekm.rs485.bus import EkmBus
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator
 
 from .conftest import V4
 from .test_bus import assert_matches_meter
 
-BUS_LOGGER = "custom_components.ekm.aioekm.bus"
+BUS_LOGGER = "custom_components.ekm.aioekm.rs485.bus"
 
 
 def is_connected(bus: EkmBus) -> bool:

@@ -6,8 +6,19 @@ from datetime import UTC, datetime
 
 import pytest
 
-from custom_components.ekm.aioekm import codec
-from custom_components.ekm.aioekm.codec import (
+from custom_components.ekm.aioekm.errors import (
+    AddressMismatchError,
+    CrcError,
+    FieldValueError,
+    FrameError,
+    FrameLengthError,
+    FrameStartError,
+    RequestTypeError,
+)
+from custom_components.ekm.aioekm.fields import FIELDS, Layout, fields_in
+from custom_components.ekm.aioekm.readings import FieldValue, Protocol
+from custom_components.ekm.aioekm.rs485 import codec
+from custom_components.ekm.aioekm.rs485.codec import (
     SIGN_OFF,
     Frame,
     MonthKwh,
@@ -24,18 +35,7 @@ from custom_components.ekm.aioekm.codec import (
     to_reading,
     write_frame,
 )
-from custom_components.ekm.aioekm.crc import crc_ok, seal
-from custom_components.ekm.aioekm.errors import (
-    AddressMismatchError,
-    CrcError,
-    FieldValueError,
-    FrameError,
-    FrameLengthError,
-    FrameStartError,
-    RequestTypeError,
-)
-from custom_components.ekm.aioekm.fields import FIELDS, Layout, fields_in
-from custom_components.ekm.aioekm.readings import FieldValue, Protocol
+from custom_components.ekm.aioekm.rs485.crc import crc_ok, seal
 from custom_components.ekm.aioekm.simulator.fleet import make_meter
 
 from . import vectors

@@ -8,8 +8,11 @@ from typing import Literal
 from hypothesis import given, settings, strategies as st
 import pytest
 
-from custom_components.ekm.aioekm import commands
-from custom_components.ekm.aioekm.codec import (
+from custom_components.ekm.aioekm.errors import FrameError
+from custom_components.ekm.aioekm.fields import Field, Kind, Layout, fields_in
+from custom_components.ekm.aioekm.readings import FieldValue, PowerFactor, format_cos_theta
+from custom_components.ekm.aioekm.rs485 import commands
+from custom_components.ekm.aioekm.rs485.codec import (
     MAX_REQUEST_LENGTH,
     SIGN_OFF,
     Frame,
@@ -24,10 +27,7 @@ from custom_components.ekm.aioekm.codec import (
     request_length,
     table_read_frame,
 )
-from custom_components.ekm.aioekm.crc import seal
-from custom_components.ekm.aioekm.errors import FrameError
-from custom_components.ekm.aioekm.fields import Field, Kind, Layout, fields_in
-from custom_components.ekm.aioekm.readings import FieldValue, PowerFactor, format_cos_theta
+from custom_components.ekm.aioekm.rs485.crc import seal
 
 from . import vectors
 

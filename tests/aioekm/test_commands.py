@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from custom_components.ekm.aioekm import commands
-from custom_components.ekm.aioekm.codec import parse_request
-from custom_components.ekm.aioekm.commands import MaxDemandReset, frame
+from custom_components.ekm.aioekm.rs485 import commands
+from custom_components.ekm.aioekm.rs485.codec import parse_request
+from custom_components.ekm.aioekm.rs485.commands import MaxDemandReset, frame
 from custom_components.ekm.aioekm.simulator.fleet import VirtualMeter, make_meter
 from custom_components.ekm.aioekm.simulator.writes import apply_write
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.ekm.aioekm.crc import crc16, crc_bytes, crc_ok, seal
+from custom_components.ekm.aioekm.rs485.crc import crc16, crc_bytes, crc_ok, seal
 
 from . import vectors
 

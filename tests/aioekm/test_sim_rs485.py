@@ -10,9 +10,9 @@ import time
 import pytest
 import serialx
 
-from custom_components.ekm.aioekm import codec, commands
-from custom_components.ekm.aioekm.crc import crc_ok
 from custom_components.ekm.aioekm.fields import FRAME_LENGTH, Layout
+from custom_components.ekm.aioekm.rs485 import codec, commands
+from custom_components.ekm.aioekm.rs485.crc import crc_ok
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.rs485 import BYTE_TIME, Faults, Rs485Simulator
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import aiohttp
 
-from custom_components.ekm.aioekm.cloud import PushClient
-from custom_components.ekm.aioekm.cloud_http import RetryPolicy
+from custom_components.ekm.aioekm.push.cloud import PushClient
+from custom_components.ekm.aioekm.push.http import RetryPolicy
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.push_server import PushServer
 

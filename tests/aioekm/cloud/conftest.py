@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from custom_components.ekm.aioekm.cloud import PushClient
+from custom_components.ekm.aioekm.push.cloud import PushClient
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.push_server import PushServer
 

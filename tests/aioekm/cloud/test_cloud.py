@@ -9,7 +9,6 @@ import logging
 import aiohttp
 import pytest
 
-from custom_components.ekm.aioekm.cloud import PushClient, short_address
 from custom_components.ekm.aioekm.errors import (
     AuthenticationError,
     EkmConnectionError,
@@ -23,6 +22,7 @@ from custom_components.ekm.aioekm.errors import (
     ServerError,
     UnknownMeterError,
 )
+from custom_components.ekm.aioekm.push.cloud import PushClient, short_address
 from custom_components.ekm.aioekm.readings import Protocol
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock, make_meter
 from custom_components.ekm.aioekm.simulator.push_server import (
@@ -253,7 +253,7 @@ async def test_one_server_error_then_success(client: PushClient, server: PushSer
 
 
 async def test_backoff_is_jittered_and_injectable(session: aiohttp.ClientSession, server: PushServer) -> None:
-    from custom_components.ekm.aioekm.cloud_http import RetryPolicy
+    from custom_components.ekm.aioekm.push.http import RetryPolicy
 
     waits: list[float] = []
 
@@ -333,7 +333,7 @@ def test_retry_after_forms() -> None:
     from email.utils import format_datetime
     import time
 
-    from custom_components.ekm.aioekm.cloud_errors import parse_retry_after
+    from custom_components.ekm.aioekm.push.errors import parse_retry_after
 
     assert parse_retry_after("12") == 12.0
     assert parse_retry_after(None) is None
@@ -343,7 +343,7 @@ def test_retry_after_forms() -> None:
 
 
 def test_redact_masks_every_form_of_a_secret() -> None:
-    from custom_components.ekm.aioekm.cloud_errors import redact
+    from custom_components.ekm.aioekm.push.errors import redact
 
     text = "GET /x?key=ab%2Bc%2F&gateway=1 Authorization: Bearer tok123 ab+c/ token=zzz"
     out = redact(text, ["ab+c/", "tok123"])

@@ -10,9 +10,6 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 import pytest
 
-from custom_components.ekm.aioekm.bus import EkmBus
-from custom_components.ekm.aioekm.cloud import PushClient, widget_url
-from custom_components.ekm.aioekm.cloud_account import KeyType, parse_account
 from custom_components.ekm.aioekm.errors import (
     AuthenticationError,
     InvalidRequestError,
@@ -21,6 +18,9 @@ from custom_components.ekm.aioekm.errors import (
     ServerError,
     UnknownMeterError,
 )
+from custom_components.ekm.aioekm.push.account import KeyType, parse_account
+from custom_components.ekm.aioekm.push.cloud import PushClient, widget_url
+from custom_components.ekm.aioekm.rs485.bus import EkmBus
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.push_server import Fault, PushServer
 from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator

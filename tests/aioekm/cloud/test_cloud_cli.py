@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from custom_components.ekm.aioekm.cloud_cli import register
+from custom_components.ekm.aioekm.cli.push import register
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.push_server import Fault, PushServer
 

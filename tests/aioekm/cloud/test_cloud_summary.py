@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
-from custom_components.ekm.aioekm.cloud import PushClient
-from custom_components.ekm.aioekm.cloud_summary import format_api_time, parse_api_time, split_stat
 from custom_components.ekm.aioekm.errors import MalformedResponseError, NoDataError, UnknownMeterError
+from custom_components.ekm.aioekm.push.cloud import PushClient
+from custom_components.ekm.aioekm.push.summary import format_api_time, parse_api_time, split_stat
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.push_server import Fault, PushServer
 
@@ -231,7 +231,7 @@ def test_split_stat() -> None:
 
 
 def test_tolerant_v2_parsers() -> None:
-    from custom_components.ekm.aioekm.cloud_summary import (
+    from custom_components.ekm.aioekm.push.summary import (
         parse_gateway_status,
         parse_iostack_row,
         parse_rows,

@@ -11,11 +11,11 @@ import aiohttp
 from aiohttp import web
 import pytest
 
-from custom_components.ekm.aioekm.cloud_http import RetryPolicy
-from custom_components.ekm.aioekm.cloud_mapping import map_read, parse_value, push3_result
 from custom_components.ekm.aioekm.errors import AuthenticationError, MalformedResponseError
 from custom_components.ekm.aioekm.fields import FIELDS
-from custom_components.ekm.aioekm.push3 import Push3Client
+from custom_components.ekm.aioekm.push.http import RetryPolicy
+from custom_components.ekm.aioekm.push.mapping import map_read, parse_value, push3_result
+from custom_components.ekm.aioekm.push.push3 import Push3Client
 from custom_components.ekm.aioekm.readings import Protocol
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.push_server import PushServer

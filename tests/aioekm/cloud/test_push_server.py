@@ -7,7 +7,7 @@ import re
 import aiohttp
 import pytest
 
-from custom_components.ekm.aioekm.cloud_cli import start_http_simulation
+from custom_components.ekm.aioekm.cli.push import start_http_simulation
 from custom_components.ekm.aioekm.simulator.fleet import Fleet
 from custom_components.ekm.aioekm.simulator.push_server import Fault, PushServer, SimKeys
 

@@ -25,10 +25,10 @@ import tempfile
 import termios
 import tty
 
-from .. import codec
 from ..errors import FrameError
 from ..fields import FRAME_LENGTH, Layout
 from ..readings import Protocol
+from ..rs485 import codec
 from .fleet import Fleet, VirtualMeter
 from .writes import apply_write
 

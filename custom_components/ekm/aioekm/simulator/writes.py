@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container
 
-from .. import commands
 from ..readings import Protocol, parse_meter_time
+from ..rs485 import commands
 from .fleet import VirtualMeter
 
 # Registers a v3 meter has; the rest are v4+ only (ekm-rs485.md section 5). v3 meters report

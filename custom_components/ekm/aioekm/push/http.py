@@ -16,8 +16,8 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from .cloud_errors import decode_json, error_for, malformed, redact
-from .errors import EkmConnectionError, EkmTimeoutError, PushApiError, ServerError
+from ..errors import EkmConnectionError, EkmTimeoutError, PushApiError, ServerError
+from .errors import decode_json, error_for, malformed, redact
 
 _LOGGER = logging.getLogger(__package__)
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import serialx
 
+from ..errors import EkmConnectionError, EkmTimeoutError
+from ..fields import FRAME_LENGTH
 from .codec import ACK, SOH, STX
-from .errors import EkmConnectionError, EkmTimeoutError
-from .fields import FRAME_LENGTH
 
 # A password frame starts SOH 'P1' STX; serialx logs written bytes at debug level,
 # as bytes or as spaced hex (rfc2217).

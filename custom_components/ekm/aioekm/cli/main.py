@@ -24,12 +24,13 @@ import signal
 import sys
 from typing import Any
 
-from . import cloud_cli, commands
-from .bus import DEFAULT_PASSWORD, EkmBus
-from .errors import EkmError, WriteUnconfirmedError
-from .readings import MeterReading, model_name, normalize_address
-from .simulator.fleet import Fleet
-from .simulator.rs485 import Rs485Simulator
+from ..errors import EkmError, WriteUnconfirmedError
+from ..readings import MeterReading, model_name, normalize_address
+from ..rs485 import commands
+from ..rs485.bus import DEFAULT_PASSWORD, EkmBus
+from ..simulator.fleet import Fleet
+from ..simulator.rs485 import Rs485Simulator
+from . import push as push_cli
 
 type Handler = Callable[[argparse.Namespace], Awaitable[int]]
 type BusAction = Callable[[EkmBus, argparse.Namespace], Awaitable[MeterReading]]
@@ -237,7 +238,7 @@ async def _simulate(args: argparse.Namespace) -> int:
         if args.tcp is not None:
             lines.append(f"listening on {await sim.start_tcp(args.tcp)}")
         if args.http is not None:
-            http, http_lines = await cloud_cli.start_http_simulation(fleet, args.http)
+            http, http_lines = await push_cli.start_http_simulation(fleet, args.http)
             lines.extend(http_lines)
         for line in lines:
             print(line, flush=True)
@@ -298,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_options(command)
         command.set_defaults(handler=_write(action))
 
-    cloud_cli.register(sub)
+    push_cli.register(sub)
     return parser
 
 

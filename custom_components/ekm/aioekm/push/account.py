@@ -13,8 +13,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from .errors import MalformedResponseError
-from .readings import normalize_address
+from ..errors import MalformedResponseError
+from ..readings import normalize_address
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 

@@ -16,8 +16,8 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import MalformedResponseError
-from .readings import normalize_address
+from ..errors import MalformedResponseError
+from ..readings import normalize_address
 
 
 class Report(StrEnum):

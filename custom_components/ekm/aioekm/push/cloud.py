@@ -18,10 +18,12 @@ from urllib.parse import urlencode
 import aiohttp
 from yarl import URL
 
-from .cloud_account import Account, parse_account
-from .cloud_http import DEFAULT_RETRY, HttpTransport, Params, RetryPolicy, build_url
-from .cloud_mapping import RealtimeResult, merge_results, realtime_result
-from .cloud_summary import (
+from ..errors import MalformedResponseError
+from ..readings import normalize_address
+from .account import Account, parse_account
+from .http import DEFAULT_RETRY, HttpTransport, Params, RetryPolicy, build_url
+from .mapping import RealtimeResult, merge_results, realtime_result
+from .summary import (
     GatewayStatus,
     IoStackRow,
     Report,
@@ -33,9 +35,7 @@ from .cloud_summary import (
     parse_rows,
     zone_param,
 )
-from .cloud_trigger import Trigger, check_definition, check_uuid, parse_trigger, parse_trigger_list
-from .errors import MalformedResponseError
-from .readings import normalize_address
+from .trigger import Trigger, check_definition, check_uuid, parse_trigger, parse_trigger_list
 
 _LOGGER = logging.getLogger(__package__)
 

@@ -18,16 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from .cloud import DEFAULT_API_URL, DEFAULT_SUMMARY_URL, PushClient
-from .cloud_account import Account
-from .cloud_errors import redact
-from .cloud_summary import STAT_SUFFIXES, Report, SummaryRow, load_zone
-from .cloud_trigger import Trigger
-from .errors import EkmError
-from .simulator.push_server import PushServer
+from ..errors import EkmError
+from ..push.account import Account
+from ..push.cloud import DEFAULT_API_URL, DEFAULT_SUMMARY_URL, PushClient
+from ..push.errors import redact
+from ..push.summary import STAT_SUFFIXES, Report, SummaryRow, load_zone
+from ..push.trigger import Trigger
+from ..simulator.push_server import PushServer
 
 if TYPE_CHECKING:
-    from .simulator.fleet import Fleet
+    from ..simulator.fleet import Fleet
 
 type Handler = Callable[[argparse.Namespace], Awaitable[int]]
 

@@ -13,7 +13,7 @@ import re
 from types import MappingProxyType
 from typing import Any
 
-from .errors import MalformedResponseError
+from ..errors import MalformedResponseError
 
 _UUID = re.compile(r"^[0-9a-f]{32}$")
 

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 import math
 from typing import Any
 
-from .errors import MalformedResponseError
-from .fields import FIELDS, Field, Kind
-from .readings import (
+from ..errors import MalformedResponseError
+from ..fields import FIELDS, Field, Kind
+from ..readings import (
     FieldValue,
     MeterReading,
     Protocol,

@@ -17,8 +17,7 @@ import math
 from types import MappingProxyType
 from typing import Final, Literal
 
-from .crc import crc_ok, seal
-from .errors import (
+from ..errors import (
     AddressMismatchError,
     CrcError,
     FieldValueError,
@@ -27,7 +26,7 @@ from .errors import (
     FrameStartError,
     RequestTypeError,
 )
-from .fields import (
+from ..fields import (
     ADDRESS_AT,
     FIRMWARE_AT,
     FRAME_LENGTH,
@@ -38,7 +37,7 @@ from .fields import (
     Layout,
     fields_in,
 )
-from .readings import (
+from ..readings import (
     FieldValue,
     MeterReading,
     PowerFactor,
@@ -48,6 +47,7 @@ from .readings import (
     normalize_address,
     parse_cos_theta,
 )
+from .crc import crc_ok, seal
 
 SOH: Final = 0x01
 STX: Final = 0x02

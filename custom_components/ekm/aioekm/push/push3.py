@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable, Iterable
 import aiohttp
 from yarl import URL
 
-from .cloud_http import HttpTransport, RetryPolicy, build_url
-from .cloud_mapping import RealtimeResult, push3_result
-from .errors import AuthenticationError, PushApiError
-from .readings import normalize_address
+from ..errors import AuthenticationError, PushApiError
+from ..readings import normalize_address
+from .http import HttpTransport, RetryPolicy, build_url
+from .mapping import RealtimeResult, push3_result
 
 PUSH3_RETRY = RetryPolicy(attempts=2)
 

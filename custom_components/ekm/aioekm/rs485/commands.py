@@ -14,8 +14,8 @@ from enum import IntEnum
 from types import MappingProxyType
 from typing import Final
 
+from ..readings import format_meter_time
 from .codec import MONTH_TABLE_REGISTERS, table_read_frame, write_frame
-from .readings import format_meter_time
 
 type Command = tuple[str, str]
 """A write: (register, data)."""

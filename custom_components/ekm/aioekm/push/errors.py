@@ -16,7 +16,7 @@ import time
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-from .errors import (
+from ..errors import (
     AuthenticationError,
     InvalidRequestError,
     MalformedResponseError,

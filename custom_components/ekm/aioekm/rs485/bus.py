@@ -23,9 +23,7 @@ from typing import Self
 
 import serialx
 
-from . import codec, commands
-from .codec import ACK, Frame, MonthTable
-from .errors import (
+from ..errors import (
     CommandRejectedError,
     CrcError,
     EkmConnectionError,
@@ -34,8 +32,10 @@ from .errors import (
     FrameError,
     WriteUnconfirmedError,
 )
-from .fields import Layout
-from .readings import MeterReading, Protocol, normalize_address
+from ..fields import Layout
+from ..readings import MeterReading, Protocol, normalize_address
+from . import codec, commands
+from .codec import ACK, Frame, MonthTable
 from .transport import Link
 
 _LOGGER = logging.getLogger(__name__)
