@@ -1,0 +1,112 @@
+"""The repository stands on its own: its docs exist, agree with the code, and nothing points outside."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+import re
+
+import pytest
+
+from custom_components.ekm.aioekm.fields import FIELDS, Layout
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ("docs/rs485-protocol.md", "docs/push-api.md", "docs/simulator.md")
+
+# Notes that live beside the repository, not in it. Built from pieces so this file does not match itself.
+_OUTSIDE_NAMES = (
+    "../" + "shared",
+    "shared" + "/docs",
+    "shared" + "/data",
+    "ekm-" + "rs485.md",
+    "ekm-" + "push-api.md",
+    "ha-" + "reference.md",
+)
+_OUTSIDE = re.compile("|".join(map(re.escape, _OUTSIDE_NAMES)))
+# The one allowed mention: a tool for machines without Python 3.14, named as an option.
+_PY314_TOOL = "../" + "shared/tools/py314"
+_PY314_ALLOWED = {"README.md", ".ci/run", "scripts/setup"}
+_SKIP_DIRS = {
+    ".git",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".hypothesis",
+    "htmlcov",
+    "node_modules",
+    "dist",
+}
+_SKIP_TOP = {"config"}  # scripts/develop's Home Assistant configuration, git-ignored
+
+
+def repository_files() -> list[Path]:
+    """Every text file of the checkout, without venvs, caches and generated files."""
+    out = []
+    for folder, dirs, files in os.walk(ROOT):
+        here = Path(folder)
+        dirs[:] = [
+            d
+            for d in dirs
+            if d not in _SKIP_DIRS
+            and not d.startswith(".venv")
+            and not (here == ROOT and d in _SKIP_TOP)
+            and not d.endswith(".egg-info")
+        ]
+        for name in files:
+            if name.startswith(".coverage") or name.endswith((".pyc", ".png", ".zip")):
+                continue
+            out.append(here / name)
+    return out
+
+
+def outside_references() -> list[str]:
+    found = []
+    this = Path(__file__).resolve()
+    for path in repository_files():
+        if path.resolve() == this:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue
+        rel = path.relative_to(ROOT).as_posix()
+        for number, line in enumerate(text.splitlines(), start=1):
+            checked = line.replace(_PY314_TOOL, "") if rel in _PY314_ALLOWED else line
+            if _OUTSIDE.search(checked):
+                found.append(f"{rel}:{number}: {line.strip()[:100]}")
+    return found
+
+
+def test_no_file_points_outside_the_repository() -> None:
+    assert outside_references() == []
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_docs_exist_and_link_only_inside(doc: str) -> None:
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    assert text.startswith("# ")
+    for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text):
+        if "://" not in target:
+            assert (ROOT / doc).parent.joinpath(target).exists(), f"{doc} links to missing {target}"
+
+
+def _doc_layout(text: str, heading: str) -> dict[str, tuple[int, int]]:
+    """The `| offset | length | `Name` | ...` rows under a '### heading' of the protocol doc."""
+    section = text.split(f"### {heading}", 1)[1].split("\n### ", 1)[0]
+    rows = re.findall(r"^\| (\d+) \| (\d+) \| `(\w+)` \|", section, re.MULTILINE)
+    return {name: (int(offset), int(length)) for offset, length, name in rows}
+
+
+@pytest.mark.parametrize(
+    ("heading", "layout"),
+    [
+        ("4.2 v3 reply", Layout.V3),
+        ("4.3 v4/v5 reply A", Layout.V4A),
+        ("4.4 v4/v5 reply B", Layout.V4B),
+    ],
+)
+def test_protocol_doc_layouts_are_the_field_table(heading: str, layout: Layout) -> None:
+    text = (ROOT / "docs/rs485-protocol.md").read_text(encoding="utf-8")
+    table = {f.name: f.at[layout] for f in FIELDS.values() if layout in f.at}
+    assert _doc_layout(text, heading) == table
