@@ -26,7 +26,7 @@ from custom_components.ekm.aioekm.push.errors import decode_json  # noqa: E402
 from custom_components.ekm.aioekm.push.http import build_url  # noqa: E402
 from custom_components.ekm.aioekm.push.mapping import realtime_result  # noqa: E402
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, make_meter  # noqa: E402
-from custom_components.ekm.aioekm.simulator.push_server import PushServer  # noqa: E402
+from custom_components.ekm.aioekm.simulator.push import PushServer  # noqa: E402
 
 
 def bench_fleet(size: int) -> Fleet:

@@ -12,7 +12,7 @@ import aiohttp
 from custom_components.ekm.aioekm.push.cloud import PushClient
 from custom_components.ekm.aioekm.push.http import RetryPolicy
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
-from custom_components.ekm.aioekm.simulator.push_server import PushServer
+from custom_components.ekm.aioekm.simulator.push import PushServer
 
 __all__ = [
     "EXAMPLES",

@@ -9,7 +9,7 @@ import pytest
 
 from custom_components.ekm.aioekm.push.cloud import PushClient
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
-from custom_components.ekm.aioekm.simulator.push_server import PushServer
+from custom_components.ekm.aioekm.simulator.push import PushServer
 
 from .cloud_support import T, make_client, make_fleet, serving
 

@@ -25,7 +25,7 @@ from custom_components.ekm.aioekm.errors import (
 from custom_components.ekm.aioekm.push.cloud import PushClient, short_address
 from custom_components.ekm.aioekm.readings import Protocol
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock, make_meter
-from custom_components.ekm.aioekm.simulator.push_server import (
+from custom_components.ekm.aioekm.simulator.push import (
     BROKEN_JSON,
     ERROR_TEXT,
     HTML_PAGE,

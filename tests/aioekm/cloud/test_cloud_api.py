@@ -22,7 +22,7 @@ from custom_components.ekm.aioekm.push.account import KeyType, parse_account
 from custom_components.ekm.aioekm.push.cloud import PushClient, widget_url
 from custom_components.ekm.aioekm.rs485.bus import EkmBus
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
-from custom_components.ekm.aioekm.simulator.push_server import Fault, PushServer
+from custom_components.ekm.aioekm.simulator.push import Fault, PushServer
 from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator
 
 from .cloud_support import EXAMPLES, GW1, GW2, V3, V4, V4_B, V4_GW2, make_client, serving

@@ -15,7 +15,7 @@ import pytest
 
 from custom_components.ekm.aioekm.cli.push import register
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
-from custom_components.ekm.aioekm.simulator.push_server import Fault, PushServer
+from custom_components.ekm.aioekm.simulator.push import Fault, PushServer
 
 from .cloud_support import GW1, GW2, V3, V4, V4_B, V4_GW2, serving
 

@@ -10,9 +10,10 @@ import pytest
 
 from custom_components.ekm.aioekm.errors import MalformedResponseError, NoDataError, UnknownMeterError
 from custom_components.ekm.aioekm.push.cloud import PushClient
-from custom_components.ekm.aioekm.push.summary import format_api_time, parse_api_time, split_stat
+from custom_components.ekm.aioekm.push.dates import format_api_time, parse_api_time
+from custom_components.ekm.aioekm.push.summary import split_stat
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
-from custom_components.ekm.aioekm.simulator.push_server import Fault, PushServer
+from custom_components.ekm.aioekm.simulator.push import Fault, PushServer
 
 from .cloud_support import GW1, GW2, V3, V4, V4_B, make_client
 

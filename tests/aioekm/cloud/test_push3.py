@@ -18,7 +18,7 @@ from custom_components.ekm.aioekm.push.mapping import map_read, parse_value, pus
 from custom_components.ekm.aioekm.push.push3 import Push3Client
 from custom_components.ekm.aioekm.readings import Protocol
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
-from custom_components.ekm.aioekm.simulator.push_server import PushServer
+from custom_components.ekm.aioekm.simulator.push import PushServer
 
 from .cloud_support import EXAMPLES, GW1, GW2, V3, V4, V4_B, V4_GW2
 

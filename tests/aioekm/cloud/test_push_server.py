@@ -9,7 +9,7 @@ import pytest
 
 from custom_components.ekm.aioekm.cli.push import start_http_simulation
 from custom_components.ekm.aioekm.simulator.fleet import Fleet
-from custom_components.ekm.aioekm.simulator.push_server import Fault, PushServer, SimKeys
+from custom_components.ekm.aioekm.simulator.push import Fault, PushServer, SimKeys
 
 from .cloud_support import GW1, GW2, V3, V4, make_fleet
 

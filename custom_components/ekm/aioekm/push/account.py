@@ -17,6 +17,8 @@ from ..errors import MalformedResponseError
 from ..readings import normalize_address
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+# What the Account API can be asked about: /account/api/<target>.
+ACCOUNT_TARGETS = ("account", "gateway", "meter", "iostack")
 
 
 class KeyType(StrEnum):

@@ -20,20 +20,19 @@ from yarl import URL
 
 from ..errors import MalformedResponseError
 from ..readings import normalize_address
-from .account import Account, parse_account
-from .http import DEFAULT_RETRY, HttpTransport, Params, RetryPolicy, build_url
+from ..rs485.commands import MAX_RELAY_SECONDS
+from .account import ACCOUNT_TARGETS, Account, parse_account
+from .dates import format_api_time, load_zone, zone_param
+from .http import DEFAULT_RETRY, HttpTransport, Params, RetryPolicy, build_url, join_list
 from .mapping import RealtimeResult, merge_results, realtime_result
 from .summary import (
     GatewayStatus,
     IoStackRow,
     Report,
     SummaryRow,
-    format_api_time,
-    load_zone,
     parse_gateway_status,
     parse_iostack_row,
     parse_rows,
-    zone_param,
 )
 from .trigger import Trigger, check_definition, check_uuid, parse_trigger, parse_trigger_list
 
@@ -183,7 +182,7 @@ class PushClient:
             raise ValueError("cnt must be 1..1000")
         params: dict[str, str] = {"fmt": "json", "cnt": str(cnt)}
         if fields:
-            params["fields"] = "~".join(fields)
+            params["fields"] = join_list(fields)
         if timezone is not None:
             params["tz"] = zone_param(timezone)
         if meters is None:
@@ -198,7 +197,7 @@ class PushClient:
         async def fetch(batch: list[str]) -> RealtimeResult:
             async with gate:
                 url = build_url(
-                    self.api_url, "readMeter", {"key": self._key, **params, "meters": "~".join(batch)}
+                    self.api_url, "readMeter", {"key": self._key, **params, "meters": join_list(batch)}
                 )
                 payload, sent = await self._http.request_counted(
                     "GET", url, headers=self._headers(), expected="a readMeter object"
@@ -240,7 +239,7 @@ class PushClient:
             raise ValueError("summary needs at least one meter")
         zone = await _zone(timezone)
         params: dict[str, str] = {
-            "meters": "~".join(short_address(a) for a in addresses),
+            "meters": join_list(short_address(a) for a in addresses),
             "report": str(report),
             "format": "json",
             "timezone": zone_param(zone),
@@ -249,7 +248,7 @@ class PushClient:
             "limit": str(page_size),
         }
         if fields:
-            params["fields"] = "~".join(fields)
+            params["fields"] = join_list(fields)
         rows: dict[tuple[str, datetime], SummaryRow] = {}
         for page in range(max_pages):
             payload = await self._get(
@@ -281,14 +280,14 @@ class PushClient:
         zone = await _zone(timezone)
         params: dict[str, str] = {
             "format": "json",
-            "devices": "~".join(short_address(normalize_address(m)) for m in meters),
+            "devices": join_list(short_address(normalize_address(m)) for m in meters),
             "timezone": zone_param(zone),
             "start_date": format_api_time(start, zone),
             "end_date": format_api_time(end, zone),
             "report": report,
         }
         if fields:
-            params["fields"] = "~".join(fields)
+            params["fields"] = join_list(fields)
         if limit is not None:
             params["limit"] = str(limit)
         payload = await self._get(self.summary_url, "summary/api/v2/meter", params, "a list of periods")
@@ -296,7 +295,7 @@ class PushClient:
 
     async def gateway_status(self, gateways: Iterable[str]) -> list[GatewayStatus]:
         """Summary V2 GStat for Push3 gateways (by MAC)."""
-        params = {"format": "json", "devices": "~".join(g.lower() for g in gateways)}
+        params = {"format": "json", "devices": join_list(g.lower() for g in gateways)}
         payload = await self._get(self.summary_url, "summary/api/v2/gstat", params, "a list of gateways")
         what = "GET /summary/api/v2/gstat"
         if not isinstance(payload, list):
@@ -316,13 +315,13 @@ class PushClient:
         zone = await _zone(timezone)
         params: dict[str, str] = {
             "format": "json",
-            "devices": "~".join(devices),
+            "devices": join_list(devices),
             "timezone": zone_param(zone),
             "start_date": format_api_time(start, zone),
             "end_date": format_api_time(end, zone),
         }
         if fields:
-            params["fields"] = "~".join(fields)
+            params["fields"] = join_list(fields)
         payload = await self._get(self.summary_url, "summary/api/v2/iostack", params, "a list of rows")
         what = "GET /summary/api/v2/iostack"
         if not isinstance(payload, list):
@@ -340,8 +339,8 @@ class PushClient:
         state: bool = False,
     ) -> Account:
         """What the key sees: target 'account', 'gateway', 'meter' or 'iostack' (ids narrow it)."""
-        if target not in ("account", "gateway", "meter", "iostack"):
-            raise ValueError("target must be account, gateway, meter or iostack")
+        if target not in ACCOUNT_TARGETS:
+            raise ValueError(f"target must be one of {', '.join(ACCOUNT_TARGETS)}")
         params: dict[str, str | list[str]] = {
             "deep": "true" if deep else "false",
             "state": "true" if state else "false",
@@ -396,8 +395,8 @@ class PushClient:
         """Close (on) or open (off) relay 1 or 2 of a v4/v5 meter; seconds > 0 flips it back after."""
         if relay not in (1, 2):
             raise ValueError("relay must be 1 or 2")
-        if not 0 <= seconds <= 9999:
-            raise ValueError("seconds must be 0..9999 (0 = hold)")
+        if not 0 <= seconds <= MAX_RELAY_SECONDS:
+            raise ValueError(f"seconds must be 0..{MAX_RELAY_SECONDS} (0 = hold)")
         params = {"relay": f"relay_{relay}", "status": "close" if closed else "open", "duration": seconds}
         return await self.send_command(gateway, "meter", normalize_address(meter), "SetRelay", params)
 

@@ -7,7 +7,7 @@ to retry and keeps the key and API token out of logs and messages.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 import logging
 import random
@@ -43,7 +43,18 @@ class RetryPolicy:
 
 
 DEFAULT_RETRY = RetryPolicy()
-NO_RETRY = RetryPolicy(attempts=1)
+
+
+def join_list(items: Iterable[str]) -> str:
+    """Values of one query parameter as the API lists them: joined by `~`."""
+    return "~".join(items)
+
+
+def split_list(raw: str | None) -> list[str]:
+    """A `~`-joined list (`,` accepted too, as people type it), without empty items."""
+    if not raw:
+        return []
+    return [part for part in raw.replace(",", "~").split("~") if part]
 
 
 def build_url(base: str | URL, path: str, params: Params) -> URL:

@@ -1,4 +1,4 @@
-"""Summary API rows (legacy and V2), typed, and the date format the API wants.
+"""Summary API rows (legacy and V2), typed, and the report lengths of the legacy Summary.
 
 A row holds per-field statistics under EKM's suffixes: `kWh_Tot_Diff`,
 `RMS_Volts_Ln_1_Average`, `Pulse_Cnt_1_First` ... Suffixes we do not know and
@@ -7,14 +7,12 @@ other keys are kept in `extra`.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import MalformedResponseError
 from ..readings import normalize_address
@@ -213,34 +211,3 @@ def parse_iostack_row(raw: Any, what: str) -> IoStackRow:
         ms_to_datetime(raw.get("End_Time_Stamp_UTC_ms")),
         MappingProxyType(dict(raw)),
     )
-
-
-def zone_param(zone: tzinfo | str) -> str:
-    """A timezone as the API writes it: 'America~New_York' ('/' becomes '~')."""
-    return str(zone).replace("/", "~")
-
-
-def format_api_time(when: datetime, zone: tzinfo) -> str:
-    """An aware datetime as 'YYYYMMDDhhmm' on the wall clock of `zone`."""
-    if when.tzinfo is None or when.utcoffset() is None:
-        raise ValueError("summary start/end must be timezone-aware datetimes")
-    return when.astimezone(zone).strftime("%Y%m%d%H%M")
-
-
-def parse_api_time(text: str, zone: tzinfo) -> datetime:
-    """'YYYYMMDDhhmm' on the wall clock of `zone` to an aware datetime (ValueError if bad)."""
-    if len(text) != 12 or not text.isdigit():
-        raise ValueError(f"date must be YYYYMMDDhhmm, got {text[:20]!r}")
-    return datetime.strptime(text, "%Y%m%d%H%M").replace(tzinfo=zone)
-
-
-async def load_zone(name: str) -> ZoneInfo:
-    """The ZoneInfo for an IANA name ('America/New_York' or 'America~New_York'), loaded off the loop.
-
-    ValueError for an unknown name.
-    """
-    name = name.replace("~", "/")
-    try:
-        return await asyncio.to_thread(ZoneInfo, name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown timezone {name[:60]!r}") from None
