@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from ..errors import EkmError
-from ..push.account import Account
+from ..push.account import ACCOUNT_TARGETS, Account
 from ..push.cloud import DEFAULT_API_URL, DEFAULT_SUMMARY_URL, PushClient
+from ..push.dates import load_zone
 from ..push.errors import redact
-from ..push.summary import STAT_SUFFIXES, Report, SummaryRow, load_zone
+from ..push.http import split_list
+from ..push.summary import STAT_SUFFIXES, Report, SummaryRow
 from ..push.trigger import Trigger
-from ..simulator.push_server import PushServer
+from ..simulator.push import PushServer
 
 if TYPE_CHECKING:
     from ..simulator.fleet import Fleet
@@ -68,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     summary.set_defaults(handler=_summary)
 
     account = sub.add_parser("account", parents=[common], help="what the key sees (Account API)")
-    account.add_argument("--target", choices=["account", "gateway", "meter", "iostack"], default="account")
+    account.add_argument("--target", choices=ACCOUNT_TARGETS, default="account")
     account.add_argument("--id", action="append", default=[], help="gateway MAC or meter address (repeat)")
     account.add_argument("--deep", action="store_true", help="include device details")
     account.add_argument("--state", action="store_true", help="include last state")
@@ -240,7 +242,7 @@ def _json_object(text: str, what: str) -> dict[str, Any]:
 
 
 async def _read(args: argparse.Namespace) -> int:
-    fields = [f for f in (args.fields or "").replace(",", "~").split("~") if f] or None
+    fields = split_list(args.fields) or None
 
     async def work(client: PushClient) -> Any:
         result = await client.read_meters(args.meter, cnt=args.cnt, fields=fields)
@@ -262,7 +264,7 @@ async def _read(args: argparse.Namespace) -> int:
 
 
 async def _summary(args: argparse.Namespace) -> int:
-    fields = [f for f in (args.fields or "").replace(",", "~").split("~") if f] or None
+    fields = split_list(args.fields) or None
 
     async def work(client: PushClient) -> Any:
         zone = await load_zone(args.tz)
