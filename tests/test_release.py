@@ -72,7 +72,7 @@ def test_zip_holds_the_integration_at_its_root(checkout: Path, tmp_path: Path) -
     assert not any(name.startswith(("ekm/", "custom_components/")) for name in names)
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     # Everything the integration needs to load is there.
-    for needed in ("__init__.py", "config_flow.py", "translations/en.json", "aioekm/rs485/codec.py"):
+    for needed in ("__init__.py", "config_flow.py", "translations/en.json", "aioekm/rs485/frames.py"):
         assert needed in names
     assert (out / "notes.md").read_text().strip()
 

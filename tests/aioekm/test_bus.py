@@ -13,8 +13,8 @@ import pytest
 from custom_components.ekm.aioekm.errors import CommandRejectedError, EkmConnectionError
 from custom_components.ekm.aioekm.fields import FIELDS, Kind, Layout
 from custom_components.ekm.aioekm.readings import MeterReading, Protocol
-from custom_components.ekm.aioekm.rs485 import codec
 from custom_components.ekm.aioekm.rs485.bus import EkmBus
+from custom_components.ekm.aioekm.rs485.requests import SIGN_OFF, password_frame, read_request, write_frame
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock, VirtualMeter
 from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator
 
@@ -24,7 +24,7 @@ from .conftest import V3, V4, V4_OTHER, make_bus
 async def settled(sim: Rs485Simulator) -> None:
     """Wait until the simulator has heard the sign-off the client sent last."""
     for _ in range(100):
-        if sim.raw_log[-1:] == [codec.SIGN_OFF]:
+        if sim.raw_log[-1:] == [SIGN_OFF]:
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"no sign-off seen; last requests: {sim.raw_log[-3:]}")
@@ -84,16 +84,16 @@ async def test_protocol_detected_once_and_remembered(bus: EkmBus, sim: Rs485Simu
     await bus.read(V3)
     await settled(sim)
     # Known v3 now: one v3 read and the sign-off, no v4 attempt.
-    assert sim.raw_log == [codec.read_request(V3, Layout.V3), codec.SIGN_OFF]
+    assert sim.raw_log == [read_request(V3, Layout.V3), SIGN_OFF]
 
 
 async def test_read_sends_a_then_b_then_sign_off(bus: EkmBus, sim: Rs485Simulator) -> None:
     await bus.read(V4, protocol=Protocol.V4)
     await settled(sim)
     assert sim.raw_log == [
-        codec.read_request(V4, Layout.V4A),
-        codec.read_request(V4, Layout.V4B),
-        codec.SIGN_OFF,
+        read_request(V4, Layout.V4A),
+        read_request(V4, Layout.V4B),
+        SIGN_OFF,
     ]
 
 
@@ -107,7 +107,7 @@ async def test_read_without_b_merges_the_cached_b(bus: EkmBus, sim: Rs485Simulat
     sim.raw_log.clear()
     cached = await bus.read(V4, read_b=False)
     await settled(sim)
-    assert sim.raw_log == [codec.read_request(V4, Layout.V4A), codec.SIGN_OFF]
+    assert sim.raw_log == [read_request(V4, Layout.V4A), SIGN_OFF]
     assert cached["CT_Ratio"] == 200  # B values are those of the last B read
     fresh = await bus.read(V4)
     assert fresh["CT_Ratio"] == 400
@@ -130,10 +130,10 @@ async def test_relay_on_off(bus: EkmBus, fleet: Fleet, sim: Rs485Simulator) -> N
     assert meter.relays == [True, False]
     assert reading.relay_closed(1) is True
     assert sim.raw_log[:4] == [
-        codec.read_request(V4, Layout.V4A),
-        codec.password_frame("00000000"),
-        codec.write_frame("0081", "10000"),
-        codec.SIGN_OFF,
+        read_request(V4, Layout.V4A),
+        password_frame("00000000"),
+        write_frame("0081", "10000"),
+        SIGN_OFF,
     ]
     reading = await bus.set_relay(V4, 2, True)
     assert meter.relays == [True, True] and reading["State_Out"] == 4
@@ -219,7 +219,7 @@ async def test_wrong_password_is_rejected(
     assert not any("11112222" in line for line in ours)
     await settled(sim)
     assert not any(r.kind == "write" for r in sim.log)  # never sent after a refused password
-    assert sim.raw_log[-1] == codec.SIGN_OFF
+    assert sim.raw_log[-1] == SIGN_OFF
     reading = await bus.set_relay(V4, 1, True, password="24681357")
     assert reading.relay_closed(1) is True and meter.relays[0] is True
 
@@ -290,14 +290,14 @@ async def test_password_never_reaches_any_log(
     serialx_records = [r for r in caplog.records if r.name.startswith("serialx")]
     assert any("redacted" in r.getMessage() for r in serialx_records) or not serialx_records
     assert "86420975" not in caplog.text
-    assert codec.password_frame("86420975").hex(" ") not in caplog.text
+    assert password_frame("86420975").hex(" ") not in caplog.text
 
 
 def test_redactor_rewrites_byte_and_hex_arguments() -> None:
     """The filter itself: both forms serialx logs are replaced, other arguments kept."""
     from custom_components.ekm.aioekm.rs485.transport import protect_serialx_logs
 
-    frame = codec.password_frame("13572468")
+    frame = password_frame("13572468")
     logger = logging.getLogger("serialx.test_redaction")
     protect_serialx_logs()
     for arg in (frame, bytearray(frame), frame.hex(" ")):

@@ -13,8 +13,8 @@ from custom_components.ekm.aioekm.errors import (
 )
 from custom_components.ekm.aioekm.fields import Layout
 from custom_components.ekm.aioekm.readings import Protocol
-from custom_components.ekm.aioekm.rs485 import codec
 from custom_components.ekm.aioekm.rs485.bus import EkmBus
+from custom_components.ekm.aioekm.rs485.requests import read_request
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.rs485 import Faults, Rs485Simulator
 
@@ -57,7 +57,7 @@ async def test_dropped_replies_time_out_and_are_retried(
         await bus.read(V3, protocol=Protocol.V3)
     assert bus.stats(V3).timeouts == 3
     await settled(sim)
-    assert sim.raw_log.count(codec.read_request(V3, Layout.V3)) == 3
+    assert sim.raw_log.count(read_request(V3, Layout.V3)) == 3
     faults.drop_rate = 0.4  # seeded: some reads need a retry, all end well
     for _ in range(5):
         reading = await bus.read(V3, protocol=Protocol.V3)

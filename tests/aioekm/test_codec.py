@@ -1,4 +1,4 @@
-"""The sans-IO codec: request frames, reply validation and parsing, reply writing, requests, tables."""
+"""Sans-IO protocol code, both sides: requests, reply parsing, the meter's replies and tables."""
 
 from __future__ import annotations
 
@@ -17,26 +17,33 @@ from custom_components.ekm.aioekm.errors import (
 )
 from custom_components.ekm.aioekm.fields import FIELDS, Layout, fields_in
 from custom_components.ekm.aioekm.readings import FieldValue, Protocol
-from custom_components.ekm.aioekm.rs485 import codec
-from custom_components.ekm.aioekm.rs485.codec import (
-    SIGN_OFF,
+from custom_components.ekm.aioekm.rs485.crc import crc_ok, seal
+from custom_components.ekm.aioekm.rs485.frames import (
+    STX,
+    WILDCARD_ADDRESS,
     Frame,
     MonthKwh,
+    parse_reply,
+    parse_table,
+    to_reading,
+)
+from custom_components.ekm.aioekm.rs485.requests import (
+    MAX_REQUEST_LENGTH,
+    MAX_WRITE_DATA,
+    SIGN_OFF,
+    password_frame,
+    read_request,
+    table_read_frame,
+    write_frame,
+)
+from custom_components.ekm.aioekm.simulator.fleet import make_meter
+from custom_components.ekm.aioekm.simulator.meter_codec import (
     Request,
     build_reply,
     build_table,
-    parse_reply,
     parse_request,
-    parse_table,
-    password_frame,
-    read_request,
     request_length,
-    table_read_frame,
-    to_reading,
-    write_frame,
 )
-from custom_components.ekm.aioekm.rs485.crc import crc_ok, seal
-from custom_components.ekm.aioekm.simulator.fleet import make_meter
 
 from . import vectors
 
@@ -133,10 +140,10 @@ def test_write_frame_rebuilds_the_lua_schedule_write() -> None:
 
 def test_write_frame_length_limit() -> None:
     """The longest write still fits what a meter-side reader splits off."""
-    longest = write_frame("0070", "0" * codec.MAX_WRITE_DATA)
-    assert request_length(longest) == len(longest) == codec.MAX_REQUEST_LENGTH
+    longest = write_frame("0070", "0" * MAX_WRITE_DATA)
+    assert request_length(longest) == len(longest) == MAX_REQUEST_LENGTH
     with pytest.raises(ValueError, match="longer than"):
-        write_frame("0070", "0" * (codec.MAX_WRITE_DATA + 1))
+        write_frame("0070", "0" * (MAX_WRITE_DATA + 1))
 
 
 def test_write_frame_with_empty_data() -> None:
@@ -331,7 +338,7 @@ def test_reply_with_a_garbled_address() -> None:
 
 
 def test_wildcard_address_accepts_the_real_address() -> None:
-    frame = parse_reply(vectors.v4_b_frame(), address=codec.WILDCARD_ADDRESS, layout=Layout.V4B)
+    frame = parse_reply(vectors.v4_b_frame(), address=WILDCARD_ADDRESS, layout=Layout.V4B)
     assert frame.address == B_ADDRESS
 
 
@@ -415,7 +422,7 @@ def test_every_error_is_a_frame_error() -> None:
 def test_v3_frame_layout_and_reading() -> None:
     data, values = v3_frame()
     assert len(data) == 255
-    assert data[0] == codec.STX
+    assert data[0] == STX
     assert data[1:3] == b"\x10\x17"
     assert data[4:16] == V3_ADDRESS.encode()
     assert data[249:253] == b"!\r\n\x03"
@@ -648,7 +655,7 @@ def test_request_length_edges() -> None:
     assert request_length(b"\x01B0\x03") is None
     assert request_length(b"x/?") == 1  # noise: one byte the reader drops
     assert request_length(b"/?" + b"0" * 17) == 19  # no LF where one must be
-    assert request_length(b"\x01W1\x02" + b"0" * 300) == codec.MAX_REQUEST_LENGTH
+    assert request_length(b"\x01W1\x02" + b"0" * 300) == MAX_REQUEST_LENGTH
     assert request_length(b"\x01W1\x020081(10000)\x03\x31") is None
 
 

@@ -12,22 +12,21 @@ from custom_components.ekm.aioekm.errors import FrameError
 from custom_components.ekm.aioekm.fields import Field, Kind, Layout, fields_in
 from custom_components.ekm.aioekm.readings import FieldValue, PowerFactor, format_cos_theta
 from custom_components.ekm.aioekm.rs485 import commands
-from custom_components.ekm.aioekm.rs485.codec import (
+from custom_components.ekm.aioekm.rs485.crc import seal
+from custom_components.ekm.aioekm.rs485.frames import Frame, MonthKwh, parse_reply, parse_table
+from custom_components.ekm.aioekm.rs485.requests import (
     MAX_REQUEST_LENGTH,
     SIGN_OFF,
-    Frame,
-    MonthKwh,
-    build_reply,
-    build_table,
-    parse_reply,
-    parse_request,
-    parse_table,
     password_frame,
     read_request,
-    request_length,
     table_read_frame,
 )
-from custom_components.ekm.aioekm.rs485.crc import seal
+from custom_components.ekm.aioekm.simulator.meter_codec import (
+    build_reply,
+    build_table,
+    parse_request,
+    request_length,
+)
 
 from . import vectors
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from custom_components.ekm.aioekm.rs485 import commands
-from custom_components.ekm.aioekm.rs485.codec import parse_request
 from custom_components.ekm.aioekm.rs485.commands import MaxDemandReset, frame
 from custom_components.ekm.aioekm.simulator.fleet import VirtualMeter, make_meter
+from custom_components.ekm.aioekm.simulator.meter_codec import parse_request
 from custom_components.ekm.aioekm.simulator.writes import apply_write
 
 from . import vectors

@@ -108,7 +108,6 @@ def test_make_reading_derives_signed_watts_and_power_factor() -> None:
     assert [reading.input_high(n) for n in (1, 2, 3)] == [False, True, False]
     assert reading.meter_time == datetime(2026, 11, 25, 12, 0, 0)
     assert reading.as_dict()["Meter"] == "300000001"  # address kept as given here
-    assert reading.number("Meter_Time") is None
     assert "kWh_Tot" not in reading and reading.get("kWh_Tot") is None
 
 

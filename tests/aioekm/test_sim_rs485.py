@@ -11,15 +11,22 @@ import pytest
 import serialx
 
 from custom_components.ekm.aioekm.fields import FRAME_LENGTH, Layout
-from custom_components.ekm.aioekm.rs485 import codec, commands
+from custom_components.ekm.aioekm.rs485 import commands
 from custom_components.ekm.aioekm.rs485.crc import crc_ok
+from custom_components.ekm.aioekm.rs485.frames import parse_reply, parse_table
+from custom_components.ekm.aioekm.rs485.requests import (
+    SIGN_OFF,
+    password_frame,
+    read_request,
+    table_read_frame,
+)
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.rs485 import BYTE_TIME, Faults, Rs485Simulator
 
 from .conftest import V3, V4, V4_OTHER
 
 ACK = b"\x06"
-PASSWORD = codec.password_frame("00000000")
+PASSWORD = password_frame("00000000")
 
 
 class Wire:
@@ -82,34 +89,34 @@ async def wire(url: str) -> AsyncIterator[Wire]:
 
 async def test_v4_meter_answers_a_and_b(wire: Wire, fleet: Fleet, clock: ManualClock) -> None:
     meter = fleet.meters[V4]
-    a = await wire.ask(codec.read_request(V4, Layout.V4A), FRAME_LENGTH)
+    a = await wire.ask(read_request(V4, Layout.V4A), FRAME_LENGTH)
     assert a[:4] == b"\x02\x10\x24\x15" and a[4:16] == V4.encode() and a[247:249] == b"00"
-    frame = codec.parse_reply(a, address=V4, layout=Layout.V4A)
+    frame = parse_reply(a, address=V4, layout=Layout.V4A)
     expected = meter.values(clock.t)
     assert frame.values["kWh_Tot"] == expected["kWh_Tot"]
     assert frame.values["State_Out"] == expected["State_Out"] == 1
-    b = await wire.ask(codec.read_request(V4, Layout.V4B), FRAME_LENGTH)
+    b = await wire.ask(read_request(V4, Layout.V4B), FRAME_LENGTH)
     assert b[247:249] == b"01"
-    frame_b = codec.parse_reply(b, address=V4, layout=Layout.V4B, kwh_scale=frame.kwh_scale)
+    frame_b = parse_reply(b, address=V4, layout=Layout.V4B, kwh_scale=frame.kwh_scale)
     assert frame_b.values["kWh_Tariff_1"] == expected["kWh_Tariff_1"]
     assert frame_b.values["CT_Ratio"] == 200
 
 
 async def test_v3_meter_answers_the_v3_read(wire: Wire, fleet: Fleet, clock: ManualClock) -> None:
-    reply = await wire.ask(codec.read_request(V3, Layout.V3), FRAME_LENGTH)
-    frame = codec.parse_reply(reply, address=V3, layout=Layout.V3)
+    reply = await wire.ask(read_request(V3, Layout.V3), FRAME_LENGTH)
+    frame = parse_reply(reply, address=V3, layout=Layout.V3)
     assert frame.model == "1017"
     assert frame.values["kWh_Tot"] == fleet.meters[V3].values(clock.t)["kWh_Tot"]
 
 
 async def test_meters_answer_only_their_own_address_and_form(wire: Wire) -> None:
-    await wire.send(codec.read_request("300000002", Layout.V4A))  # nobody there
+    await wire.send(read_request("300000002", Layout.V4A))  # nobody there
     assert await wire.silence()
-    await wire.send(codec.read_request(V3, Layout.V4A))  # v3 meter, v4 form
+    await wire.send(read_request(V3, Layout.V4A))  # v3 meter, v4 form
     assert await wire.silence()
-    await wire.send(codec.read_request(V4, Layout.V3))  # v4 meter, v3 form
+    await wire.send(read_request(V4, Layout.V3))  # v4 meter, v3 form
     assert await wire.silence()
-    reply = await wire.ask(codec.read_request(V4_OTHER, Layout.V4A), FRAME_LENGTH)
+    reply = await wire.ask(read_request(V4_OTHER, Layout.V4A), FRAME_LENGTH)
     assert reply[4:16] == V4_OTHER.encode()
 
 
@@ -118,10 +125,10 @@ async def test_write_session_rules(wire: Wire, fleet: Fleet) -> None:
     relay_on = commands.frame(commands.relay(1, True))
     await wire.send(PASSWORD)  # no meter selected yet
     assert await wire.silence()
-    await wire.ask(codec.read_request(V4, Layout.V4A), FRAME_LENGTH)
+    await wire.ask(read_request(V4, Layout.V4A), FRAME_LENGTH)
     await wire.send(relay_on)  # no password yet
     assert await wire.silence()
-    await wire.send(codec.password_frame("12345678"))  # wrong password
+    await wire.send(password_frame("12345678"))  # wrong password
     assert await wire.silence()
     assert meter.relays == [False, False]
     assert await wire.ask(PASSWORD, 1) == ACK
@@ -129,7 +136,7 @@ async def test_write_session_rules(wire: Wire, fleet: Fleet) -> None:
     assert meter.relays == [True, False]
     await wire.send(commands.frame(("0099", "1")))  # unknown register: refused
     assert await wire.silence()
-    await wire.send(codec.SIGN_OFF)
+    await wire.send(SIGN_OFF)
     await wire.send(commands.frame(commands.relay(1, False)))  # session over
     assert await wire.silence()
     assert meter.relays == [True, False]  # the setting stays as written
@@ -137,11 +144,11 @@ async def test_write_session_rules(wire: Wire, fleet: Fleet) -> None:
 
 async def test_month_table(wire: Wire, fleet: Fleet, clock: ManualClock) -> None:
     meter = fleet.meters[V4]
-    await wire.ask(codec.read_request(V4, Layout.V4A), FRAME_LENGTH)
+    await wire.ask(read_request(V4, Layout.V4A), FRAME_LENGTH)
     reply = await wire.ask(commands.month_table_read(), FRAME_LENGTH)
-    table = codec.parse_table(reply, register="0011", kwh_scale=meter.kwh_scale)
+    table = parse_table(reply, register="0011", kwh_scale=meter.kwh_scale)
     assert table.months[0].total <= meter.total_kwh(clock.t)
-    await wire.send(codec.table_read_frame("0070"))  # a table the simulator does not keep
+    await wire.send(table_read_frame("0070"))  # a table the simulator does not keep
     assert await wire.silence()
 
 
@@ -149,17 +156,17 @@ async def test_bad_and_partial_requests_are_skipped(wire: Wire, sim: Rs485Simula
     bad_crc = PASSWORD[:-1] + bytes((PASSWORD[-1] ^ 1,))
     await wire.send(b"\x00\x7fnoise" + bad_crc)
     assert await wire.silence()
-    reply = await wire.ask(b"junk" + codec.read_request(V4, Layout.V4A), FRAME_LENGTH)
+    reply = await wire.ask(b"junk" + read_request(V4, Layout.V4A), FRAME_LENGTH)
     assert crc_ok(reply)
     assert [r.kind for r in sim.log] == ["read"]  # the bad frame was not taken as a request
-    assert sim.raw_log == [codec.read_request(V4, Layout.V4A)]
+    assert sim.raw_log == [read_request(V4, Layout.V4A)]
 
 
 async def test_turnaround(fleet: Fleet, socket_enabled: None) -> None:
     async with Rs485Simulator(fleet, turnaround=0.1) as sim:
         wire = await open_wire(await sim.start_tcp())
         start = time.monotonic()
-        await wire.ask(codec.read_request(V4, Layout.V4A), FRAME_LENGTH)
+        await wire.ask(read_request(V4, Layout.V4A), FRAME_LENGTH)
         assert 0.1 <= time.monotonic() - start < 0.3
         wire.close()
 
@@ -168,7 +175,7 @@ async def test_wire_speed_paces_the_reply(fleet: Fleet, socket_enabled: None) ->
     async with Rs485Simulator(fleet, turnaround=0.0, wire_speed=True) as sim:
         wire = await open_wire(await sim.start_tcp())
         start = time.monotonic()
-        await wire.ask(codec.read_request(V4, Layout.V4A), FRAME_LENGTH)
+        await wire.ask(read_request(V4, Layout.V4A), FRAME_LENGTH)
         elapsed = time.monotonic() - start
         wire_time = (19 + FRAME_LENGTH) * BYTE_TIME  # request heard, then the reply sent
         assert wire_time <= elapsed < wire_time + 0.05
@@ -182,14 +189,14 @@ async def test_wire_speed_paces_the_reply(fleet: Fleet, socket_enabled: None) ->
 async def test_fault_echo_and_garbage(wire: Wire, faults: Faults) -> None:
     faults.echo = True
     faults.garbage_before = b"\x00\x7f"
-    request = codec.read_request(V4, Layout.V4A)
+    request = read_request(V4, Layout.V4A)
     data = await wire.ask(request, len(request) + 2 + FRAME_LENGTH)
     assert data.startswith(request + b"\x00\x7f\x02")
     assert crc_ok(data[len(request) + 2 :])
 
 
 async def test_fault_crc_drop_silent(wire: Wire, faults: Faults) -> None:
-    request = codec.read_request(V4, Layout.V4A)
+    request = read_request(V4, Layout.V4A)
     faults.crc_error_rate = 1.0
     reply = await wire.ask(request, FRAME_LENGTH)
     assert reply[0] == 0x02 and not crc_ok(reply)
@@ -201,19 +208,19 @@ async def test_fault_crc_drop_silent(wire: Wire, faults: Faults) -> None:
     faults.silent_meters.add(V4)
     await wire.send(request)
     assert await wire.silence()
-    assert crc_ok(await wire.ask(codec.read_request(V4_OTHER, Layout.V4A), FRAME_LENGTH))
+    assert crc_ok(await wire.ask(read_request(V4_OTHER, Layout.V4A), FRAME_LENGTH))
 
 
 async def test_fault_slow(wire: Wire, faults: Faults) -> None:
     faults.slow = 0.15
     start = time.monotonic()
-    await wire.ask(codec.read_request(V4, Layout.V4A), FRAME_LENGTH)
+    await wire.ask(read_request(V4, Layout.V4A), FRAME_LENGTH)
     assert time.monotonic() - start >= 0.15
 
 
 async def test_fault_lost_write_ack(wire: Wire, faults: Faults, fleet: Fleet) -> None:
     faults.lose_write_acks = True
-    await wire.ask(codec.read_request(V4, Layout.V4A), FRAME_LENGTH)
+    await wire.ask(read_request(V4, Layout.V4A), FRAME_LENGTH)
     assert await wire.ask(PASSWORD, 1) == ACK
     await wire.send(commands.frame(commands.ct_ratio(400)))
     assert await wire.silence()
@@ -231,7 +238,7 @@ async def test_tcp_disconnect_and_reconnect_on_the_same_port(
         await open_wire(url)  # not listening
     await sim.reconnect()
     wire = await open_wire(url)
-    assert crc_ok(await wire.ask(codec.read_request(V4, Layout.V4A), FRAME_LENGTH))
+    assert crc_ok(await wire.ask(read_request(V4, Layout.V4A), FRAME_LENGTH))
     wire.close()
 
 
@@ -245,7 +252,7 @@ async def test_pty_disconnect_and_reconnect_on_the_same_path(sim: Rs485Simulator
     await sim.reconnect()
     for _ in range(3):  # reopened with 7E1 again and again, like a reconnecting client
         wire = await open_wire(path)
-        assert crc_ok(await wire.ask(codec.read_request(V4, Layout.V4A), FRAME_LENGTH))
+        assert crc_ok(await wire.ask(read_request(V4, Layout.V4A), FRAME_LENGTH))
         wire.close()
         await asyncio.sleep(0.05)
     await sim.stop()
@@ -256,7 +263,7 @@ async def test_pty_disconnect_and_reconnect_on_the_same_path(sim: Rs485Simulator
 async def test_each_tcp_client_is_its_own_session(sim: Rs485Simulator, socket_enabled: None) -> None:
     url = await sim.start_tcp()
     first, second = await open_wire(url), await open_wire(url)
-    await first.ask(codec.read_request(V4, Layout.V4A), FRAME_LENGTH)
+    await first.ask(read_request(V4, Layout.V4A), FRAME_LENGTH)
     await second.send(PASSWORD)  # the second client selected no meter
     assert await second.silence()
     assert await first.ask(PASSWORD, 1) == ACK

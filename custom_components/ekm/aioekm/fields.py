@@ -206,12 +206,10 @@ _BY_LAYOUT: Final[dict[Layout, tuple[Field, ...]]] = {
 }
 
 # Header and trailer positions shared by every layout (ekm-rs485.md section 4).
-STX_AT: Final = 0
 MODEL_AT: Final = slice(1, 3)
 FIRMWARE_AT: Final = 3
 ADDRESS_AT: Final = slice(4, 16)
 REQUEST_TYPE_AT: Final = slice(247, 249)  # v4 only: '00' for A, '01' for B
-CRC_AT: Final = slice(253, 255)
 FRAME_LENGTH: Final = 255
 
 # Fields a v4 reading gets from the B frame only (A carries the rest).

@@ -45,7 +45,7 @@ def frame_fields(protocol: Protocol) -> frozenset[str]:
     return _FRAME_FIELDS[protocol]
 
 
-# Model bytes (hex) known to be v3; every other model speaks v4 (ekm-rs485.md 1).
+# Model bytes (hex) known to be v3; every other model speaks v4 (docs/rs485-protocol.md, section 1).
 V3_MODELS: frozenset[str] = frozenset(
     {"1017", "1022", "1011", "1012", "1013", "1014", "1015", "1016", "1018"}
 )
@@ -76,19 +76,44 @@ class PowerFactor:
     direction: Literal["lag", "lead"] | None  # None at unity or unknown
 
 
+def cos_theta_from_wire(raw: str) -> PowerFactor:
+    """Decode the RS-485 form: ' ', 'L' (lag) or 'C' (lead), then PF * 100 in 3 digits ('L083').
+
+    Raises ValueError on anything else, including a PF above 1.00.
+    """
+    flag, digits = raw[:1], raw[1:]
+    if flag not in (" ", "L", "C") or len(digits) != 3 or not (digits.isascii() and digits.isdigit()):
+        raise ValueError(f"bad Cos_Theta {raw!r}")
+    hundredths = int(digits)
+    if hundredths > 100:
+        raise ValueError(f"Cos_Theta above 1.00: {raw!r}")
+    direction: Literal["lag", "lead"] | None = None
+    if hundredths < 100:
+        direction = "lag" if flag == "L" else "lead" if flag == "C" else None
+    return PowerFactor(hundredths / 100, direction)
+
+
+def cos_theta_to_wire(pf: PowerFactor) -> str:
+    """The RS-485 form of a power factor (the inverse of cos_theta_from_wire)."""
+    flag = {"lag": "L", "lead": "C", None: " "}[pf.direction]
+    return f"{flag}{round(pf.value * 100):03d}"
+
+
 def parse_cos_theta(text: str) -> PowerFactor:
     """Decode a Cos_Theta in either form: RS-485 ('L083', ' 100') or Push ('0.83 L').
 
     Raises ValueError on anything else.
     """
+    if len(text) == 4 and text[:1] in (" ", "L", "C"):
+        return cos_theta_from_wire(text)
     stripped = text.strip()
-    if stripped[:1] in ("L", "C"):  # RS-485: flag then PF*100
+    if stripped[:1] in ("L", "C"):  # RS-485 flag without its padding
         flag, number = stripped[0], stripped[1:]
-    else:  # Push: '0.83 C' or '1.00'; RS-485 unity ' 100' is stripped to '100'
+    else:  # Push: '0.83 C' or '1.00'
         number, _, flag = stripped.partition(" ")
         flag = flag.strip()
     try:
-        value = int(number) / 100 if number.isdigit() else float(number)
+        value = int(number) / 100 if number.isascii() and number.isdigit() else float(number)
     except ValueError:
         value = -1.0
     if flag not in ("", "L", "C") or not 0.0 <= value <= 1.0:
@@ -138,10 +163,13 @@ def inputs_high(state_inputs: int) -> tuple[bool, bool, bool]:
     return (not bits & 4, not bits & 2, not bits & 1)
 
 
+# State_Watts_Dir codes 1..8: the direction (Forward / Reverse) of lines 1, 2 and 3.
+_WATTS_DIR_ORDER = ("FFF", "FFR", "FRF", "RFF", "FRR", "RFR", "RRF", "RRR")
+
+
 def lines_reversed(state_watts_dir: int) -> tuple[bool, bool, bool]:
     """Lines 1..3 flowing in reverse? State_Watts_Dir 1 = FFF .. 8 = RRR."""
-    order = ("FFF", "FFR", "FRF", "RFF", "FRR", "RFR", "RRF", "RRR")
-    code = order[_bits(state_watts_dir, 1, 8, "State_Watts_Dir")]
+    code = _WATTS_DIR_ORDER[_bits(state_watts_dir, 1, 8, "State_Watts_Dir")]
     return (code[0] == "R", code[1] == "R", code[2] == "R")
 
 
@@ -163,8 +191,7 @@ def state_inputs_code(high: tuple[bool, bool, bool]) -> int:
 
 def watts_dir_code(reversed_: tuple[bool, bool, bool]) -> int:
     """The State_Watts_Dir code for three line directions."""
-    order = ("FFF", "FFR", "FRF", "RFF", "FRR", "RFR", "RRF", "RRR")
-    return order.index("".join("R" if r else "F" for r in reversed_)) + 1
+    return _WATTS_DIR_ORDER.index("".join("R" if r else "F" for r in reversed_)) + 1
 
 
 def add_derived(values: dict[str, FieldValue]) -> None:
@@ -236,13 +263,6 @@ class MeterReading:
     def get(self, name: str, default: FieldValue | None = None) -> FieldValue | None:
         """The value of field `name`, or `default` if this reading lacks it."""
         return self.values.get(name, default)
-
-    def number(self, name: str) -> float | None:
-        """Field `name` as a number, or None if absent or not numeric."""
-        value = self.values.get(name)
-        if isinstance(value, (int, float)):
-            return value
-        return None
 
     def input_high(self, line: int) -> bool | None:
         """Pulse input `line` (1..3) high, or None if the reading lacks the state."""

@@ -34,13 +34,13 @@ from ..errors import (
 )
 from ..fields import Layout
 from ..readings import MeterReading, Protocol, normalize_address
-from . import codec, commands
-from .codec import ACK, Frame, MonthTable
+from . import commands
+from .commands import DEFAULT_PASSWORD
+from .frames import ACK, MONTH_TABLE_REGISTERS, Frame, MonthTable, parse_reply, parse_table, to_reading
+from .requests import SIGN_OFF, password_frame, read_request, table_read_frame, write_frame
 from .transport import Link
 
 _LOGGER = logging.getLogger(__name__)
-
-DEFAULT_PASSWORD = "00000000"
 
 
 @dataclass
@@ -213,7 +213,7 @@ class EkmBus:
         if link is not None and not link.closed:
             # A lost link is noticed (and reopened) by the next transaction.
             with contextlib.suppress(EkmConnectionError):
-                await link.send(codec.SIGN_OFF)
+                await link.send(SIGN_OFF)
 
     def _count(self, address: str, err: EkmError) -> None:
         stats = self.stats(address)
@@ -229,14 +229,14 @@ class EkmBus:
         self, address: str, layout: Layout, *, kwh_scale: int | None = None, attempts: int | None = None
     ) -> Frame:
         """One frame of `layout`, retried on timeouts and bad frames."""
-        request = codec.read_request(address, layout)
+        request = read_request(address, layout)
         tries = self.read_retries + 1 if attempts is None else attempts
         error: EkmError = EkmTimeoutError("no attempt")
         for attempt in range(tries):
             link = await self._send(request)
             try:
                 data = await self._reply(link, request, frame=True)
-                return codec.parse_reply(data, address=address, layout=layout, kwh_scale=kwh_scale)
+                return parse_reply(data, address=address, layout=layout, kwh_scale=kwh_scale)
             except EkmTimeoutError:
                 error = EkmTimeoutError(f"meter {address} did not answer the {layout.value} read")
                 self._count(address, error)
@@ -294,13 +294,13 @@ class EkmBus:
                 protocol, first = await self._detect(address, attempts=attempts)
             if protocol is Protocol.V3:
                 frame = first or await self._read_frame(address, Layout.V3, attempts=attempts)
-                reading = codec.to_reading(frame, timestamp=datetime.now(UTC))
+                reading = to_reading(frame, timestamp=datetime.now(UTC))
             else:
                 a = first or await self._read_frame(address, Layout.V4A, attempts=attempts)
                 if read_b:
                     b = await self._read_frame(address, Layout.V4B, kwh_scale=a.kwh_scale, attempts=attempts)
                     self._last_b[address] = b
-                reading = codec.to_reading(a, self._last_b.get(address), timestamp=datetime.now(UTC))
+                reading = to_reading(a, self._last_b.get(address), timestamp=datetime.now(UTC))
         except EkmConnectionError as err:
             self._count(address, err)
             raise
@@ -336,17 +336,17 @@ class EkmBus:
     async def read_month_table(self, address: str, reverse: bool = False) -> MonthTable:
         """The last six months of forward (or reverse) kWh, from table 0011 (0012)."""
         address = normalize_address(address)
-        register = codec.MONTH_TABLE_REGISTERS[1 if reverse else 0]
+        register = MONTH_TABLE_REGISTERS[1 if reverse else 0]
         async with self.lock:
             try:
                 _, frame = await self._select(address)
-                request = codec.table_read_frame(register)
+                request = table_read_frame(register)
                 error: EkmError = EkmTimeoutError(f"meter {address} did not answer table {register}")
                 for _ in range(self.read_retries + 1):
                     link = await self._send(request)
                     try:
                         data = await self._reply(link, request, frame=True)
-                        return codec.parse_table(data, register=register, kwh_scale=frame.kwh_scale)
+                        return parse_table(data, register=register, kwh_scale=frame.kwh_scale)
                     except EkmTimeoutError:
                         error = EkmTimeoutError(f"meter {address} did not answer table {register}")
                     except FrameError as err:
@@ -379,10 +379,10 @@ class EkmBus:
         address = normalize_address(address)
         register, data = command
         try:
-            sign_on = codec.password_frame(password)
+            sign_on = password_frame(password)
         except ValueError:
             raise ValueError("meter password must be exactly 8 digits") from None
-        write = codec.write_frame(register, data)
+        write = write_frame(register, data)
         async with self.lock:
             acked = True
             try:
@@ -506,4 +506,4 @@ class EkmBus:
         return self._stats.setdefault(normalize_address(address), MeterStats())
 
 
-__all__ = ["EkmBus", "MeterStats"]
+__all__ = ["DEFAULT_PASSWORD", "EkmBus", "MeterStats"]

@@ -1,4 +1,4 @@
-"""Meter settings as write commands (ekm-rs485.md section 5), validated before any I/O.
+"""Meter settings as write commands (docs/rs485-protocol.md, section 5), validated before any I/O.
 
 Each function checks its arguments (ValueError with a clear message) and
 returns the (register, data) pair of the write; `frame()` turns a pair into
@@ -15,7 +15,8 @@ from types import MappingProxyType
 from typing import Final
 
 from ..readings import format_meter_time
-from .codec import MONTH_TABLE_REGISTERS, table_read_frame, write_frame
+from .frames import MONTH_TABLE_REGISTERS
+from .requests import table_read_frame, write_frame
 
 type Command = tuple[str, str]
 """A write: (register, data)."""
@@ -35,11 +36,13 @@ PULSE_OUTPUT_RATIO: Final = "00D4"
 MAX_DEMAND_AUTO_RESET: Final = "00D5"
 MONTH_KWH_FORWARD, MONTH_KWH_REVERSE = MONTH_TABLE_REGISTERS
 
+DEFAULT_PASSWORD: Final = "00000000"  # the factory password of every meter
+
 # Allowed values.
 CT_RATIOS: Final = (100, 200, 400, 600, 800, 1000, 1200, 1500, 2000, 3000, 4000, 5000)
 PULSE_OUTPUT_RATIOS: Final = (1, 2, 4, 5, 8, 10, 16, 20, 25, 40, 50, 80, 100, 200, 400, 800, 1600)
 MAX_DEMAND_PERIODS: Final[Mapping[int, str]] = MappingProxyType({15: "1", 30: "2", 60: "3"})
-MAX_RELAY_SECONDS: Final = 9999
+MAX_RELAY_SECONDS: Final = 9999  # the longest timed relay switch the meter holds
 MAX_PULSE_INPUT_RATIO: Final = 9999
 MAX_LCD_ITEMS: Final = 40
 
@@ -105,7 +108,7 @@ LCD_ITEM_CODES: Final[Mapping[str, int]] = MappingProxyType(
         "Calc_Fwd_kWh": 51,
     }
 )
-"""LCD item codes by EKM field name (ekm-rs485.md section 5)."""
+"""LCD item codes by EKM field name (docs/rs485-protocol.md, section 5)."""
 
 LCD_CODES: Final = frozenset(LCD_ITEM_CODES.values())
 

@@ -1,4 +1,4 @@
-"""CRC-16 of EKM frames (ekm-rs485.md section 3).
+"""CRC-16 of EKM frames (docs/rs485-protocol.md, section 3).
 
 Standard CRC-16/MODBUS (reflected 0xA001, init 0xFFFF, no final XOR) over every
 byte after the first, up to and including ETX. Sent low byte first, each byte

@@ -17,7 +17,7 @@ import serialx
 
 from ..errors import EkmConnectionError, EkmTimeoutError
 from ..fields import FRAME_LENGTH
-from .codec import ACK, SOH, STX
+from .frames import ACK, SOH, STX
 
 # A password frame starts SOH 'P1' STX; serialx logs written bytes at debug level,
 # as bytes or as spaced hex (rfc2217).

@@ -32,12 +32,11 @@ from ..readings import (
     state_out_code,
     watts_dir_code,
 )
+from ..rs485.commands import DEFAULT_PASSWORD
 
 DAY = 86400.0
-DEFAULT_PASSWORD = "00000000"
 V3_MODEL = "1017"
 V4_MODEL = "1024"
-CT_RATIOS = (100, 200, 400, 600, 800, 1000, 1200, 1500, 2000, 3000, 4000, 5000)
 # Where the load curves are anchored: registers read `start_kwh` at this instant.
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
 

@@ -1,6 +1,6 @@
 """The fleet's RS-485 face: virtual meters answering on a pty or a TCP port.
 
-Each pty or TCP connection is one bus: requests are decoded with the codec,
+Each pty or TCP connection is one bus: requests are decoded with meter_codec,
 every meter answers only its own address, and replies leave after a meter-like
 turnaround. With `wire_speed` the bus is modelled half-duplex at 9600 baud,
 10 bits per character: a request is heard only once its last byte would have
@@ -28,8 +28,9 @@ import tty
 from ..errors import FrameError
 from ..fields import FRAME_LENGTH, Layout
 from ..readings import Protocol
-from ..rs485 import codec
+from ..rs485.frames import ACK, MONTH_TABLE_REGISTERS, SOH, MonthKwh
 from .fleet import Fleet, VirtualMeter
+from .meter_codec import Request, build_reply, build_table, parse_request, request_length
 from .writes import apply_write
 
 _LOGGER = logging.getLogger(__name__)
@@ -92,12 +93,12 @@ class _Bus:
             self._send(data)
         self._buffer += data
         while self._buffer:
-            start = next((i for i, b in enumerate(self._buffer) if b in (0x2F, codec.SOH)), None)
+            start = next((i for i, b in enumerate(self._buffer) if b in (0x2F, SOH)), None)
             if start is None:
                 self._buffer.clear()
                 return
             del self._buffer[:start]
-            length = codec.request_length(bytes(self._buffer))
+            length = request_length(bytes(self._buffer))
             if length is None or length > len(self._buffer):
                 return
             raw = bytes(self._buffer[:length])
@@ -117,7 +118,7 @@ class _Bus:
     async def _answer(self, raw: bytes, heard_at: float) -> None:
         sim = self._sim
         try:
-            request = codec.parse_request(raw)
+            request = parse_request(raw)
         except FrameError as err:
             # The type only: the message may quote the frame, and a frame may hold a password.
             _LOGGER.debug("%s: ignoring a bad request (%s)", self.name, type(err).__name__)
@@ -148,7 +149,7 @@ class _Bus:
             await asyncio.sleep(max(0.0, start + end * BYTE_TIME - loop.time()))
             self._send(data[begin:end])
 
-    def _reply_to(self, request: codec.Request) -> bytes | None:
+    def _reply_to(self, request: Request) -> bytes | None:
         """The reply bytes a real bus would carry, or None for silence."""
         sim = self._sim
         session = self._session
@@ -170,11 +171,11 @@ class _Bus:
             return None
         if request.kind == "password":
             session.signed_on = request.data == meter.password
-            return bytes((codec.ACK,)) if session.signed_on else None
+            return bytes((ACK,)) if session.signed_on else None
         if request.kind == "write":
             if not session.signed_on or not apply_write(meter, request.register or "", request.data or "", t):
                 return None
-            return None if sim.faults.lose_write_acks else bytes((codec.ACK,))
+            return None if sim.faults.lose_write_acks else bytes((ACK,))
         return table_for(meter, request.register or "", t)  # the "table" kind
 
 
@@ -183,7 +184,7 @@ def frame_for(meter: VirtualMeter, layout: Layout, t: float) -> bytes:
 
     build_reply takes the fields of `layout` and, for B, the kWh_Scale of A.
     """
-    return codec.build_reply(layout, meter.address, meter.model, meter.firmware, meter.values(t))
+    return build_reply(layout, meter.address, meter.model, meter.firmware, meter.values(t))
 
 
 def table_for(meter: VirtualMeter, register: str, t: float) -> bytes | None:
@@ -191,7 +192,7 @@ def table_for(meter: VirtualMeter, register: str, t: float) -> bytes | None:
 
     Each of the six rows is the register at the start of a month, newest first.
     """
-    if register not in codec.MONTH_TABLE_REGISTERS:
+    if register not in MONTH_TABLE_REGISTERS:
         return None
     reverse = register == "0012"
     scale = 1 if meter.protocol is Protocol.V3 else meter.kwh_scale
@@ -204,9 +205,9 @@ def table_for(meter: VirtualMeter, register: str, t: float) -> bytes | None:
         kwh = meter.reverse_kwh(start) if reverse else meter.total_kwh(start)
         kwh = max(0.0, math.floor(kwh * step) / step)
         t1, t2 = math.floor(kwh * 0.6 * step) / step, math.floor(kwh * 0.4 * step) / step
-        months.append(codec.MonthKwh(kwh, (t1, t2, 0.0, 0.0)))
+        months.append(MonthKwh(kwh, (t1, t2, 0.0, 0.0)))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    return codec.build_table(register, tuple(months), kwh_scale=scale)
+    return build_table(register, tuple(months), kwh_scale=scale)
 
 
 class _PtyFace:
@@ -399,7 +400,7 @@ class Rs485Simulator:
         self.wire_speed = wire_speed
         self.faults = faults or Faults()
         self.rng = random.Random(seed)
-        self.log: list[codec.Request] = []  # every request decoded, in order
+        self.log: list[Request] = []  # every request decoded, in order
         self.raw_log: list[bytes] = []  # the same requests as bytes on the wire
         self._pty: _PtyFace | None = None
         self._tcp: _TcpFace | None = None

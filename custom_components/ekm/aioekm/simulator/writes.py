@@ -13,7 +13,7 @@ from ..readings import Protocol, parse_meter_time
 from ..rs485 import commands
 from .fleet import VirtualMeter
 
-# Registers a v3 meter has; the rest are v4+ only (ekm-rs485.md section 5). v3 meters report
+# Registers a v3 meter has; the rest are v4+ only (docs/rs485-protocol.md, section 5). v3 meters report
 # CT_Ratio and the notes do not mark 00D0 v4-only, so a v3 meter takes it too.
 _V3_REGISTERS = frozenset(
     {
