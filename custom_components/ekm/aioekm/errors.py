@@ -46,6 +46,10 @@ class FieldValueError(FrameError):
     """A field holds characters its kind does not allow."""
 
 
+class ImplausibleFrameError(FrameError):
+    """The reply passed its CRC but holds what no meter sends (a corruption the CRC missed)."""
+
+
 # --- Links and transactions --------------------------------------------------
 
 
