@@ -4,22 +4,17 @@ from __future__ import annotations
 
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
+from . import compat
 from .aioekm.errors import EkmConnectionError
 from .aioekm.readings import Protocol
 from .aioekm.rs485.bus import EkmBus
-from .const import (
-    CONF_METERS,
-    CONF_PORT,
-    CONF_RETRIES,
-    CONF_TIMEOUT,
-    DEFAULT_OPTIONS,
-    DOMAIN,
-)
-from .coordinator import BusCoordinator, EkmConfigEntry, EkmCoordinator, port_label
+from .const import CONF_METERS, CONF_PORT, DOMAIN, LOGGER
+from .coordinator import BusCoordinator, EkmConfigEntry, EkmCoordinator
+from .helpers import BusOptions, bus_unique_id, meters_in_entries, port_label
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR, Platform.SWITCH]
@@ -34,11 +29,10 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> bool:
     """Open the bus, read every meter once, then create the entities."""
-    options = {**DEFAULT_OPTIONS, **entry.options}
+    meters = _own_meters(hass, entry)
+    options = BusOptions.of(entry.options)
     port: str = entry.data[CONF_PORT]
-    bus = EkmBus(
-        port, first_byte_timeout=float(options[CONF_TIMEOUT]), read_retries=int(options[CONF_RETRIES])
-    )
+    bus = EkmBus(port, first_byte_timeout=options.timeout, read_retries=options.retries)
     try:
         await bus.open()
     except EkmConnectionError as err:
@@ -48,11 +42,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> bool:
             translation_placeholders={"port": port_label(port)},
         ) from err
     entry.async_on_unload(bus.close)  # also runs when the first refresh fails
-    meters = {address: Protocol(protocol) for address, protocol in entry.data[CONF_METERS].items()}
     coordinator = BusCoordinator(hass, entry, bus, meters)
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
-    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
+    if not compat.HAS_OPTIONS_FLOW_WITH_RELOAD:
+        entry.async_on_unload(entry.add_update_listener(_async_options_updated))
 
     # The bus device first, so meters can name it as their via device.
     coordinator.async_register_hub()
@@ -67,9 +61,51 @@ async def async_unload_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> bool
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
-async def _async_entry_updated(hass: HomeAssistant, entry: EkmConfigEntry) -> None:
-    """Reload when the data (reconfigure) or the options changed; a new title needs none."""
-    if entry.runtime_data.built_from != (dict(entry.data), dict(entry.options)):
+async def async_migrate_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> bool:
+    """1.1 -> 1.2: the unique_id names a meter of the bus instead of the port as typed."""
+    if entry.version > 1:
+        return False  # made by a newer version of the integration
+    if entry.minor_version < 2:
+        taken = {e.unique_id for e in hass.config_entries.async_entries(DOMAIN) if e is not entry}
+        free = [
+            address for address in entry.data.get(CONF_METERS, {}) if bus_unique_id([address]) not in taken
+        ]
+        # Every meter named by another bus (a duplicate entry): keep the old unique_id.
+        unique_id = bus_unique_id(free) if free else entry.unique_id
+        hass.config_entries.async_update_entry(entry, unique_id=unique_id, minor_version=2)
+    return True
+
+
+def _own_meters(hass: HomeAssistant, entry: EkmConfigEntry) -> dict[str, Protocol]:
+    """The entry's meters, minus those an earlier entry has: entities and devices never collide."""
+    earlier = []
+    for other in hass.config_entries.async_entries(DOMAIN):
+        if other.entry_id == entry.entry_id:
+            break
+        if other.disabled_by is None:
+            earlier.append(other)
+    owners = meters_in_entries(earlier)
+    meters: dict[str, Protocol] = {}
+    for address, protocol in entry.data[CONF_METERS].items():
+        if (owner := owners.get(address)) is not None:
+            LOGGER.warning("Meter %s is also set up in %s; it is read there only", address, owner.title)
+        else:
+            meters[address] = Protocol(protocol)
+    if not meters:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="meters_elsewhere",
+            translation_placeholders={"entry": ", ".join(dict.fromkeys(o.title for o in owners.values()))},
+        )
+    return meters
+
+
+async def _async_options_updated(hass: HomeAssistant, entry: EkmConfigEntry) -> None:
+    """Older HA only (no OptionsFlowWithReload): reload when the options changed.
+
+    A reconfigure reloads through async_update_reload_and_abort instead.
+    """
+    if entry.runtime_data.built_from != dict(entry.options):
         hass.config_entries.async_schedule_reload(entry.entry_id)
 
 

@@ -11,13 +11,14 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .aioekm.readings import MeterReading
 from .coordinator import EkmConfigEntry
 from .entity import EkmEntity
+from .entity_table import ENTITY_TABLE, DecodedRow, Enabled, carried, decoded
 
 # Read-only, fed by the coordinator.
 PARALLEL_UPDATES = 0
@@ -27,20 +28,29 @@ PARALLEL_UPDATES = 0
 class EkmBinarySensorEntityDescription(BinarySensorEntityDescription):
     """A binary sensor decoded from a reading."""
 
+    field: str  # the state field it is decoded from
     is_on_fn: Callable[[MeterReading], bool | None]
 
 
-def _input(line: int) -> EkmBinarySensorEntityDescription:
+def _decoded(name: str, row: DecodedRow, index: int) -> EkmBinarySensorEntityDescription:
+    decoder = row.decoder
     return EkmBinarySensorEntityDescription(
-        key=f"State_Input_{line}",
-        translation_key="pulse_input",
-        translation_placeholders={"input": str(line)},
-        entity_registry_enabled_default=line == 1,
-        is_on_fn=lambda reading: reading.input_high(line),
+        key=f"{row.key_stem}_{index + 1}",
+        translation_key=row.translation_key,
+        translation_placeholders={row.placeholder: str(index + 1)},
+        entity_registry_enabled_default=row.enabled is Enabled.YES,
+        field=name,
+        is_on_fn=lambda reading: decoded(reading, name, decoder, index),
     )
 
 
-PULSE_INPUTS: Final = tuple(_input(line) for line in (1, 2, 3))
+# One per bit of each state field the entity table decodes into binary sensors.
+DECODED: Final = tuple(
+    _decoded(name, row, index)
+    for name, row in ENTITY_TABLE.items()
+    if isinstance(row, DecodedRow) and row.platform is Platform.BINARY_SENSOR
+    for index in range(row.count)
+)
 COMMUNICATING: Final = BinarySensorEntityDescription(
     key="communicating",
     translation_key="communicating",
@@ -54,17 +64,21 @@ async def async_setup_entry(
     entry: EkmConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Pulse inputs and a connectivity sensor for every meter."""
+    """The decoded state bits (pulse inputs) and a connectivity sensor for every meter."""
     coordinator = entry.runtime_data
     entities: list[BinarySensorEntity] = []
-    for address in coordinator.meters:
-        entities.extend(EkmPulseInput(coordinator, address, description) for description in PULSE_INPUTS)
+    for address, protocol in coordinator.meters.items():
+        entities.extend(
+            EkmDecodedBinarySensor(coordinator, address, description)
+            for description in DECODED
+            if carried(description.field, protocol)
+        )
         entities.append(EkmCommunicating(coordinator, address, COMMUNICATING))
     async_add_entities(entities)
 
 
-class EkmPulseInput(EkmEntity, BinarySensorEntity):
-    """The level of one pulse input."""
+class EkmDecodedBinarySensor(EkmEntity, BinarySensorEntity):
+    """One bit of a state field, e.g. the level of a pulse input."""
 
     entity_description: EkmBinarySensorEntityDescription
 

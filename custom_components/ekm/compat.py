@@ -6,8 +6,9 @@ Everything that exists in only some of them is looked up here, once.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
+from homeassistant import config_entries
 from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowHandler
@@ -17,6 +18,15 @@ import voluptuous as vol
 
 # SerialPortSelector arrived in HA 2026.5; it lists local ports and accepts URLs.
 HAS_SERIAL_PORT_SELECTOR: bool = hasattr(selector, "SerialPortSelector")
+
+# OptionsFlowWithReload (2025.8) reloads the entry when its options change. Older versions need
+# an update listener for that, which newer ones forbid beside OptionsFlowWithReload and warn
+# about beside async_update_reload_and_abort.
+HAS_OPTIONS_FLOW_WITH_RELOAD: bool = hasattr(config_entries, "OptionsFlowWithReload")
+if TYPE_CHECKING:
+    OptionsFlowWithReload = config_entries.OptionsFlow
+else:
+    OptionsFlowWithReload = getattr(config_entries, "OptionsFlowWithReload", config_entries.OptionsFlow)
 
 # SensorDeviceClass.REACTIVE_ENERGY arrived after 2025.4.
 REACTIVE_ENERGY: SensorDeviceClass | None = getattr(SensorDeviceClass, "REACTIVE_ENERGY", None)

@@ -10,9 +10,9 @@ DOMAIN: Final = "ekm"
 LOGGER: Final = logging.getLogger(__package__)
 
 # --- config entry data ----------------------------------------------------
-# data = {"connection": "rs485", "port": "/dev/ttyUSB0" | "socket://host:4001",
+# data = {"port": "/dev/ttyUSB0" | "socket://host:4001",
 #         "meters": {"000300000001": "v4", "000000017507": "v3"}, "password": "00000000"}
-CONF_CONNECTION: Final = "connection"
+# Older entries also hold "connection": "rs485"; nothing reads it.
 CONF_PORT: Final = "port"
 CONF_METERS: Final = "meters"  # {12-digit address: protocol "v3" | "v4"}
 CONF_PASSWORD: Final = "password"  # optional meter password (8 digits) for relays
@@ -35,12 +35,6 @@ DEFAULT_SCAN_INTERVAL: Final = 10
 DEFAULT_B_FRAME_EVERY: Final = 6
 DEFAULT_TIMEOUT: Final = 1.5
 DEFAULT_RETRIES: Final = 2
-DEFAULT_OPTIONS: Final = {
-    CONF_SCAN_INTERVAL: DEFAULT_SCAN_INTERVAL,
-    CONF_B_FRAME_EVERY: DEFAULT_B_FRAME_EVERY,
-    CONF_TIMEOUT: DEFAULT_TIMEOUT,
-    CONF_RETRIES: DEFAULT_RETRIES,
-}
 MIN_SCAN_INTERVAL: Final = timedelta(seconds=1)
 
 # The factory password of every Omnimeter.

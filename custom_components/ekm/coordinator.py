@@ -18,64 +18,16 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
-import serialx
 
 from . import compat
-from .aioekm.errors import (
-    AddressMismatchError,
-    CrcError,
-    EkmConnectionError,
-    EkmError,
-    EkmTimeoutError,
-    WriteUnconfirmedError,
-)
+from .aioekm.errors import EkmConnectionError, EkmError, WriteUnconfirmedError
 from .aioekm.readings import MeterReading, Protocol, model_name
 from .aioekm.rs485.bus import EkmBus
-from .const import (
-    CONF_B_FRAME_EVERY,
-    CONF_PASSWORD,
-    CONF_PORT,
-    CONF_SCAN_INTERVAL,
-    DEFAULT_OPTIONS,
-    DEFAULT_PASSWORD,
-    DOMAIN,
-    LOGGER,
-)
+from .const import CONF_PASSWORD, CONF_PORT, DEFAULT_PASSWORD, DOMAIN, LOGGER
 from .guard import MonotonicGuard
+from .helpers import BusOptions, failure_reason, meter_device_info, port_label
 
 type EkmConfigEntry = ConfigEntry[EkmCoordinator]
-
-
-def port_label(port: str) -> str:
-    """The port as shown to the user: secrets in a URL (e.g. an ESPHome key) redacted."""
-    label: str = serialx.redact_uri(port)
-    return label
-
-
-def failure_reason(err: EkmError) -> str:
-    """A short, translatable reason why a meter did not give a reading."""
-    if isinstance(err, EkmTimeoutError):
-        return "timeout"
-    if isinstance(err, CrcError):
-        return "crc"
-    if isinstance(err, AddressMismatchError):
-        return "wrong_address"
-    return "bad_reply"
-
-
-def meter_device_info(address: str, reading: MeterReading | None) -> DeviceInfo:
-    """The device of one meter (its link to the hub device is added by the coordinator)."""
-    info = DeviceInfo(
-        identifiers={(DOMAIN, address)},
-        manufacturer="EKM Metering",
-        name=f"Omnimeter {address}",
-        serial_number=address,
-    )
-    if reading is not None:
-        info["model"] = model_name(reading.model)
-        info["model_id"] = reading.model
-        info["sw_version"] = reading.firmware
-    return info
 
 
 class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
@@ -93,8 +45,8 @@ class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
     ) -> None:
         super().__init__(hass, LOGGER, config_entry=entry, name=DOMAIN, update_interval=update_interval)
         self.meters: dict[str, Protocol] = dict(meters)
-        # What this coordinator was built from; a change of either needs a reload.
-        self.built_from = (dict(entry.data), dict(entry.options))
+        # The options this coordinator was built from (see __init__._async_options_updated).
+        self.built_from = dict(entry.options)
         self._guards: dict[str, MonotonicGuard] = {address: MonotonicGuard() for address in meters}
         # Meters currently not answering and why; each is logged once down and once up.
         self.failures: dict[str, str] = {}
@@ -185,15 +137,10 @@ class BusCoordinator(EkmCoordinator):
     def __init__(
         self, hass: HomeAssistant, entry: EkmConfigEntry, bus: EkmBus, meters: Mapping[str, Protocol]
     ) -> None:
-        options = {**DEFAULT_OPTIONS, **entry.options}
-        super().__init__(
-            hass,
-            entry,
-            meters=meters,
-            update_interval=timedelta(seconds=float(options[CONF_SCAN_INTERVAL])),
-        )
+        options = BusOptions.of(entry.options)
+        super().__init__(hass, entry, meters=meters, update_interval=timedelta(seconds=options.scan_interval))
         self.bus = bus
-        self._b_every = max(1, int(options[CONF_B_FRAME_EVERY]))
+        self._b_every = options.b_frame_every
         self._cycle = 0
         # v4 meters whose B frame must be read on the next cycle (e.g. after a write).
         self._need_b: set[str] = set(meters)

@@ -8,7 +8,8 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_PASSWORD, CONF_PORT
-from .coordinator import EkmConfigEntry, port_label
+from .coordinator import EkmConfigEntry
+from .helpers import port_label
 
 TO_REDACT: Final = {CONF_PASSWORD}
 

@@ -1,23 +1,131 @@
-"""Turn library errors of an entity action into translated Home Assistant errors."""
+"""Small pieces several modules share: labels, options, device info, translated errors."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Any, Concatenate
+from collections.abc import Callable, Collection, Coroutine, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Concatenate
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.device_registry import DeviceInfo
+import serialx
 
 from .aioekm.errors import (
+    AddressMismatchError,
     CommandRejectedError,
+    CrcError,
     EkmConnectionError,
     EkmError,
     EkmTimeoutError,
     FrameError,
     WriteUnconfirmedError,
 )
-from .const import CONF_PORT, DOMAIN
-from .coordinator import port_label
-from .entity import EkmEntity
+from .aioekm.readings import MeterReading, model_name
+from .const import (
+    CONF_B_FRAME_EVERY,
+    CONF_METERS,
+    CONF_PORT,
+    CONF_RETRIES,
+    CONF_SCAN_INTERVAL,
+    CONF_TIMEOUT,
+    DEFAULT_B_FRAME_EVERY,
+    DEFAULT_RETRIES,
+    DEFAULT_SCAN_INTERVAL,
+    DEFAULT_TIMEOUT,
+    DOMAIN,
+)
+
+if TYPE_CHECKING:
+    from .entity import EkmEntity
+
+
+def port_label(port: str) -> str:
+    """The port as shown to the user: secrets in a URL (e.g. an ESPHome key) redacted."""
+    label: str = serialx.redact_uri(port)
+    return label
+
+
+def failure_reason(err: EkmError) -> str:
+    """A short, translatable reason why a meter did not give a reading."""
+    if isinstance(err, EkmTimeoutError):
+        return "timeout"
+    if isinstance(err, CrcError):
+        return "crc"
+    if isinstance(err, AddressMismatchError):
+        return "wrong_address"
+    return "bad_reply"
+
+
+def meter_device_info(address: str, reading: MeterReading | None) -> DeviceInfo:
+    """The device of one meter (its link to the hub device is added by the coordinator)."""
+    info = DeviceInfo(
+        identifiers={(DOMAIN, address)},
+        manufacturer="EKM Metering",
+        name=f"Omnimeter {address}",
+        serial_number=address,
+    )
+    if reading is not None:
+        info["model"] = model_name(reading.model)
+        info["model_id"] = reading.model
+        info["sw_version"] = reading.firmware
+    return info
+
+
+# A bus is known by a meter on it: the port can change (a new adapter), the meters stay.
+BUS_UNIQUE_ID_PREFIX = "rs485_"
+
+
+def bus_unique_id(addresses: Collection[str], current: str | None = None) -> str:
+    """The unique_id of a bus with these meters: `current` while its meter is still listed,
+    else named after the lowest address."""
+    if (
+        current
+        and current.startswith(BUS_UNIQUE_ID_PREFIX)
+        and current[len(BUS_UNIQUE_ID_PREFIX) :] in addresses
+    ):
+        return current
+    return BUS_UNIQUE_ID_PREFIX + min(addresses)
+
+
+def meters_in_entries(entries: Iterable[ConfigEntry]) -> dict[str, ConfigEntry]:
+    """The entry of each meter address; the first entry wins if two list the same meter."""
+    owners: dict[str, ConfigEntry] = {}
+    for entry in entries:
+        for address in entry.data.get(CONF_METERS, {}):
+            owners.setdefault(address, entry)
+    return owners
+
+
+@dataclass(frozen=True, slots=True)
+class BusOptions:
+    """The options of a bus entry, defaults filled in and typed."""
+
+    scan_interval: float = DEFAULT_SCAN_INTERVAL
+    b_frame_every: int = DEFAULT_B_FRAME_EVERY
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+
+    @classmethod
+    def of(cls, options: Mapping[str, Any]) -> BusOptions:
+        """Read stored options (or a submitted options form); missing ones take the defaults."""
+        defaults = cls()
+        return cls(
+            scan_interval=float(options.get(CONF_SCAN_INTERVAL, defaults.scan_interval)),
+            b_frame_every=max(1, int(options.get(CONF_B_FRAME_EVERY, defaults.b_frame_every))),
+            timeout=float(options.get(CONF_TIMEOUT, defaults.timeout)),
+            retries=int(options.get(CONF_RETRIES, defaults.retries)),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The options as stored in the entry."""
+        return {
+            CONF_SCAN_INTERVAL: self.scan_interval,
+            CONF_B_FRAME_EVERY: self.b_frame_every,
+            CONF_TIMEOUT: self.timeout,
+            CONF_RETRIES: self.retries,
+        }
+
 
 # Most specific first: the first match gives the translation key.
 _KEYS: tuple[tuple[type[EkmError], str], ...] = (
@@ -30,16 +138,13 @@ _KEYS: tuple[tuple[type[EkmError], str], ...] = (
 )
 
 
-def translated_error(err: EkmError, entity: EkmEntity) -> HomeAssistantError:
+def translated_error(err: EkmError, address: str, port: str) -> HomeAssistantError:
     """The HomeAssistantError telling the user what went wrong, never with secrets."""
     key = next(key for kind, key in _KEYS if isinstance(err, kind))
     return HomeAssistantError(
         translation_domain=DOMAIN,
         translation_key=key,
-        translation_placeholders={
-            "address": entity.address,
-            "port": port_label(str(entity.coordinator.config_entry.data.get(CONF_PORT, ""))),
-        },
+        translation_placeholders={"address": address, "port": port_label(port)},
     )
 
 
@@ -52,6 +157,7 @@ def ekm_exception_handler[EntityT: EkmEntity, **P](
         try:
             await func(self, *args, **kwargs)
         except EkmError as err:
-            raise translated_error(err, self) from err
+            port = str(self.coordinator.config_entry.data.get(CONF_PORT, ""))
+            raise translated_error(err, self.address, port) from err
 
     return handler

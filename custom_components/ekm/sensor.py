@@ -1,9 +1,9 @@
-"""Sensors, generated from the library's field table: one per field a meter reports."""
+"""Sensors: one per field a meter reports, as the entity table describes it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final
 
@@ -20,10 +20,11 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from . import compat
-from .aioekm.fields import FIELDS, Field, Kind, Quantity
-from .aioekm.readings import PROTOCOL_LAYOUTS, MeterReading, Protocol
+from .aioekm.fields import FIELDS, Kind, Quantity
+from .aioekm.readings import MeterReading, Protocol
 from .coordinator import EkmConfigEntry
 from .entity import EkmEntity
+from .entity_table import ENTITY_TABLE, Enabled, SensorRow, carried, line_is_live
 
 # Read-only, fed by the coordinator.
 PARALLEL_UPDATES = 0
@@ -36,6 +37,8 @@ class EkmSensorEntityDescription(SensorEntityDescription):
     """A sensor of one field of the field table."""
 
     value_fn: Callable[[MeterReading], SensorValue]
+    # Enabled by default only if this line carries voltage in the meter's first reading.
+    live_line: int | None = None
 
 
 _CLASSES: Final[dict[Quantity, tuple[SensorDeviceClass | None, SensorStateClass | None]]] = {
@@ -56,17 +59,6 @@ _CLASSES: Final[dict[Quantity, tuple[SensorDeviceClass | None, SensorStateClass 
     Quantity.TIME: (SensorDeviceClass.TIMESTAMP, None),
 }
 _DIAGNOSTIC: Final = frozenset({Quantity.SETTING, Quantity.STATUS, Quantity.TIME})
-# Decoded into binary sensors and switches instead.
-_NOT_SENSORS: Final = frozenset({Quantity.STATE})
-
-
-def translation_of(name: str) -> tuple[str, dict[str, str] | None]:
-    """Translation key and placeholders of a field: kWh_Ln_2 -> ("kwh_ln", {"line": "2"})."""
-    stem, _, number = name.rpartition("_")
-    if stem and number.isdigit():
-        placeholder = "line" if stem.endswith("_Ln") else "tariff" if "Tariff" in stem else "input"
-        return stem.lower(), {placeholder: number}
-    return name.lower(), None
 
 
 def _meter_time(reading: MeterReading) -> datetime | None:
@@ -83,38 +75,46 @@ def _value(name: str) -> Callable[[MeterReading], SensorValue]:
     return value
 
 
-def describe(f: Field) -> EkmSensorEntityDescription:
-    """The sensor description of one field."""
+def describe(name: str, row: SensorRow) -> EkmSensorEntityDescription:
+    """The sensor description of one field, from its row of the entity table."""
+    f = FIELDS[name]
     device_class, state_class = _CLASSES[f.quantity]
     if f.kind is Kind.COS_THETA:  # text like "0.83 L"; Power_Factor_Ln_* is the number
         device_class, state_class = None, None
-    key, placeholders = translation_of(f.name)
     return EkmSensorEntityDescription(
-        key=f.name,
-        translation_key=key,
-        translation_placeholders=placeholders,
+        key=name,
+        translation_key=row.translation_key,
+        translation_placeholders=dict(row.placeholders) if row.placeholders else None,
         device_class=device_class,
         state_class=state_class,
         native_unit_of_measurement=f.unit,
-        suggested_display_precision=len(str(f.divisor)) - 1 if f.kind is Kind.DECIMAL else None,
+        suggested_display_precision=row.precision,
         entity_category=EntityCategory.DIAGNOSTIC if f.quantity in _DIAGNOSTIC else None,
-        entity_registry_enabled_default=f.common,
-        value_fn=_meter_time if f.kind is Kind.TIME else _value(f.name),
+        # Without a first reading only line 1 is assumed live (see for_meter).
+        entity_registry_enabled_default=row.enabled is Enabled.YES
+        or (row.enabled is Enabled.LIVE_LINE and row.line == 1),
+        live_line=row.line if row.enabled is Enabled.LIVE_LINE else None,
+        value_fn=_meter_time if f.kind is Kind.TIME else _value(name),
     )
-
-
-def _carried(f: Field, protocol: Protocol) -> bool:
-    if f.kind is Kind.DERIVED:
-        return True  # make_reading computes these for every protocol
-    return any(layout in f.at for layout in PROTOCOL_LAYOUTS[protocol])
 
 
 SENSORS: Final[dict[Protocol, tuple[EkmSensorEntityDescription, ...]]] = {
     protocol: tuple(
-        describe(f) for f in FIELDS.values() if f.quantity not in _NOT_SENSORS and _carried(f, protocol)
+        describe(name, row)
+        for name, row in ENTITY_TABLE.items()
+        if isinstance(row, SensorRow) and carried(name, protocol)
     )
     for protocol in Protocol
 }
+
+
+def for_meter(
+    description: EkmSensorEntityDescription, first: MeterReading | None
+) -> EkmSensorEntityDescription:
+    """The description for one meter: a per-line sensor starts enabled if its line is used."""
+    if description.live_line is None:
+        return description
+    return replace(description, entity_registry_enabled_default=line_is_live(first, description.live_line))
 
 
 async def async_setup_entry(
@@ -125,7 +125,7 @@ async def async_setup_entry(
     """One sensor per field of each meter."""
     coordinator = entry.runtime_data
     async_add_entities(
-        EkmSensor(coordinator, address, description)
+        EkmSensor(coordinator, address, for_meter(description, coordinator.reading(address)))
         for address, protocol in coordinator.meters.items()
         for description in SENSORS[protocol]
     )

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_platform
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import compat
-from .aioekm.readings import Protocol
-from .coordinator import EkmConfigEntry, EkmCoordinator
+from .aioekm.readings import MeterReading
+from .coordinator import EkmConfigEntry
 from .entity import EkmEntity
+from .entity_table import ENTITY_TABLE, DecodedRow, Enabled, carried, decoded
 from .helpers import ekm_exception_handler
 from .services import SERVICE_SET_RELAY, SET_RELAY_FIELDS
 
@@ -20,15 +24,35 @@ from .services import SERVICE_SET_RELAY, SET_RELAY_FIELDS
 PARALLEL_UPDATES = 1
 
 
-def _relay(relay: int) -> SwitchEntityDescription:
-    return SwitchEntityDescription(
-        key=f"Relay_{relay}",
-        translation_key="relay",
-        translation_placeholders={"relay": str(relay)},
+@dataclass(frozen=True, kw_only=True)
+class EkmSwitchEntityDescription(SwitchEntityDescription):
+    """A relay: one bit of a state field, switched by number."""
+
+    field: str  # the state field it is decoded from
+    number: int  # the relay number the meter's command takes (1 or 2)
+    is_on_fn: Callable[[MeterReading], bool | None]
+
+
+def _decoded(name: str, row: DecodedRow, index: int) -> EkmSwitchEntityDescription:
+    decoder = row.decoder
+    return EkmSwitchEntityDescription(
+        key=f"{row.key_stem}_{index + 1}",
+        translation_key=row.translation_key,
+        translation_placeholders={row.placeholder: str(index + 1)},
+        entity_registry_enabled_default=row.enabled is Enabled.YES,
+        field=name,
+        number=index + 1,
+        is_on_fn=lambda reading: decoded(reading, name, decoder, index),
     )
 
 
-RELAYS: Final = tuple(_relay(relay) for relay in (1, 2))
+# One per bit of each state field the entity table decodes into switches: the relays.
+RELAYS: Final = tuple(
+    _decoded(name, row, index)
+    for name, row in ENTITY_TABLE.items()
+    if isinstance(row, DecodedRow) and row.platform is Platform.SWITCH
+    for index in range(row.count)
+)
 
 
 async def async_setup_entry(
@@ -36,13 +60,13 @@ async def async_setup_entry(
     entry: EkmConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Relay 1 and 2 of every v4 meter (v3 meters have none)."""
+    """Relay 1 and 2 of every meter that reports them (v4; v3 meters have none)."""
     coordinator = entry.runtime_data
     async_add_entities(
-        EkmRelaySwitch(coordinator, address, description, relay)
+        EkmRelaySwitch(coordinator, address, description)
         for address, protocol in coordinator.meters.items()
-        if protocol is Protocol.V4
-        for relay, description in enumerate(RELAYS, start=1)
+        for description in RELAYS
+        if carried(description.field, protocol)
     )
     if not compat.HAS_PLATFORM_ENTITY_SERVICE:  # older HA: no registration in async_setup
         compat.register_entity_service(
@@ -56,16 +80,12 @@ async def async_setup_entry(
 class EkmRelaySwitch(EkmEntity, SwitchEntity):
     """One relay output; its state is what the meter reports, never assumed."""
 
-    def __init__(
-        self, coordinator: EkmCoordinator, address: str, description: SwitchEntityDescription, relay: int
-    ) -> None:
-        super().__init__(coordinator, address, description)
-        self.relay = relay
+    entity_description: EkmSwitchEntityDescription
 
     @property
     def is_on(self) -> bool | None:
         reading = self.reading
-        return None if reading is None else reading.relay_closed(self.relay)
+        return None if reading is None else self.entity_description.is_on_fn(reading)
 
     @property
     def available(self) -> bool:
@@ -80,4 +100,4 @@ class EkmRelaySwitch(EkmEntity, SwitchEntity):
     @ekm_exception_handler
     async def async_set_relay(self, state: bool, seconds: int = 0) -> None:
         """Switch the relay; with seconds > 0 the meter switches it back after that long."""
-        await self.coordinator.async_set_relay(self.address, self.relay, state, seconds)
+        await self.coordinator.async_set_relay(self.address, self.entity_description.number, state, seconds)

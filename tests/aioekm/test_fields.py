@@ -79,7 +79,6 @@ def test_b_only_fields_are_the_settings_and_tariffs() -> None:
 def test_energy_registers_are_energy() -> None:
     assert FIELDS["kWh_Tot"].quantity is Quantity.ENERGY
     assert FIELDS["kWh_Rst"].quantity is Quantity.RESETTABLE_ENERGY
-    assert FIELDS["kWh_Tot"].common and not FIELDS["kWh_Tariff_3"].common
 
 
 def test_slice() -> None:

@@ -14,7 +14,6 @@ from custom_components.ekm.aioekm.simulator.rs485 import Faults, Rs485Simulator
 from custom_components.ekm.config_flow import parse_addresses
 from custom_components.ekm.const import (
     CONF_B_FRAME_EVERY,
-    CONF_CONNECTION,
     CONF_METERS,
     CONF_PASSWORD,
     CONF_PORT,
@@ -24,11 +23,10 @@ from custom_components.ekm.const import (
     CONF_SCAN_INTERVAL,
     CONF_SCAN_TO,
     CONF_TIMEOUT,
-    CONNECTION_RS485,
     DOMAIN,
 )
 
-from .conftest import OPTIONS, PASSWORD, V3, V4, entry_data
+from .conftest import BUS_UNIQUE_ID, OPTIONS, PASSWORD, V3, V4, entry_data
 
 MISSING_PORT = "/dev/ekm-test-no-such-port"
 
@@ -65,12 +63,11 @@ async def test_user_flow_creates_entry(hass: HomeAssistant, port: str, simulator
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == f"RS-485 {port}"
     assert result["data"] == {
-        CONF_CONNECTION: CONNECTION_RS485,
         CONF_PORT: port,
         CONF_METERS: {V4: "v4", V3: "v3"},
         CONF_PASSWORD: PASSWORD,
     }
-    assert result["result"].unique_id == port
+    assert result["result"].unique_id == BUS_UNIQUE_ID  # named after its lowest meter address
     # Both meters were really asked on the wire.
     assert {r.address for r in simulator.log if r.kind == "read"} == {V4, V3}
     await hass.async_block_till_done()
@@ -141,9 +138,9 @@ async def test_meter_not_answering_is_named(hass: HomeAssistant, port: str, faul
     assert result["errors"] == {CONF_METERS: "meters_failed"}
     assert result["description_placeholders"] == {
         "timeout": f"{V3}, 000000000042",
-        "crc": "-",
-        "wrong_address": "-",
-        "bad_reply": "-",
+        "crc": "none",  # en.json leaves a reason out when no meter failed that way
+        "wrong_address": "none",
+        "bad_reply": "none",
     }
     result = await hass.config_entries.flow.async_configure(
         form["flow_id"], {CONF_PORT: port, CONF_METERS: V4}
@@ -162,7 +159,7 @@ async def test_crc_errors_are_named(hass: HomeAssistant, port: str, faults: Faul
     )
     assert result["errors"] == {CONF_METERS: "meters_failed"}
     assert result["description_placeholders"]["crc"] == V3
-    assert result["description_placeholders"]["timeout"] == "-"
+    assert result["description_placeholders"]["timeout"] == "none"
 
 
 async def test_duplicate_port_aborts(hass: HomeAssistant, port: str) -> None:
@@ -280,6 +277,7 @@ async def test_reconfigure(hass: HomeAssistant, loaded_entry: MockConfigEntry, p
     assert loaded_entry.data[CONF_PASSWORD] == PASSWORD
     assert loaded_entry.state is ConfigEntryState.LOADED
     assert set(loaded_entry.runtime_data.meters) == {V4}
+    assert loaded_entry.unique_id == f"rs485_{V4}"  # its meter left the bus: named after a kept one
 
     result = await loaded_entry.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(
@@ -318,7 +316,7 @@ async def test_reconfigure_errors_then_recover(
     )
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
-    assert loaded_entry.unique_id == port
+    assert loaded_entry.unique_id == BUS_UNIQUE_ID
 
 
 async def test_reconfigure_to_another_entrys_port_aborts(
@@ -340,15 +338,15 @@ async def test_reconfigure_to_another_entrys_port_aborts(
 async def test_reconfigure_to_a_new_port(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Rs485Simulator
 ) -> None:
-    """The same bus seen through a TCP adapter: the unique_id and title follow the port."""
+    """The same bus seen through a TCP adapter: the title follows the port, the unique_id stays."""
     url = await simulator.start_tcp()
     result = await loaded_entry.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_PORT: url, CONF_METERS: V4}
+        result["flow_id"], {CONF_PORT: url, CONF_METERS: f"{V4}, {V3}"}
     )
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
-    assert loaded_entry.unique_id == url
+    assert loaded_entry.unique_id == BUS_UNIQUE_ID
     assert loaded_entry.title == f"RS-485 {url}"
     assert loaded_entry.data[CONF_PORT] == url
     assert loaded_entry.state is ConfigEntryState.LOADED

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -12,7 +14,7 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.ekm.aioekm.fields import FIELDS
 from custom_components.ekm.aioekm.readings import inputs_high
 from custom_components.ekm.aioekm.simulator import Fleet
-from custom_components.ekm.sensor import SENSORS, translation_of
+from custom_components.ekm.sensor import SENSORS
 
 from .conftest import FROZEN_T, V3, V4
 
@@ -82,23 +84,41 @@ async def test_values_are_the_meters(
 async def test_defaults(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, entity_registry: er.EntityRegistry
 ) -> None:
-    """What most homes use is on; per-line, tariff and settings entities start disabled."""
+    """What a split-phase meter uses is on: both lines and the totals; rare registers start disabled."""
     enabled = {
         e.unique_id
         for e in er.async_entries_for_config_entry(entity_registry, loaded_entry.entry_id)
         if e.disabled_by is None
     }
-    for name in (
-        "kWh_Tot",
-        "Rev_kWh_Tot",
-        "Net_Calc_Watts_Tot",
-        "RMS_Volts_Ln_1",
-        "Line_Freq",
-        "communicating",
-    ):
-        assert f"{V4}_{name}" in enabled
-    for name in ("kWh_Tariff_2", "RMS_Volts_Ln_3", "CT_Ratio", "Meter_Time", "Reactive_Pwr_Tot"):
-        assert f"{V4}_{name}" not in enabled
+    for address in (V4, V3):
+        for name in (
+            "kWh_Tot",
+            "Fwd_kWh_Tot",
+            "Rev_kWh_Tot",
+            "RMS_Watts_Tot",
+            "Net_Calc_Watts_Tot",
+            "Pulse_Cnt_1",
+            "RMS_Watts_Max_Demand",
+            "communicating",
+            *(f"{stem}_{line}" for stem in LINE_SENSORS for line in (1, 2)),
+        ):
+            assert f"{address}_{name}" in enabled, (address, name)
+        for name in (
+            "kWh_Tariff_2",
+            "Rev_kWh_Tariff_1",
+            "Reactive_Pwr_Tot",
+            "Reactive_Pwr_Ln_1",
+            "Cos_Theta_Ln_1",
+            "CT_Ratio",
+            "Meter_Time",
+            "Net_kWh_Tot",
+            "Pulse_Cnt_2",
+            *(f"State_Input_{n}" for n in (1, 2, 3)),  # pulse inputs flood the logbook
+            *(f"{stem}_3" for stem in LINE_SENSORS),  # line 3 carries no voltage
+        ):
+            assert f"{address}_{name}" not in enabled, (address, name)
+    for name in ("Line_Freq", "kWh_Ln_1", "Rev_kWh_Ln_1", "kWh_Rst", "Relay_1", "Relay_2"):
+        assert (f"{V4}_{name}" in enabled) is (name in ("Line_Freq", "Relay_1", "Relay_2")), name
     energy = hass.states.get(_entity_id(entity_registry, "sensor", f"{V4}_kWh_Tot"))
     assert energy is not None
     assert energy.attributes["device_class"] == "energy"
@@ -107,9 +127,21 @@ async def test_defaults(
     assert energy.attributes["friendly_name"] == f"Omnimeter {V4} Total energy"
 
 
-def test_translation_keys() -> None:
-    assert translation_of("kWh_Ln_2") == ("kwh_ln", {"line": "2"})
-    assert translation_of("Rev_kWh_Tariff_4") == ("rev_kwh_tariff", {"tariff": "4"})
-    assert translation_of("Pulse_Cnt_3") == ("pulse_cnt", {"input": "3"})
-    assert translation_of("Meter_Status_Code_A") == ("meter_status_code_a", None)
-    assert translation_of("kWh_Tot") == ("kwh_tot", None)
+LINE_SENSORS = ("RMS_Volts_Ln", "Amps_Ln", "Power_Factor_Ln", "RMS_Watts_Ln", "Net_Calc_Watts_Ln")
+
+
+async def test_three_phase_meter_enables_line_3(
+    hass: HomeAssistant, fleet: Fleet, entry: MockConfigEntry, entity_registry: er.EntityRegistry
+) -> None:
+    """A meter whose first reading shows voltage on line 3 gets line 3 enabled too."""
+    meter = fleet.meters[V4]
+    meter.lines.append(replace(meter.lines[0], volts=230.0))
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    for stem in LINE_SENSORS:
+        v4 = entity_registry.async_get(_entity_id(entity_registry, "sensor", f"{V4}_{stem}_3"))
+        v3 = entity_registry.async_get(_entity_id(entity_registry, "sensor", f"{V3}_{stem}_3"))
+        assert v4 is not None and v3 is not None
+        assert v4.disabled_by is None, stem
+        assert v3.disabled_by is not None, stem  # the v3 meter stays split-phase
+    await hass.config_entries.async_unload(entry.entry_id)

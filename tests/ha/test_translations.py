@@ -13,7 +13,8 @@ from homeassistant.helpers import selector
 import yaml
 
 from custom_components.ekm import compat
-from custom_components.ekm.binary_sensor import COMMUNICATING, PULSE_INPUTS
+from custom_components.ekm.binary_sensor import COMMUNICATING, DECODED
+from custom_components.ekm.config_flow import ProbeResult
 from custom_components.ekm.helpers import _KEYS
 from custom_components.ekm.sensor import SENSORS
 from custom_components.ekm.switch import RELAYS
@@ -34,7 +35,7 @@ def test_entity_names() -> None:
     """Each description's translation key has a name with exactly its placeholders."""
     descriptions = {
         "sensor": [d for ds in SENSORS.values() for d in ds],
-        "binary_sensor": [*PULSE_INPUTS, COMMUNICATING],
+        "binary_sensor": [*DECODED, COMMUNICATING],
         "switch": list(RELAYS),
     }
     for platform, items in descriptions.items():
@@ -62,18 +63,86 @@ def test_exceptions() -> None:
     assert used == set(EN["exceptions"])
 
 
+# Aborts Home Assistant raises for the flow: async_set_unique_id (a reconfigure of the same bus
+# in another window), _abort_if_unique_id_configured, _abort_if_unique_id_mismatch and
+# async_update_reload_and_abort. Our en.json must have each, so the user never sees a raw key.
+HA_ABORTS = {"already_in_progress", "already_configured", "unique_id_mismatch", "reconfigure_successful"}
+
+
 def test_flow_errors_and_aborts() -> None:
     source = (PACKAGE / "config_flow.py").read_text()
-    errors = set(re.findall(r'errors\[[^\]]+\] = "(\w+)"', source))
+    errors = set(re.findall(r'(?:errors\[[^\]]+\] = |\{(?:CONF_\w+|"base"): )"(\w+)"', source))
     assert errors == set(EN["config"]["error"])
-    assert set(re.findall(r'reason="(\w+)"', source)) <= set(EN["config"]["abort"])
+    aborts = set(re.findall(r'(?:reason=|AbortFlow\()"(\w+)"', source))
+    assert aborts | HA_ABORTS == set(EN["config"]["abort"])
+    assert _icu_placeholders(EN["config"]["abort"]["unique_id_mismatch"]) == {"meters"}
     # The per-reason placeholders of meters_failed are what the flow fills in.
-    assert _placeholders(EN["config"]["error"]["meters_failed"]) == {
+    assert _icu_placeholders(EN["config"]["error"]["meters_failed"]) == {
         "timeout",
         "crc",
         "wrong_address",
         "bad_reply",
     }
+    assert _icu_placeholders(EN["config"]["error"]["meter_configured"]) == {"entry", "meters"}
+
+
+def test_failed_meters_message_lists_only_reasons_with_meters() -> None:
+    """No "CRC errors: -." when no meter had a CRC error (rendered as the frontend does, ICU select)."""
+    failed = ProbeResult(failures={"000000017507": "timeout", "000000000042": "timeout"})
+    text = render_icu(EN["config"]["error"]["meters_failed"], failed.placeholders())
+    assert text == (
+        "Some meters gave no valid reading. No answer: 000000017507, 000000000042. "
+        "Check the addresses and the wiring, or remove these meters from the list."
+    )
+    failed = ProbeResult(failures={"000000017507": "crc", "000000000042": "bad_reply"})
+    text = render_icu(EN["config"]["error"]["meters_failed"], failed.placeholders())
+    assert "No answer" not in text and "another address" not in text
+    assert "CRC errors: 000000017507. Unreadable answer: 000000000042." in text
+
+
+def _icu_placeholders(text: str) -> set[str]:
+    """Argument names of an ICU message: {name} and {name, select, ...}."""
+    return set(re.findall(r"\{(\w+)\s*[,}]", text))
+
+
+def render_icu(text: str, args: dict[str, str]) -> str:
+    """Format the ICU subset our texts use: {name} and {name, select, key {...} other {...}}."""
+    out, i = [], 0
+    while i < len(text):
+        if text[i] != "{":
+            out.append(text[i])
+            i += 1
+            continue
+        end = _closing(text, i)
+        inner = text[i + 1 : end]
+        name, _, rest = inner.partition(",")
+        if not rest:
+            out.append(args[name.strip()])
+        else:
+            kind, _, cases = rest.partition(",")
+            assert kind.strip() == "select", inner
+            options: dict[str, str] = {}
+            j = 0
+            while j < len(cases):
+                brace = cases.index("{", j)
+                close = _closing(cases, brace)
+                options[cases[j:brace].strip()] = cases[brace + 1 : close]
+                j = close + 1
+                while j < len(cases) and cases[j].isspace():
+                    j += 1
+            value = args[name.strip()]
+            out.append(render_icu(options.get(value, options["other"]), args))
+        i = end + 1
+    return "".join(out)
+
+
+def _closing(text: str, start: int) -> int:
+    depth = 0
+    for i in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        if depth == 0:
+            return i
+    raise ValueError(f"unbalanced braces in {text!r}")
 
 
 def test_services() -> None:

@@ -1,8 +1,8 @@
 """The one field table: every Omnimeter value, its unit, scaling and frame position.
 
-The RS-485 parser reads frames with it, the simulator writes frames with it, the
-Push client maps JSON with it and the Home Assistant entities are generated from
-it. A new field is one row here.
+The RS-485 parser reads frames with it, the simulator writes frames with it and the
+Push client maps JSON with it. It describes the protocol only: how Home Assistant
+shows each field is the integration's own table (entity_table.py beside this package).
 
 Offsets and lengths are those of ekm-rs485.md section 4 (0-based, inside the
 255-byte reply). Names are EKM's own, the ones the Push API also uses.
@@ -67,8 +67,6 @@ class Field:
     # Where the field sits, per layout: (offset, length).
     at: MappingProxyType[Layout, tuple[int, int]]
     divisor: int = 1
-    # Most homes use these; the rest (per-line, tariff, reverse ...) start disabled.
-    common: bool = False
 
     def slice(self, layout: Layout) -> slice | None:
         """The byte slice of this field in a frame of `layout`, if it has one."""
@@ -88,7 +86,6 @@ def _row(
     a: tuple[int, int] | None = None,
     b: tuple[int, int] | None = None,
     divisor: int = 1,
-    common: bool = False,
 ) -> Field:
     at: dict[Layout, tuple[int, int]] = {}
     if v3:
@@ -97,7 +94,7 @@ def _row(
         at[Layout.V4A] = a
     if b:
         at[Layout.V4B] = b
-    return Field(name, kind, quantity, unit, MappingProxyType(at), divisor, common)
+    return Field(name, kind, quantity, unit, MappingProxyType(at), divisor)
 
 
 K, D, I, C, COS, T = Kind.KWH, Kind.DECIMAL, Kind.INT, Kind.CODE, Kind.COS_THETA, Kind.TIME
@@ -115,7 +112,6 @@ def _lines(
     b: int | None = None,
     length: int,
     divisor: int = 1,
-    common: bool = False,
 ) -> list[Field]:
     """Rows `<stem>_1..3` laid out back to back in each frame."""
 
@@ -132,7 +128,6 @@ def _lines(
             a=at(a, i),
             b=at(b, i),
             divisor=divisor,
-            common=common and i == 0,
         )
         for i in range(3)
     ]
@@ -146,9 +141,9 @@ def _tariffs(stem: str, quantity: Quantity, *, v3: int, b: int) -> list[Field]:
 
 _FIELDS: list[Field] = [
     # Energy registers.
-    _row("kWh_Tot", K, Q.ENERGY, "kWh", v3=(16, 8), a=(16, 8), common=True),
+    _row("kWh_Tot", K, Q.ENERGY, "kWh", v3=(16, 8), a=(16, 8)),
     *_tariffs("kWh_Tariff", Q.ENERGY, v3=24, b=16),
-    _row("Rev_kWh_Tot", K, Q.ENERGY, "kWh", v3=(56, 8), a=(32, 8), common=True),
+    _row("Rev_kWh_Tot", K, Q.ENERGY, "kWh", v3=(56, 8), a=(32, 8)),
     *_tariffs("Rev_kWh_Tariff", Q.ENERGY, v3=64, b=48),
     _row("Reactive_Energy_Tot", K, Q.REACTIVE_ENERGY, "kvarh", a=(24, 8)),
     *_lines("kWh_Ln", K, Q.ENERGY, "kWh", a=40, length=8),
@@ -156,19 +151,19 @@ _FIELDS: list[Field] = [
     _row("kWh_Rst", K, Q.RESETTABLE_ENERGY, "kWh", a=(88, 8)),
     _row("Rev_kWh_Rst", K, Q.RESETTABLE_ENERGY, "kWh", a=(96, 8)),
     # Instantaneous values; B repeats them, A is authoritative on v4.
-    *_lines("RMS_Volts_Ln", D, Q.VOLTAGE, "V", v3=96, a=104, b=80, length=4, divisor=10, common=True),
-    *_lines("Amps_Ln", D, Q.CURRENT, "A", v3=108, a=116, b=92, length=5, divisor=10, common=True),
+    *_lines("RMS_Volts_Ln", D, Q.VOLTAGE, "V", v3=96, a=104, b=80, length=4, divisor=10),
+    *_lines("Amps_Ln", D, Q.CURRENT, "A", v3=108, a=116, b=92, length=5, divisor=10),
     *_lines("RMS_Watts_Ln", I, Q.POWER, "W", v3=123, a=131, b=107, length=7),
     _row("RMS_Watts_Tot", I, Q.POWER, "W", v3=(144, 7), a=(152, 7), b=(128, 7)),
     *_lines("Cos_Theta_Ln", COS, Q.POWER_FACTOR, None, v3=151, a=159, b=135, length=4),
     *_lines("Reactive_Pwr_Ln", I, Q.REACTIVE_POWER, "var", a=171, length=7),
     _row("Reactive_Pwr_Tot", I, Q.REACTIVE_POWER, "var", a=(192, 7)),
-    _row("Line_Freq", D, Q.FREQUENCY, "Hz", a=(199, 4), divisor=100, common=True),
+    _row("Line_Freq", D, Q.FREQUENCY, "Hz", a=(199, 4), divisor=100),
     # Pulse inputs.
-    *_lines("Pulse_Cnt", I, Q.PULSE_COUNT, None, v3=190, a=203, length=8, common=True),
+    *_lines("Pulse_Cnt", I, Q.PULSE_COUNT, None, v3=190, a=203, length=8),
     *_lines("Pulse_Ratio", I, Q.SETTING, None, v3=214, b=156, length=4),
     # Demand and settings.
-    _row("RMS_Watts_Max_Demand", D, Q.POWER, "W", v3=(163, 8), b=(147, 8), divisor=10, common=True),
+    _row("RMS_Watts_Max_Demand", D, Q.POWER, "W", v3=(163, 8), b=(147, 8), divisor=10),
     _row("Max_Demand_Period", I, Q.SETTING, None, v3=(171, 1), b=(155, 1)),
     _row("Max_Demand_Rst", I, Q.SETTING, None, b=(172, 1)),
     _row("CT_Ratio", I, Q.SETTING, "A", v3=(186, 4), b=(168, 4)),
@@ -185,11 +180,11 @@ _FIELDS: list[Field] = [
     _row("Meter_Time", T, Q.TIME, None, v3=(172, 14), a=(233, 14), b=(233, 14)),
     # Derived: import and net energy (kWh_Tot counts both directions), watts signed by
     # State_Watts_Dir, power factor from Cos_Theta.
-    _row("Fwd_kWh_Tot", Kind.DERIVED, Q.ENERGY, "kWh", common=True),
+    _row("Fwd_kWh_Tot", Kind.DERIVED, Q.ENERGY, "kWh"),
     _row("Net_kWh_Tot", Kind.DERIVED, Q.NET_ENERGY, "kWh"),
     *_lines("Net_Calc_Watts_Ln", Kind.DERIVED, Q.POWER, "W", length=0),
-    _row("Net_Calc_Watts_Tot", Kind.DERIVED, Q.POWER, "W", common=True),
-    *_lines("Power_Factor_Ln", Kind.DERIVED, Q.POWER_FACTOR, None, length=0, common=True),
+    _row("Net_Calc_Watts_Tot", Kind.DERIVED, Q.POWER, "W"),
+    *_lines("Power_Factor_Ln", Kind.DERIVED, Q.POWER_FACTOR, None, length=0),
 ]
 
 FIELDS: Final[MappingProxyType[str, Field]] = MappingProxyType({f.name: f for f in _FIELDS})
