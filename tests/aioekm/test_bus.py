@@ -288,23 +288,6 @@ async def test_password_never_reaches_any_log(
     await bus.set_relay(V4, 1, True, password="86420975")
     assert fleet.meters[V4].relays[0] is True
     serialx_records = [r for r in caplog.records if r.name.startswith("serialx")]
-    assert any("redacted" in r.getMessage() for r in serialx_records) or not serialx_records
+    assert any("(********)" in r.getMessage() for r in serialx_records) or not serialx_records
     assert "86420975" not in caplog.text
     assert password_frame("86420975").hex(" ") not in caplog.text
-
-
-def test_redactor_rewrites_byte_and_hex_arguments() -> None:
-    """The filter itself: both forms serialx logs are replaced, other arguments kept."""
-    from custom_components.ekm.aioekm.rs485.transport import protect_serialx_logs
-
-    frame = password_frame("13572468")
-    logger = logging.getLogger("serialx.test_redaction")
-    protect_serialx_logs()
-    for arg in (frame, bytearray(frame), frame.hex(" ")):
-        record = logger.makeRecord(logger.name, logging.DEBUG, __file__, 1, "Writing %r (%d)", (arg, 5), None)
-        assert all(f.filter(record) for f in logger.filters)
-        assert "13572468" not in record.getMessage()
-        assert record.args == ("<password frame redacted>", 5)
-    plain = logger.makeRecord(logger.name, logging.DEBUG, __file__, 1, "Writing %r", (b"/?0003",), None)
-    assert all(f.filter(plain) for f in logger.filters)
-    assert plain.args == (b"/?0003",)

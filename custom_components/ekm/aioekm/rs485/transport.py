@@ -10,47 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from typing import Any
 
 import serialx
 
 from ..errors import EkmConnectionError, EkmTimeoutError
 from ..fields import FRAME_LENGTH
-from .frames import ACK, SOH, STX
-
-# A password frame starts SOH 'P1' STX; serialx logs written bytes at debug level,
-# as bytes or as spaced hex (rfc2217).
-_PASSWORD_MARK = bytes((SOH,)) + b"P1" + bytes((STX,))
-_PASSWORD_HEX = _PASSWORD_MARK.hex(" ")
-
-
-class _RedactPasswordFrames(logging.Filter):
-    """Replaces the arguments of a serialx log record that carry a meter password frame."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args if isinstance(record.args, tuple) else ()
-        if any(_holds_password(arg) for arg in args):
-            record.args = tuple("<password frame redacted>" if _holds_password(a) else a for a in args)
-        return True
-
-
-def _holds_password(arg: object) -> bool:
-    if isinstance(arg, (bytes, bytearray, memoryview)):
-        return _PASSWORD_MARK in bytes(arg)
-    return isinstance(arg, str) and _PASSWORD_HEX in arg
-
-
-_REDACTOR = _RedactPasswordFrames()
-
-
-def protect_serialx_logs() -> None:
-    """Attach the redactor to every serialx logger (filters do not inherit; idempotent)."""
-    for name in list(logging.Logger.manager.loggerDict):
-        if name == "serialx" or name.startswith("serialx."):
-            logger = logging.getLogger(name)
-            if _REDACTOR not in logger.filters:
-                logger.addFilter(_REDACTOR)
+from .frames import ACK, STX
+from .redaction import protect_serialx_logs
 
 
 class _Collector(asyncio.Protocol):
