@@ -343,7 +343,7 @@ def test_retry_after_forms() -> None:
 
 
 def test_redact_masks_every_form_of_a_secret() -> None:
-    from custom_components.ekm.aioekm.push.errors import redact
+    from custom_components.ekm.aioekm.push.redaction import redact
 
     text = "GET /x?key=ab%2Bc%2F&gateway=1 Authorization: Bearer tok123 ab+c/ token=zzz"
     out = redact(text, ["ab+c/", "tok123"])

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import MalformedResponseError
 from ..readings import normalize_address
+from .mapping import meter_address
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 # What the Account API can be asked about: /account/api/<target>.
@@ -96,10 +97,7 @@ _METER_KEYS = frozenset({"address", "meter", "name", "model", "protocol", "state
 def _meter(raw: Any, gateway: str | None, what: str) -> AccountMeter:
     if not isinstance(raw, Mapping):
         raw = {"address": raw}
-    try:
-        address = normalize_address(str(raw.get("address", raw.get("meter", ""))))
-    except ValueError:
-        raise MalformedResponseError(f"{what}: a meter address is not 12 digits") from None
+    address = meter_address(raw.get("address", raw.get("meter", "")), what)
     state = raw.get("state")
     return AccountMeter(
         address=address,

@@ -23,13 +23,14 @@ from ..readings import normalize_address
 from ..rs485.commands import MAX_RELAY_SECONDS
 from .account import ACCOUNT_TARGETS, Account, parse_account
 from .dates import format_api_time, load_zone, zone_param
-from .http import DEFAULT_RETRY, HttpTransport, Params, RetryPolicy, build_url, join_list
+from .http import DEFAULT_RETRY, MAX_BODY_BYTES, HttpTransport, Params, RetryPolicy, build_url, join_list
 from .mapping import RealtimeResult, merge_results, realtime_result
 from .summary import (
     GatewayStatus,
     IoStackRow,
     Report,
     SummaryRow,
+    most_periods,
     parse_gateway_status,
     parse_iostack_row,
     parse_rows,
@@ -100,6 +101,7 @@ class PushClient:
         max_meters_per_request: int = 100,
         max_concurrency: int = 4,
         client_name: str = "aioekm",
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         if not key:
             raise ValueError("a Push key is required")
@@ -119,6 +121,7 @@ class PushClient:
             timeout=timeout,
             retry=retry,
             sleep=sleep,
+            max_body_bytes=max_body_bytes,
         )
 
     def __repr__(self) -> str:
@@ -249,15 +252,29 @@ class PushClient:
         }
         if fields:
             params["fields"] = join_list(fields)
+        wanted = set(addresses)
+        most = len(wanted) * most_periods(report, start, end)
         rows: dict[tuple[str, datetime], SummaryRow] = {}
         for page in range(max_pages):
             payload = await self._get(
                 self.summary_url, "summary", {**params, "offset": str(page * page_size)}, "a list of periods"
             )
             batch = parse_rows(payload, "GET /summary")
+            before, stray = len(rows), 0
             for row in batch:
+                if (row.meter and row.meter not in wanted) or row.end <= start or row.start >= end:
+                    stray += 1  # not what was asked for: a server that ignores offset or range
+                    continue
                 rows[(row.meter, row.start)] = row
             if len(batch) < page_size:
+                break
+            # A server that ignores offset or range would send full pages forever: stop when
+            # rows fall outside the request or stop being new, or the range can hold no more.
+            if stray or len(rows) == before:
+                why = f"{stray} rows outside the request" if stray else "no new rows"
+                _LOGGER.warning("GET /summary: stopped paging at page %d (%s)", page + 1, why)
+                break
+            if len(rows) >= most:
                 break
         else:
             raise MalformedResponseError(f"GET /summary: still paging after {max_pages} pages")

@@ -7,10 +7,13 @@ Summary dates as 'YYYYMMDDhhmm' on the wall clock of the request's time zone.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
+import math
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 API_TIME_FORMAT = "%Y%m%d%H%M"
+# Epoch milliseconds a datetime can hold: 1970-01-01 up to the end of year 9999.
+MAX_EPOCH_MS = 253_402_300_799_999
 
 
 def zone_param(zone: tzinfo | str) -> str:
@@ -42,3 +45,22 @@ def parse_api_time(text: str, zone: tzinfo) -> datetime:
     if len(text) != 12 or not (text.isascii() and text.isdigit()):
         raise ValueError(f"date must be YYYYMMDDhhmm, got {text[:20]!r}")
     return datetime.strptime(text, API_TIME_FORMAT).replace(tzinfo=zone)
+
+
+def epoch_ms(raw: object) -> int | None:
+    """Epoch milliseconds (a number or its text) as an int; None if absent, unreadable or out of range."""
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+        return None
+    try:
+        value = float(raw)
+    except (ValueError, OverflowError):
+        return None
+    if not math.isfinite(value) or not 0 <= value <= MAX_EPOCH_MS:
+        return None
+    return int(value)
+
+
+def datetime_of_ms(raw: object) -> datetime | None:
+    """Epoch milliseconds (number or text) as an aware UTC datetime; None if unusable."""
+    ms = epoch_ms(raw)
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)

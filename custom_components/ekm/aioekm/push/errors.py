@@ -1,4 +1,4 @@
-"""Turn EKM Push answers into typed errors, and keep secrets out of every message.
+"""Turn EKM Push answers into typed errors (never another exception), without secrets in them.
 
 EKM answers errors with an HTTP status and, in a JSON body, one of its own
 status codes (1000-1300, see the API overview). Where the record is thin we
@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from email.utils import parsedate_to_datetime
 import json
+import logging
+import math
 import re
 import time
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 from ..errors import (
     AuthenticationError,
@@ -27,11 +28,14 @@ from ..errors import (
     ServerError,
     UnknownMeterError,
 )
+from .redaction import redact
 
-REDACTED = "***"
-# Query parameters and headers that carry secrets, wherever they show up in text.
-_SECRET_PARAM = re.compile(r"(?i)\b(key|token|api_token|password)=([^&\s\"']+)")
-_BEARER = re.compile(r"(?i)\b(bearer)\s+[^\s\"',]+")
+_LOGGER = logging.getLogger(__package__)
+
+# Longest wait a Retry-After can impose: beyond it the server is wrong, not busy.
+MAX_RETRY_AFTER = 3600.0
+# An EKM status code is a small number; anything else in a code field is not one.
+_CODE_TEXT = re.compile(r"[0-9]{1,6}")
 _CODE_NAMES = ("code", "status_code", "statusCode", "error_code", "Code")
 _MESSAGE_NAMES = ("message", "error", "msg", "Message", "Error")
 _MAX_MESSAGE = 200
@@ -45,30 +49,37 @@ _LABELS: dict[type[PushApiError], str] = {
 }
 
 
-def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """`text` with every secret (also URL-encoded) and every key=/Bearer value masked."""
-    for secret in secrets:
-        if secret:
-            for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
-                text = text.replace(form, REDACTED)
-    text = _SECRET_PARAM.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
-    return _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
-
-
 def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After in seconds (delta-seconds or an HTTP date), None if absent or unreadable."""
+    """Retry-After in seconds (delta-seconds or an HTTP date), None if absent or unreadable.
+
+    Not bounded here: an 'inf' or a date in year 9999 come back as they are.
+    """
     if not value:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, OverflowError, IndexError):
+            return None
+    return None if math.isnan(seconds) else max(0.0, seconds)
+
+
+def bounded_retry_after(what: str, value: str | None) -> float | None:
+    """The Retry-After to obey: at most MAX_RETRY_AFTER, with a warning when the server asked for more."""
+    seconds = parse_retry_after(value)
+    if seconds is not None and seconds > MAX_RETRY_AFTER:
+        _LOGGER.warning(
+            "%s: the server asks to wait %s s (Retry-After %r); waiting at most %.0f s instead",
+            what,
+            f"{seconds:.0f}" if math.isfinite(seconds) else "forever",
+            (value or "")[:40],
+            MAX_RETRY_AFTER,
+        )
+        return MAX_RETRY_AFTER
+    return seconds
 
 
 def _code_of(body: Mapping[str, Any]) -> int | None:
@@ -78,7 +89,7 @@ def _code_of(body: Mapping[str, Any]) -> int | None:
             continue
         if isinstance(raw, int):
             return raw
-        if isinstance(raw, str) and raw.strip().isdigit():
+        if isinstance(raw, str) and _CODE_TEXT.fullmatch(raw.strip()):
             return int(raw.strip())
     return None
 
@@ -92,8 +103,11 @@ def _message_of(body: Mapping[str, Any]) -> str | None:
 
 
 def decode_json(raw: bytes) -> Any:
-    """The JSON value of a body, or raise ValueError."""
-    return json.loads(raw.decode("utf-8-sig"))
+    """The JSON value of a body, or raise ValueError (also for nesting too deep to decode)."""
+    try:
+        return json.loads(raw.decode("utf-8-sig"))
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 def _error_class(status: int, code: int | None, message: str | None) -> type[PushApiError] | None:
@@ -144,7 +158,7 @@ def error_for(
     """
     secrets = tuple(secrets)
     if status == 429:
-        retry_after = parse_retry_after(headers.get("Retry-After"))
+        retry_after = bounded_retry_after(what, headers.get("Retry-After"))
         hint = f"; retry after {retry_after:.0f} s" if retry_after is not None else ""
         return RateLimitedError(f"{what}: rate limited (HTTP 429){hint}", retry_after=retry_after)
     body: Any = None

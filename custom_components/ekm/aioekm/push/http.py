@@ -16,12 +16,19 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from ..errors import EkmConnectionError, EkmTimeoutError, PushApiError, ServerError
-from .errors import decode_json, error_for, malformed, redact
+from ..errors import EkmConnectionError, EkmTimeoutError, MalformedResponseError, PushApiError, ServerError
+from .errors import decode_json, error_for, malformed
+from .redaction import may_hold, redact, redact_value
 
 _LOGGER = logging.getLogger(__package__)
 
 type Params = Mapping[str, str | Sequence[str]]
+
+# Largest answer read (decoded JSON takes about three times its size in memory). Real
+# answers fit many times over: a Summary page of 1000 rows with every field is about
+# 5 MB, a Realtime answer for 100 meters with cnt=10 about 1.5 MB.
+MAX_BODY_BYTES = 32 * 1024 * 1024
+_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +88,7 @@ class HttpTransport:
         retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         map_status: Callable[[int], PushApiError | None] | None = None,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self._session = session
         self._secrets = secrets
@@ -89,6 +97,7 @@ class HttpTransport:
         self._sleep = sleep
         # Lets a caller give a status its own meaning (a Push3 says "bad key" with a 500).
         self._map_status = map_status
+        self.max_body_bytes = max_body_bytes
         self.requests = 0  # HTTP requests sent, retries included
 
     def safe(self, text: str) -> str:
@@ -149,7 +158,7 @@ class HttpTransport:
                 async with self._session.request(
                     method, url, json=json_body, headers=headers, allow_redirects=False
                 ) as response:
-                    raw = await response.read()
+                    raw = await self._read_body(response, what)
                     status = response.status
                     reply_headers = dict(response.headers.items())
         except TimeoutError:
@@ -168,6 +177,24 @@ class HttpTransport:
             _LOGGER.debug("%s", self.safe(str(error)))
             raise error
         try:
-            return decode_json(raw)
+            payload = decode_json(raw)
         except ValueError:
             raise malformed(what, raw, self._secrets(), expected) from None
+        # A server may echo the key or token anywhere; what we hand on never carries them.
+        secrets = self._secrets()
+        return redact_value(payload, secrets) if may_hold(raw, secrets) else payload
+
+    async def _read_body(self, response: aiohttp.ClientResponse, what: str) -> bytes:
+        """The body, refused beyond max_body_bytes before more of it is held."""
+        limit = self.max_body_bytes
+        if response.content_length is not None and response.content_length > limit:
+            raise self._too_large(what)
+        body = bytearray()
+        async for chunk in response.content.iter_chunked(_CHUNK):
+            body += chunk
+            if len(body) > limit:
+                raise self._too_large(what)
+        return bytes(body)
+
+    def _too_large(self, what: str) -> MalformedResponseError:
+        return MalformedResponseError(f"{what}: answer larger than {self.max_body_bytes} bytes, not read")

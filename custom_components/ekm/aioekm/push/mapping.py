@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 import math
+import re
 from typing import Any
 
 from ..errors import MalformedResponseError
@@ -25,13 +25,17 @@ from ..readings import (
     parse_cos_theta,
     protocol_of_model,
 )
+from .dates import datetime_of_ms, epoch_ms
 
 # Keys of a read that describe it rather than measure: consumed, not kept in extra.
 READ_KEYS = frozenset({"Good", "Date", "Time", "Time_Stamp_UTC_ms", "Model", "Firmware", "Meter_Address"})
 # Keys of a ReadSet consumed by the mapping; its other keys go to each reading's extra.
 READSET_KEYS = frozenset({"Meter", "Protocol", "ReadData"})
+_METER_TIME = re.compile(r"[0-9]{14}")  # yymmddwwhhmmss
 # Derived fields we compute ourselves (their cloud encoding is not documented).
 _RECOMPUTED = frozenset(f"Power_Factor_Ln_{n}" for n in (1, 2, 3))
+# No register holds more than 2**53 (every value stays exact as a float and an int).
+_MAX_EXACT = 2**53
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,14 +52,17 @@ class RealtimeResult:
 def _number(raw: Any) -> float:
     if isinstance(raw, bool):
         raise ValueError("boolean is not a number")
+    if isinstance(raw, int) and abs(raw) > _MAX_EXACT:
+        raise ValueError("too large a number")
     if isinstance(raw, (int, float)):
         value = float(raw)
     elif isinstance(raw, str):
         value = float(raw)  # float() itself ignores surrounding whitespace
     else:
         raise ValueError(f"not a number: {type(raw).__name__}")
-    if not math.isfinite(value):
-        raise ValueError("not a finite number")
+
+    if not math.isfinite(value) or abs(value) > _MAX_EXACT:
+        raise ValueError("not a finite number a meter can show")
     return value
 
 
@@ -74,10 +81,9 @@ def parse_value(fld: Field, raw: Any) -> FieldValue:
             raise ValueError(f"{fld.name} is not text")
         return format_cos_theta(parse_cos_theta(raw))
     if kind is Kind.TIME:
-        if isinstance(raw, int) and not isinstance(raw, bool):
-            return f"{raw:014d}"
-        if isinstance(raw, str) and raw.strip().isdigit():
-            return raw.strip()
+        text = f"{raw:014d}" if isinstance(raw, int) and not isinstance(raw, bool) else raw
+        if isinstance(text, str) and _METER_TIME.fullmatch(text.strip()):
+            return text.strip()
         raise ValueError(f"{fld.name} is not a yymmddwwhhmmss time")
     # CODE: short text; numbers sent for codes become their text.
     if isinstance(raw, bool) or not isinstance(raw, (str, int)):
@@ -94,11 +100,8 @@ def is_good(read: Mapping[str, Any]) -> bool:
 
 
 def timestamp_ms(read: Mapping[str, Any]) -> int | None:
-    """Time_Stamp_UTC_ms as an int, None if missing or unreadable."""
-    try:
-        return int(_number(read.get("Time_Stamp_UTC_ms")))
-    except ValueError:
-        return None
+    """Time_Stamp_UTC_ms as an int, None if missing, unreadable or out of range."""
+    return epoch_ms(read.get("Time_Stamp_UTC_ms"))
 
 
 def newest_good(reads: Iterable[Any]) -> tuple[Mapping[str, Any] | None, int]:
@@ -165,8 +168,7 @@ def map_read(
         except ValueError:
             extra[name] = raw
             bad += 1
-    ms = timestamp_ms(read)
-    stamp = datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None
+    stamp = datetime_of_ms(read.get("Time_Stamp_UTC_ms"))
     reading = make_reading(
         address,
         protocol_for(declared_protocol, model),
@@ -179,11 +181,15 @@ def map_read(
     return reading, bad
 
 
-def _address(raw: Any, what: str) -> str:
+def meter_address(raw: Any, what: str) -> str:
+    """A meter number from an answer as 12 digits; MalformedResponseError unless 1-12 ASCII digits."""
+    text = _text(raw)
+    if not text.isascii():  # '²' is a digit to str.isdigit(), not to a meter
+        raise MalformedResponseError(f"{what}: meter number {text[:20]!r} is not an address")
     try:
-        return normalize_address(_text(raw))
+        return normalize_address(text)
     except ValueError:
-        raise MalformedResponseError(f"{what}: meter number {_text(raw)[:20]!r} is not an address") from None
+        raise MalformedResponseError(f"{what}: meter number {text[:20]!r} is not an address") from None
 
 
 def realtime_result(payload: Any, requested: Sequence[str] = (), *, requests: int = 0) -> RealtimeResult:
@@ -200,7 +206,7 @@ def realtime_result(payload: Any, requested: Sequence[str] = (), *, requests: in
     for readset in readsets:
         if not isinstance(readset, Mapping):
             raise MalformedResponseError(f"{what}: a ReadSet entry is not an object")
-        address = _address(readset.get("Meter"), what)
+        address = meter_address(readset.get("Meter"), what)
         reads = readset.get("ReadData") or []
         if not isinstance(reads, list):
             raise MalformedResponseError(f"{what}: ReadData of {address} is not a list")
@@ -224,7 +230,7 @@ def push3_result(payload: Any, requested: Sequence[str] = (), *, requests: int =
     readings: dict[str, MeterReading] = {}
     bad_reads = bad_values = 0
     for key, sent in payload.items():
-        address = _address(key, what)
+        address = meter_address(key, what)
         reads = [sent] if isinstance(sent, Mapping) else sent  # tolerate a single read
         if not isinstance(reads, list):
             raise MalformedResponseError(f"{what}: reads of {address} are not a list")
@@ -251,7 +257,10 @@ def _result(
     bad_values: int,
     requests: int,
 ) -> RealtimeResult:
+    """The result; with meters `requested`, readings of any other meter are dropped."""
     wanted = dict.fromkeys(normalize_address(a) for a in requested)
+    if wanted:
+        readings = {a: r for a, r in readings.items() if a in wanted}
     missing = tuple(a for a in wanted if a not in readings)
     return RealtimeResult(readings, bad_reads, missing, requests, bad_values)
 

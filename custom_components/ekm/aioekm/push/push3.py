@@ -15,7 +15,7 @@ from yarl import URL
 
 from ..errors import AuthenticationError, PushApiError
 from ..readings import normalize_address
-from .http import HttpTransport, RetryPolicy, build_url
+from .http import MAX_BODY_BYTES, HttpTransport, RetryPolicy, build_url
 from .mapping import RealtimeResult, push3_result
 
 PUSH3_RETRY = RetryPolicy(attempts=2)
@@ -43,6 +43,7 @@ class Push3Client:
         timeout: float = 10.0,
         retry: RetryPolicy = PUSH3_RETRY,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         """`host` is the gateway's IP or name; `base_url` overrides `http://<host>` (tests, proxies)."""
         if not key:
@@ -56,6 +57,7 @@ class Push3Client:
             retry=retry,
             sleep=sleep,
             map_status=_push3_status,
+            max_body_bytes=max_body_bytes,
         )
 
     def __repr__(self) -> str:
@@ -68,18 +70,12 @@ class Push3Client:
     async def read_meters(self, meters: Iterable[str | int] | None = None, *, cnt: int = 1) -> RealtimeResult:
         """The newest good reading of each meter behind the gateway.
 
-        `meters` only selects what counts as missing; the gateway always answers for all.
+        The gateway always answers for all its meters; with `meters`, only those are kept
+        (and the others of them count as missing).
         """
         if not 1 <= cnt <= 1000:
             raise ValueError("cnt must be 1..1000")
         requested = [normalize_address(m) for m in meters] if meters is not None else []
         url = build_url(self.base_url, "readMeter", {"key": self._key, "cnt": str(cnt)})
         payload, sent = await self._http.request_counted("GET", url, expected="meters keyed by address")
-        result = push3_result(payload, requested, requests=sent)
-        if requested:
-            wanted = set(requested)
-            readings = {a: r for a, r in result.readings.items() if a in wanted}
-            return RealtimeResult(
-                readings, result.bad_reads, result.missing, result.requests, result.bad_values
-            )
-        return result
+        return push3_result(payload, requested, requests=sent)

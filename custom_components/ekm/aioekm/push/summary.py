@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
+import math
 from types import MappingProxyType
 from typing import Any
 
 from ..errors import MalformedResponseError
-from ..readings import normalize_address
+from .dates import datetime_of_ms
+from .mapping import meter_address
 
 
 class Report(StrEnum):
@@ -26,6 +28,22 @@ class Report(StrEnum):
     DAY = "dy"
     WEEK = "wk"
     MONTH = "mo"
+
+
+# Shortest length of each period, in seconds (a day can have 23 hours, a month 28 days).
+_SHORTEST = {
+    Report.MIN_15: 900,
+    Report.HOUR: 3600,
+    Report.DAY: 23 * 3600,
+    Report.WEEK: 7 * 86400 - 3600,
+    Report.MONTH: 28 * 86400 - 3600,
+}
+
+
+def most_periods(report: Report, start: datetime, end: datetime) -> int:
+    """How many `report` periods of one meter can touch [start, end): more rows are not real."""
+    seconds = max(0.0, (end - start).total_seconds())
+    return int(seconds // _SHORTEST[report]) + 2
 
 
 # Suffix -> FieldStats attribute; longest suffixes first so `_DeltaMax` wins over `_Max`.
@@ -39,6 +57,7 @@ STAT_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("_Min", "min"),
     ("_Max", "max"),
 )
+_MAX_COUNT = 2**31  # reads in one period; a larger Count is not one
 _ROW_KEYS = frozenset(
     {
         "Start_Time_Stamp_UTC_ms",
@@ -105,23 +124,14 @@ class IoStackRow:
 
 
 def _float(raw: Any) -> float | None:
+    """A finite number from a number or its text; None otherwise."""
     if isinstance(raw, bool) or raw is None:
         return None
     try:
-        return float(raw)
-    except (TypeError, ValueError):
+        value = float(raw)
+    except (TypeError, ValueError, OverflowError):
         return None
-
-
-def ms_to_datetime(raw: Any) -> datetime | None:
-    """Epoch milliseconds (number or text) to an aware UTC datetime."""
-    value = _float(raw)
-    if value is None:
-        return None
-    try:
-        return datetime.fromtimestamp(value / 1000, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
+    return value if math.isfinite(value) else None
 
 
 def split_stat(key: str) -> tuple[str, str] | None:
@@ -136,8 +146,8 @@ def parse_row(raw: Any, what: str) -> SummaryRow:
     """One JSON period object into a SummaryRow; MalformedResponseError without its times."""
     if not isinstance(raw, Mapping):
         raise MalformedResponseError(f"{what}: a row is not an object")
-    start = ms_to_datetime(raw.get("Start_Time_Stamp_UTC_ms"))
-    end = ms_to_datetime(raw.get("End_Time_Stamp_UTC_ms"))
+    start = datetime_of_ms(raw.get("Start_Time_Stamp_UTC_ms"))
+    end = datetime_of_ms(raw.get("End_Time_Stamp_UTC_ms"))
     if start is None or end is None:
         raise MalformedResponseError(f"{what}: a row has no start/end time stamp")
     collected: dict[str, dict[str, float | None]] = {}
@@ -152,10 +162,7 @@ def parse_row(raw: Any, what: str) -> SummaryRow:
             continue
         collected.setdefault(split[0], {})[split[1]] = number
     meter = raw.get("Meter")
-    try:
-        address = normalize_address(str(meter)) if meter not in (None, "") else ""
-    except ValueError:
-        raise MalformedResponseError(f"{what}: a row's Meter is not an address") from None
+    address = meter_address(meter, what) if meter not in (None, "") else ""
     count = _float(raw.get("Count"))
     protocol = raw.get("Protocol")
     return SummaryRow(
@@ -163,7 +170,7 @@ def parse_row(raw: Any, what: str) -> SummaryRow:
         start=start,
         end=end,
         stats=MappingProxyType({name: FieldStats(**stats) for name, stats in collected.items()}),
-        count=int(count) if count is not None else None,
+        count=int(count) if count is not None and 0 <= count <= _MAX_COUNT else None,
         protocol=str(protocol) if protocol is not None else None,
         extra=MappingProxyType(extra),
     )
@@ -195,7 +202,7 @@ def parse_gateway_status(raw: Any, what: str) -> GatewayStatus:
         )
     last_seen = None
     for key in ("Last_Report_UTC_ms", "Last_Seen_UTC_ms", "End_Time_Stamp_UTC_ms"):
-        last_seen = ms_to_datetime(raw.get(key))
+        last_seen = datetime_of_ms(raw.get(key))
         if last_seen:
             break
     return GatewayStatus(mac.lower(), online, last_seen, MappingProxyType(dict(raw)))
@@ -207,7 +214,7 @@ def parse_iostack_row(raw: Any, what: str) -> IoStackRow:
     device = next((str(raw[k]) for k in ("IOStack", "Device", "Meter", "device") if raw.get(k)), "")
     return IoStackRow(
         device,
-        ms_to_datetime(raw.get("Start_Time_Stamp_UTC_ms")),
-        ms_to_datetime(raw.get("End_Time_Stamp_UTC_ms")),
+        datetime_of_ms(raw.get("Start_Time_Stamp_UTC_ms")),
+        datetime_of_ms(raw.get("End_Time_Stamp_UTC_ms")),
         MappingProxyType(dict(raw)),
     )

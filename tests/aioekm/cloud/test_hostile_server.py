@@ -1,0 +1,409 @@
+"""The Push clients against servers that answer badly on purpose, over real HTTP.
+
+Whatever a server sends, the caller gets values or the library's own typed
+errors; the key and token never come back; paging, waiting and reading end.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+import json
+import logging
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+import pytest
+
+from custom_components.ekm.aioekm.cli.push import register
+from custom_components.ekm.aioekm.errors import (
+    EkmError,
+    InvalidRequestError,
+    MalformedResponseError,
+    PushApiError,
+    RateLimitedError,
+)
+from custom_components.ekm.aioekm.push.cloud import PushClient
+from custom_components.ekm.aioekm.push.errors import MAX_RETRY_AFTER
+from custom_components.ekm.aioekm.push.http import MAX_BODY_BYTES
+from custom_components.ekm.aioekm.push.push3 import Push3Client
+from custom_components.ekm.aioekm.simulator.push import Fault, PushServer
+
+from .cloud_support import FAST, GW1, V3, V4, V4_B, make_client
+
+KEY = "Hostile+Key/0123456789"  # '+' and '/' travel escaped in URLs and may in JSON
+TOKEN = "hostile-token-abcdef"
+BIG_INT = "9" * 401
+DAY = (datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 21, tzinfo=UTC))
+
+
+@dataclass
+class Answer:
+    status: int = 200
+    body: bytes = b"{}"
+    headers: dict[str, str] = field(default_factory=dict)
+    chunked: bool = False
+
+
+@dataclass
+class HostileServer:
+    """Answers every request with `answer`, whatever was asked."""
+
+    url: str
+    answer: Answer
+    requests: int = 0
+    pages: Callable[[int], str] | None = None  # the body of request n (1, 2, ...) instead
+
+    def send(self, body: str | bytes, status: int = 200, **kw: Any) -> None:
+        raw = body.encode() if isinstance(body, str) else body
+        self.answer = Answer(status, raw, **kw)
+
+
+@pytest.fixture
+async def hostile() -> AsyncIterator[HostileServer]:
+    server = HostileServer("", Answer())
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        server.requests += 1
+        answer = Answer(body=server.pages(server.requests).encode()) if server.pages else server.answer
+        if not answer.chunked:
+            return web.Response(
+                status=answer.status,
+                body=answer.body,
+                headers=answer.headers,
+                content_type="application/json",
+            )
+        response = web.StreamResponse(status=answer.status, headers=answer.headers)
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(answer.body), 4096):
+            await response.write(answer.body[start : start + 4096])
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    server.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        yield server
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def client(hostile: HostileServer) -> AsyncIterator[PushClient]:
+    async with aiohttp.ClientSession() as session:
+        yield PushClient(
+            session,
+            KEY,
+            api_url=hostile.url,
+            summary_url=hostile.url,
+            api_token=TOKEN,
+            retry=FAST,
+            timeout=10,
+        )
+
+
+def readmeter(meter: str, **read: Any) -> str:
+    return json.dumps({"readMeter": {"ReadSet": [{"Meter": meter, "ReadData": [{"Good": 1, **read}]}]}})
+
+
+def summary_row(start: datetime, **extra: Any) -> dict[str, Any]:
+    return {
+        "Start_Time_Stamp_UTC_ms": int(start.timestamp() * 1000),
+        "End_Time_Stamp_UTC_ms": int((start + timedelta(hours=1)).timestamp() * 1000),
+        "Meter": V4,
+        "Count": 60,
+        "kWh_Tot_Diff": 0.5,
+        **extra,
+    }
+
+
+type Call = Callable[[PushClient], Awaitable[Any]]
+CALLS: dict[str, Call] = {
+    "read": lambda c: c.read_meters([V4]),
+    "read all": lambda c: c.read_meters(),
+    "summary": lambda c: c.summary([V4], "hr", *DAY, max_pages=3),
+    "summary v2": lambda c: c.summary_v2([V4], *DAY),
+    "gateway status": lambda c: c.gateway_status([GW1]),
+    "account": lambda c: c.account(),
+    "relay": lambda c: c.set_relay(GW1, V4, 1, True),
+    "triggers": lambda c: c.triggers(GW1),
+}
+HOSTILE_BODIES = {
+    "deep array": "[" * 200_000,
+    "deep object": '{"a":' * 100_000,
+    "code in another script": '{"code": "²"}',
+    "huge code": '{"status_code": "' + BIG_INT + '"}',
+    "read stamped 1e300": readmeter(V4, Time_Stamp_UTC_ms=1e300, kWh_Tot="1"),
+    "read of 401 digits": readmeter(V4, Time_Stamp_UTC_ms=int(BIG_INT), kWh_Tot=int(BIG_INT)),
+    "read of infinities": readmeter(V4, Time_Stamp_UTC_ms="NaN", kWh_Tot="inf", RMS_Watts_Tot=1e300),
+    "meter time in another script": readmeter(V4, Meter_Time="²" * 14),
+    "summary count inf": json.dumps([summary_row(DAY[0], Count="inf")]),
+    "summary stamped NaN": json.dumps([summary_row(DAY[0], Start_Time_Stamp_UTC_ms="NaN")]),
+    "summary of 401 digits": "[" + json.dumps(summary_row(DAY[0]))[:-1] + f', "kWh_Tot_Max": {BIG_INT}}}]',
+    "gateway seen at 1e300": '[{"MAC_Addr": "4016fa100000", "Last_Report_UTC_ms": 1e300}]',
+    "msg_id of 401 digits": '{"msg_id": ' + BIG_INT + "}",
+}
+
+
+@pytest.mark.parametrize("status", [200, 400, 500])
+@pytest.mark.parametrize("body", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
+async def test_every_answer_ends_in_values_or_typed_errors(
+    client: PushClient, hostile: HostileServer, body: str, status: int
+) -> None:
+    hostile.send(body, status)
+    for call in CALLS.values():
+        try:
+            result = await call(client)
+        except EkmError:
+            continue
+        repr(result)  # and what came back can be shown
+
+
+async def test_push3_hostile_answers_end_in_typed_errors(hostile: HostileServer) -> None:
+    async with aiohttp.ClientSession() as session:
+        push3 = Push3Client(session, "gateway", KEY, base_url=hostile.url, retry=FAST)
+        for body in (
+            "[" * 200_000,
+            '{"000300000001": [{"Time_Stamp_UTC_ms": 1e300, "kWh_Tot": ' + BIG_INT + "}]}",
+        ):
+            hostile.send(body)
+            try:
+                result = await push3.read_meters()
+            except EkmError:
+                continue
+            reading = result.readings[V4]
+            assert reading.timestamp is None
+            assert reading.extra["kWh_Tot"] == int(BIG_INT)
+            assert result.bad_values == 1
+
+
+async def test_unusable_values_are_set_aside_not_raised(client: PushClient, hostile: HostileServer) -> None:
+    hostile.send(readmeter(V4, Time_Stamp_UTC_ms=1e300, kWh_Tot=int(BIG_INT), RMS_Watts_Tot="inf"))
+    result = await client.read_meters([V4])
+    reading = result.readings[V4]
+    assert reading.timestamp is None
+    assert "kWh_Tot" not in reading.values
+    assert reading.extra["kWh_Tot"] == int(BIG_INT)
+    assert reading.extra["RMS_Watts_Tot"] == "inf"
+    assert result.bad_values == 2
+    hostile.send(json.dumps([summary_row(DAY[0], Count="inf")]))
+    [row] = await client.summary([V4], "hr", *DAY)
+    assert row.count is None
+    assert row.diff("kWh_Tot") == 0.5
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        pytest.param("[" * 200_000, MalformedResponseError, id="deep array"),
+        pytest.param(
+            json.dumps([summary_row(DAY[0], Start_Time_Stamp_UTC_ms="NaN")]), MalformedResponseError, id="NaN"
+        ),
+    ],
+)
+async def test_hostile_summary_is_malformed(
+    client: PushClient, hostile: HostileServer, body: str, error: type[PushApiError]
+) -> None:
+    hostile.send(body)
+    with pytest.raises(error):
+        await client.summary([V4], "hr", *DAY)
+
+
+async def test_code_in_another_script_is_no_code(client: PushClient, hostile: HostileServer) -> None:
+    hostile.send('{"code": "²", "message": "bad"}', 400)
+    with pytest.raises(InvalidRequestError) as caught:
+        await client.read_meters([V4])
+    assert caught.value.code is None
+    assert caught.value.status == 400
+
+
+# --- secrets echoed anywhere ------------------------------------------------------
+
+
+async def test_key_and_token_echoed_in_nested_objects_are_masked(
+    client: PushClient, hostile: HostileServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    echo = {"extra": {"key": KEY, "list": [f"token {TOKEN}", {"deeper": {KEY: TOKEN}}]}}
+    hostile.send(json.dumps({"key_type": "account", "gateways": [], **echo, "note": f"?key={KEY}"}))
+    account = await client.account()
+    # JSON may escape '/' as '\/': the decoded text is the key all the same.
+    hostile.send(readmeter(V4, kWh_Tot="1", Owner=echo).replace("/", "\\/"))
+    reading = (await client.read_meters([V4])).readings[V4]
+    hostile.send(json.dumps({"error": echo, "message": f"bad key {KEY}"}), 400)
+    with pytest.raises(InvalidRequestError) as caught:
+        await client.read_meters([V4])
+    shown = [repr(account), repr(reading), json.dumps(reading.as_dict(), default=str), str(caught.value)]
+    for text in [*shown, caplog.text]:
+        assert KEY not in text
+        assert TOKEN not in text
+    assert account.extra["extra"]["key"] == "***"
+    assert reading.extra["Owner"]["extra"]["list"][1] == {"deeper": {"***": "***"}}
+
+
+async def test_cli_output_does_not_carry_an_echoed_key(
+    server: PushServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = server.keys.account
+    server.inject(Fault(body=json.dumps({"key_type": "account", "extra": {"key": key}}), times=None))
+    parser = argparse.ArgumentParser(prog="ekm")
+    register(parser.add_subparsers(dest="command"))
+    for output in ([], ["--json"]):
+        args = parser.parse_args(["cloud", "account", "--key", key, "--base-url", server.url, *output])
+        assert await args.handler(args) == 0
+        assert key not in capsys.readouterr().out
+
+
+# --- paging and size ------------------------------------------------------------------
+
+
+async def test_full_pages_of_the_same_rows_stop_paging(
+    client: PushClient, hostile: HostileServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    page = [summary_row(DAY[0] + timedelta(hours=h)) for h in range(5)]
+    hostile.send(json.dumps(page))
+    rows = await client.summary([V4], "hr", *DAY, page_size=5)
+    assert [r.start for r in rows] == [DAY[0] + timedelta(hours=h) for h in range(5)]
+    assert hostile.requests == 2  # the second page brought nothing new
+    assert "stopped paging at page 2 (no new rows)" in caplog.text
+
+
+async def test_rows_outside_the_request_stop_paging(client: PushClient, hostile: HostileServer) -> None:
+    inside = [summary_row(DAY[0] + timedelta(hours=h)) for h in range(3)]
+    later = [summary_row(DAY[1] + timedelta(days=30))]
+    other_meter = [summary_row(DAY[0], Meter=V3)]
+    hostile.send(json.dumps(inside + later + other_meter))
+    rows = await client.summary([V4], "hr", *DAY, page_size=5)
+    assert [(r.meter, r.start) for r in rows] == [(V4, DAY[0] + timedelta(hours=h)) for h in range(3)]
+    assert hostile.requests == 1
+
+
+async def test_paging_ends_at_the_periods_the_range_holds(client: PushClient, hostile: HostileServer) -> None:
+    """Fresh in-range rows on every page (a minute apart): a day holds at most 26 hour rows."""
+
+    def page(n: int) -> str:
+        first = DAY[0] + timedelta(minutes=10 * (n - 1))
+        return json.dumps([summary_row(first + timedelta(minutes=m)) for m in range(10)])
+
+    hostile.pages = page
+    rows = await client.summary([V4], "hr", *DAY, page_size=10)
+    assert hostile.requests == 3
+    assert len(rows) == 30
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["with length", "chunked"])
+async def test_body_larger_than_the_cap_is_refused(hostile: HostileServer, chunked: bool) -> None:
+    big = readmeter(V4, kWh_Tot="1", Padding="x" * 60_000)
+    hostile.send(big, chunked=chunked)
+    async with aiohttp.ClientSession() as session:
+        small = PushClient(session, KEY, api_url=hostile.url, retry=FAST, max_body_bytes=50_000)
+        with pytest.raises(MalformedResponseError, match="larger than 50000 bytes"):
+            await small.read_meters([V4])
+        roomy = PushClient(session, KEY, api_url=hostile.url, retry=FAST, max_body_bytes=100_000)
+        assert V4 in (await roomy.read_meters([V4])).readings
+        push3 = Push3Client(session, "gw", KEY, base_url=hostile.url, retry=FAST, max_body_bytes=50_000)
+        with pytest.raises(MalformedResponseError, match="larger than"):
+            await push3.read_meters()
+    assert hostile.requests == 3  # a refused body is not asked for again
+
+
+async def test_a_full_summary_page_fits_the_default_cap(
+    session: aiohttp.ClientSession, server: PushServer
+) -> None:
+    """A page of 1000 rows with every field the fake server has (about 5 MB) is read whole."""
+    client = make_client(session, server, timeout=60.0)
+    start = datetime(2026, 11, 10, tzinfo=UTC)
+    rows = await client.summary([V4], "15", start, start + timedelta(hours=250), fields=["*"])
+    assert len(rows) == 1000
+    assert len(rows[0].stats) > 40
+    assert MAX_BODY_BYTES > 5_000_000
+
+
+# --- Retry-After ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("header", ["inf", "1e400", "Fri, 31 Dec 9999 23:59:59 GMT", str(10**12)])
+async def test_retry_after_is_bounded_and_logged(
+    client: PushClient, hostile: HostileServer, caplog: pytest.LogCaptureFixture, header: str
+) -> None:
+    hostile.send('{"error": "slow down"}', 429, headers={"Retry-After": header})
+    with pytest.raises(RateLimitedError) as caught:
+        await client.read_meters([V4])
+    assert caught.value.retry_after == MAX_RETRY_AFTER
+    assert f"waiting at most {MAX_RETRY_AFTER:.0f} s" in caplog.text
+    assert hostile.requests == 1
+
+
+async def test_reasonable_retry_after_is_kept(client: PushClient, hostile: HostileServer) -> None:
+    hostile.send("{}", 429, headers={"Retry-After": "120"})
+    with pytest.raises(RateLimitedError) as caught:
+        await client.read_meters([V4])
+    assert caught.value.retry_after == 120.0
+    hostile.send("{}", 429, headers={"Retry-After": "nan"})
+    with pytest.raises(RateLimitedError) as caught:
+        await client.read_meters([V4])
+    assert caught.value.retry_after is None
+
+
+# --- meters that were not asked for ------------------------------------------------------
+
+
+async def test_only_requested_meters_are_kept(client: PushClient, hostile: HostileServer) -> None:
+    readsets = [
+        {"Meter": m, "ReadData": [{"Good": 1, "Time_Stamp_UTC_ms": 1, "kWh_Tot": "1"}]}
+        for m in (V4, V4_B, V3)
+    ]
+    hostile.send(json.dumps({"readMeter": {"ReadSet": readsets}}))
+    result = await client.read_meters([V4])
+    assert set(result.readings) == {V4}
+    everything = await client.read_meters()  # no meters named: the key decides
+    assert set(everything.readings) == {V4, V4_B, V3}
+
+
+@pytest.mark.parametrize("meter", ["²", "３００", "1²"])
+async def test_meter_numbers_in_other_scripts_are_malformed(
+    client: PushClient, hostile: HostileServer, meter: str
+) -> None:
+    hostile.send(readmeter(meter, kWh_Tot="1"))
+    with pytest.raises(MalformedResponseError, match="not an address"):
+        await client.read_meters()
+    async with aiohttp.ClientSession() as session:
+        push3 = Push3Client(session, "gw", KEY, base_url=hostile.url, retry=FAST)
+        hostile.send(json.dumps({meter: [{"kWh_Tot": 1}]}))
+        with pytest.raises(MalformedResponseError, match="not an address"):
+            await push3.read_meters()
+
+
+async def test_push3_keeps_only_requested_meters(hostile: HostileServer) -> None:
+    hostile.send(json.dumps({V4: [{"kWh_Tot": 1}], V3: [{"kWh_Tot": 2}]}))
+    async with aiohttp.ClientSession() as session:
+        push3 = Push3Client(session, "gw", KEY, base_url=hostile.url, retry=FAST)
+        result = await push3.read_meters([V3, V4_B])
+    assert set(result.readings) == {V3}
+    assert result.missing == (V4_B,)
+
+
+# --- name resolution ------------------------------------------------------------------------
+
+
+async def test_localhost_base_url(server: PushServer) -> None:
+    """A host name works with a resolver that needs no aiodns (the CLI's session)."""
+    port = server.url.rsplit(":", 1)[1]
+    connector = aiohttp.TCPConnector(resolver=aiohttp.ThreadedResolver())
+    async with aiohttp.ClientSession(connector=connector) as session:
+        client = PushClient(session, server.keys.account, api_url=f"http://localhost:{port}", retry=FAST)
+        result = await client.read_meters([V4])
+        push3 = Push3Client(
+            session, "gw", server.keys.gateways[GW1], base_url=f"http://localhost:{port}/push3/{GW1}"
+        )
+        local = await push3.read_meters([V4])
+    assert set(result.readings) == set(local.readings) == {V4}
