@@ -22,8 +22,8 @@ from ..errors import EkmError
 from ..push.account import ACCOUNT_TARGETS, Account
 from ..push.cloud import DEFAULT_API_URL, DEFAULT_SUMMARY_URL, PushClient
 from ..push.dates import load_zone
-from ..push.errors import redact
 from ..push.http import split_list
+from ..push.redaction import redact
 from ..push.summary import STAT_SUFFIXES, Report, SummaryRow
 from ..push.trigger import Trigger
 from ..simulator.push import PushServer
