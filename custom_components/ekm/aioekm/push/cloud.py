@@ -1,8 +1,9 @@
 """Client of the EKM Push cloud API: Realtime, Summary, Summary V2, Account, Gateway Settings, Trigger.
 
-The caller owns the aiohttp ClientSession and passes it in. Every answer comes
-back typed: readings are the same MeterReading the RS-485 side produces. The key
-and API token never appear in logs, messages or reprs.
+The API as this project uses it is described in docs/push-api.md. The caller
+owns the aiohttp ClientSession and passes it in. Every answer comes back typed:
+readings are the same MeterReading the RS-485 side produces. The key and API
+token never appear in logs, messages, reprs or returned values.
 """
 
 from __future__ import annotations

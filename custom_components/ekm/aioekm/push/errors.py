@@ -1,9 +1,9 @@
 """Turn EKM Push answers into typed errors (never another exception), without secrets in them.
 
 EKM answers errors with an HTTP status and, in a JSON body, one of its own
-status codes (1000-1300, see the API overview). Where the record is thin we
-accept the code and message under the names clients have seen
-(`code`/`status_code`, `message`/`error`).
+status codes (1000-1300; docs/push-api.md, "Errors and status codes"). Where
+the record is thin we accept the code and message under the names clients have
+seen (`code`/`status_code`, `message`/`error`).
 """
 
 from __future__ import annotations
