@@ -250,6 +250,18 @@ async def test_key_and_token_echoed_in_nested_objects_are_masked(
     assert reading.extra["Owner"]["extra"]["list"][1] == {"deeper": {"***": "***"}}
 
 
+@pytest.mark.parametrize("status", [200, 400, 503])
+async def test_text_bodies_are_masked_before_they_are_cut(
+    client: PushClient, hostile: HostileServer, status: int
+) -> None:
+    # The key straddles the 80 characters of a body that error messages quote.
+    hostile.send("x" * 70 + KEY + " and more", status)
+    with pytest.raises(PushApiError) as caught:
+        await client.read_meters([V4])
+    assert KEY[:8] not in str(caught.value)
+    assert "***" in str(caught.value)
+
+
 async def test_cli_output_does_not_carry_an_echoed_key(
     server: PushServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

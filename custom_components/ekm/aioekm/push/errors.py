@@ -67,7 +67,7 @@ def parse_retry_after(value: str | None) -> float | None:
     return None if math.isnan(seconds) else max(0.0, seconds)
 
 
-def bounded_retry_after(what: str, value: str | None) -> float | None:
+def bounded_retry_after(what: str, value: str | None, secrets: Iterable[str | None] = ()) -> float | None:
     """The Retry-After to obey: at most MAX_RETRY_AFTER, with a warning when the server asked for more."""
     seconds = parse_retry_after(value)
     if seconds is not None and seconds > MAX_RETRY_AFTER:
@@ -75,7 +75,7 @@ def bounded_retry_after(what: str, value: str | None) -> float | None:
             "%s: the server asks to wait %s s (Retry-After %r); waiting at most %.0f s instead",
             what,
             f"{seconds:.0f}" if math.isfinite(seconds) else "forever",
-            (value or "")[:40],
+            redact(value or "", secrets)[:40],
             MAX_RETRY_AFTER,
         )
         return MAX_RETRY_AFTER
@@ -158,7 +158,7 @@ def error_for(
     """
     secrets = tuple(secrets)
     if status == 429:
-        retry_after = bounded_retry_after(what, headers.get("Retry-After"))
+        retry_after = bounded_retry_after(what, headers.get("Retry-After"), secrets)
         hint = f"; retry after {retry_after:.0f} s" if retry_after is not None else ""
         return RateLimitedError(f"{what}: rate limited (HTTP 429){hint}", retry_after=retry_after)
     body: Any = None
@@ -176,7 +176,7 @@ def error_for(
     elif 200 <= status < 300:
         return None
     elif raw:
-        message = describe_body(raw)
+        message = describe_body(raw, secrets)
     cls = _error_class(status, code, message)
     if cls is None:
         cls = InvalidRequestError
@@ -187,9 +187,9 @@ def error_for(
     return cls(text, status=status, code=code if code is not None and code >= 1000 else None)
 
 
-def describe_body(raw: bytes) -> str:
-    """A short, safe description of a body that is not JSON."""
-    text = raw[:2000].decode("utf-8", "replace").strip()
+def describe_body(raw: bytes, secrets: Iterable[str | None]) -> str:
+    """A short description of a body that is not JSON, its secrets masked before it is cut."""
+    text = redact(raw[:2000].decode("utf-8", "replace"), secrets).strip()
     if text[:1] == "<" or "<html" in text[:200].lower():
         return "an HTML page"
     first_line = text.splitlines()[0] if text else ""
@@ -199,6 +199,5 @@ def describe_body(raw: bytes) -> str:
 def malformed(what: str, raw: bytes, secrets: Iterable[str | None], expected: str) -> MalformedResponseError:
     """The error for a 2xx body that is not the JSON `expected`."""
     return MalformedResponseError(
-        redact(f"{what}: expected {expected}, got {describe_body(raw)}", secrets)[: _MAX_MESSAGE + 80],
-        status=200,
+        f"{what}: expected {expected}, got {describe_body(raw, secrets)}", status=200
     )
