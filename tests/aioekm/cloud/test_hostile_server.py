@@ -146,6 +146,7 @@ HOSTILE_BODIES = {
     "read of 401 digits": readmeter(V4, Time_Stamp_UTC_ms=int(BIG_INT), kWh_Tot=int(BIG_INT)),
     "read of infinities": readmeter(V4, Time_Stamp_UTC_ms="NaN", kWh_Tot="inf", RMS_Watts_Tot=1e300),
     "meter time in another script": readmeter(V4, Meter_Time="²" * 14),
+    "power factor of 401 digits": readmeter(V4, Cos_Theta_Ln_1=BIG_INT),
     "summary count inf": json.dumps([summary_row(DAY[0], Count="inf")]),
     "summary stamped NaN": json.dumps([summary_row(DAY[0], Start_Time_Stamp_UTC_ms="NaN")]),
     "summary of 401 digits": "[" + json.dumps(summary_row(DAY[0]))[:-1] + f', "kWh_Tot_Max": {BIG_INT}}}]',

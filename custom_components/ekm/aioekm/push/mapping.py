@@ -77,8 +77,8 @@ def parse_value(fld: Field, raw: Any) -> FieldValue:
             raise ValueError(f"{fld.name} is not a whole number")
         return int(number)
     if kind is Kind.COS_THETA:
-        if not isinstance(raw, str):
-            raise ValueError(f"{fld.name} is not text")
+        if not isinstance(raw, str) or len(raw) > 12:  # '0.83 L' or 'L083'; longer is not one
+            raise ValueError(f"{fld.name} is not a power factor")
         return format_cos_theta(parse_cos_theta(raw))
     if kind is Kind.TIME:
         text = f"{raw:014d}" if isinstance(raw, int) and not isinstance(raw, bool) else raw
