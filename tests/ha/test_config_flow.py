@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
@@ -9,6 +11,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+import voluptuous as vol
 
 from custom_components.ekm.aioekm.simulator.rs485 import Faults, Rs485Simulator
 from custom_components.ekm.config_flow import parse_addresses
@@ -29,6 +32,9 @@ from custom_components.ekm.const import (
 from .conftest import BUS_UNIQUE_ID, OPTIONS, PASSWORD, V3, V4, entry_data
 
 MISSING_PORT = "/dev/ekm-test-no-such-port"
+EN_ABORTS = json.loads(
+    (Path(__file__).parents[2] / "custom_components" / "ekm" / "translations" / "en.json").read_text()
+)["config"]["abort"]
 
 
 async def _bus_form(hass: HomeAssistant) -> dict[str, Any]:
@@ -395,3 +401,166 @@ async def test_reconfigure_entry_waiting_for_its_port(hass: HomeAssistant, port:
     assert entry.data[CONF_PORT] == port
     assert entry.data[CONF_PASSWORD] == PASSWORD
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+# --- the same bus or meter twice -------------------------------------------------------------
+
+
+def _other_entry(hass: HomeAssistant, port: str, meters: dict[str, str], title: str) -> MockConfigEntry:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=title,
+        unique_id=f"rs485_{min(meters)}",
+        minor_version=2,
+        data={CONF_PORT: port, CONF_METERS: meters},
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_same_tcp_adapter_by_host_name_aborts(hass: HomeAssistant, simulator: Rs485Simulator) -> None:
+    """socket://localhost:P is the adapter an entry already has as socket://127.0.0.1:P."""
+    url = await simulator.start_tcp()
+    assert url.startswith("socket://127.0.0.1:")
+    _other_entry(hass, url, {V4: "v4"}, "RS-485 first")
+    form = await _bus_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_PORT: url.replace("127.0.0.1", "localhost"), CONF_METERS: V3}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_same_device_by_id_link_aborts(hass: HomeAssistant, port: str, tmp_path: Path) -> None:
+    """A /dev/serial/by-id style link is the device it points to."""
+    _other_entry(hass, port, {V4: "v4"}, "RS-485 first")
+    link = tmp_path / "usb-FTDI_FT232R_USB_UART_A10K1234-if00-port0"
+    link.symlink_to(port)
+    form = await _bus_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_PORT: str(link), CONF_METERS: V3}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_meter_of_another_entry_is_refused(hass: HomeAssistant, port: str) -> None:
+    """A meter address another entry has is a field error naming that entry; without it, fine."""
+    _other_entry(hass, "/dev/ttyOTHER", {V3: "v3"}, "RS-485 garage")
+    form = await _bus_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_PORT: port, CONF_METERS: f"{V4} {V3}"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_METERS: "meter_configured"}
+    assert result["description_placeholders"]["entry"] == "RS-485 garage"
+    assert result["description_placeholders"]["meters"] == V3
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_PORT: port, CONF_METERS: V4}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["result"].unique_id == f"rs485_{V4}"
+    await hass.async_block_till_done()
+    await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_scan_finding_a_meter_of_another_entry(hass: HomeAssistant, port: str) -> None:
+    _other_entry(hass, "/dev/ttyOTHER", {V3: "v3"}, "RS-485 garage")
+    form = await _scan_form(hass, port)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_SCAN_FROM: "17506", CONF_SCAN_TO: "17508"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "rs485"
+    assert result["errors"] == {CONF_METERS: "meter_configured"}
+
+
+async def test_reconfigure_to_a_meter_of_another_entry(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, port: str
+) -> None:
+    _other_entry(hass, "/dev/ttyOTHER", {"000000000042": "v4"}, "RS-485 garage")
+    result = await loaded_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PORT: port, CONF_METERS: f"{V4} 42"}
+    )
+    assert result["errors"] == {CONF_METERS: "meter_configured"}
+    assert result["description_placeholders"]["entry"] == "RS-485 garage"
+
+
+async def test_reconfigure_to_another_bus_aborts(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, port: str
+) -> None:
+    """A list without any of the bus's meters is another bus: unique_id_mismatch, entry untouched."""
+    result = await loaded_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PORT: port, CONF_METERS: "42"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "unique_id_mismatch"
+    assert result["description_placeholders"] == {"meters": f"{V4}, {V3}"}
+    assert loaded_entry.unique_id == BUS_UNIQUE_ID
+    assert set(loaded_entry.data[CONF_METERS]) == {V4, V3}
+
+
+# --- flows left open ------------------------------------------------------------------------
+
+
+async def test_flow_left_open_does_not_block_a_new_one(
+    hass: HomeAssistant, port: str, faults: Faults
+) -> None:
+    """A flow that failed and was left open (a closed browser tab) does not abort the next one."""
+    faults.silent_meters.add(V3)
+    first = await _bus_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        first["flow_id"], {CONF_PORT: port, CONF_METERS: V3}
+    )
+    assert result["errors"] == {CONF_METERS: "meters_failed"}
+    faults.silent_meters.clear()
+    second = await _bus_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        second["flow_id"], {CONF_PORT: port, CONF_METERS: V3}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    # Home Assistant ends the abandoned flow of the same bus.
+    assert not any(f["flow_id"] == first["flow_id"] for f in hass.config_entries.flow.async_progress())
+    await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_second_reconfigure_window_is_a_translated_abort(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, port: str, faults: Faults
+) -> None:
+    """Two reconfigure windows of one bus: the second ends with already_in_progress, which en.json has."""
+    faults.silent_meters.add(V3)
+    first = await loaded_entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        first["flow_id"], {CONF_PORT: port, CONF_METERS: f"{V4} {V3}"}
+    )
+    assert result["errors"] == {CONF_METERS: "meters_failed"}
+    result = await loaded_entry.start_reconfigure_flow(hass)
+    if result["type"] is FlowResultType.FORM:  # HA 2025.4 aborts when the unique_id is set
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_PORT: port, CONF_METERS: f"{V4} {V3}"}
+        )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_in_progress"
+    assert result["reason"] in EN_ABORTS
+
+
+# --- the port field ----------------------------------------------------------------------
+
+
+async def test_port_field_is_not_prefilled(hass: HomeAssistant) -> None:
+    """No guess in the port field (the frontend fills a required select with its first option)."""
+    form = await _bus_form(hass)
+    (port_key,) = (key for key in form["data_schema"].schema if str(key) == CONF_PORT)
+    assert isinstance(port_key, vol.Optional)
+    assert port_key.default is vol.UNDEFINED
+    assert not (port_key.description or {}).get("suggested_value")
+    result = await hass.config_entries.flow.async_configure(form["flow_id"], {CONF_METERS: V3})
+    assert result["errors"] == {CONF_PORT: "no_port"}
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_PORT: " ", CONF_METERS: V3}
+    )
+    assert result["errors"] == {CONF_PORT: "no_port"}

@@ -6,18 +6,20 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.ekm import async_remove_config_entry_device
+from custom_components.ekm import async_migrate_entry, async_remove_config_entry_device, compat
 from custom_components.ekm.aioekm.rs485.bus import EkmBus
 from custom_components.ekm.aioekm.simulator import Fleet
+from custom_components.ekm.aioekm.simulator.fleet import make_meter
 from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator
 from custom_components.ekm.compat import get_device
-from custom_components.ekm.const import CONF_PASSWORD, DOMAIN
+from custom_components.ekm.const import CONF_METERS, CONF_PASSWORD, DOMAIN
 
-from .conftest import FROZEN_T, OPTIONS, PASSWORD, V3, V4, entry_data
+from .conftest import BUS_UNIQUE_ID, FROZEN_T, OPTIONS, PASSWORD, V3, V4, entry_data
 
 
 async def test_setup_and_unload(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
@@ -130,18 +132,96 @@ async def test_remove_config_entry_device(
     assert await async_remove_config_entry_device(hass, loaded_entry, other)
 
 
-async def test_reload_only_on_data_or_options_change(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry
-) -> None:
-    """A new title keeps the running coordinator; new options (or data) rebuild it."""
+async def test_reload_only_on_options_change(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    """A new title keeps the running coordinator; new options rebuild it.
+
+    Newer HA reloads through OptionsFlowWithReload (see test_options_flow); older HA through
+    an update listener, which reacts to options only (a reconfigure reloads by itself).
+    """
     coordinator = loaded_entry.runtime_data
     hass.config_entries.async_update_entry(loaded_entry, title="renamed")
     await hass.async_block_till_done()
     assert loaded_entry.runtime_data is coordinator
-    hass.config_entries.async_update_entry(loaded_entry, options={**OPTIONS, "timeout": 0.3})
+    assert bool(loaded_entry.update_listeners) is not compat.HAS_OPTIONS_FLOW_WITH_RELOAD
+    if not compat.HAS_OPTIONS_FLOW_WITH_RELOAD:
+        hass.config_entries.async_update_entry(loaded_entry, options={**OPTIONS, "timeout": 0.3})
+        await hass.async_block_till_done()
+        assert loaded_entry.runtime_data is not coordinator
+        assert loaded_entry.runtime_data.bus.first_byte_timeout == 0.3
+
+
+async def test_migrate_unique_id_from_port(hass: HomeAssistant, port: str) -> None:
+    """1.1 entries were known by the port as typed; 1.2 by a meter of the bus."""
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=port, data=entry_data(port), options=OPTIONS)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    assert loaded_entry.runtime_data is not coordinator
-    assert loaded_entry.runtime_data.bus.first_byte_timeout == 0.3
+    assert (entry.version, entry.minor_version) == (1, 2)
+    assert entry.unique_id == BUS_UNIQUE_ID
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_migrate_duplicate_entries(hass: HomeAssistant) -> None:
+    """Two old entries of the same meter: the second cannot take its name and keeps its old id."""
+    first = MockConfigEntry(
+        domain=DOMAIN, unique_id=f"rs485_{V3}", minor_version=2, data=entry_data("/dev/a")
+    )
+    first.add_to_hass(hass)
+    second = MockConfigEntry(
+        domain=DOMAIN, unique_id="/dev/b", data={**entry_data("/dev/b"), CONF_METERS: {V3: "v3"}}
+    )
+    third = MockConfigEntry(domain=DOMAIN, unique_id="/dev/c", data=entry_data("/dev/c"))
+    for entry in (second, third):
+        entry.add_to_hass(hass)
+        await async_migrate_entry(hass, entry)
+    assert second.unique_id == "/dev/b"
+    assert third.unique_id == f"rs485_{V4}"
+    assert second.minor_version == third.minor_version == 2
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_meter_in_two_entries_is_read_by_the_first_only(
+    hass: HomeAssistant,
+    simulator: Rs485Simulator,
+    loaded_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Entries made before duplicates were refused: no unique ID or device collides."""
+    entity_registry, device_registry = er.async_get(hass), dr.async_get(hass)
+    url = await simulator.start_tcp()
+    meters = {"000000000042": "v4", V3: "v3"}
+    simulator.fleet.add(make_meter("000000000042", "v4"))
+    later = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="rs485_000000000042",
+        minor_version=2,
+        data={**entry_data(url), CONF_METERS: meters},
+        options=OPTIONS,
+    )
+    later.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(later.entry_id)
+    await hass.async_block_till_done()
+    assert later.state is ConfigEntryState.LOADED
+    assert set(later.runtime_data.meters) == {"000000000042"}
+    assert f"Meter {V3} is also set up in {loaded_entry.title}" in caplog.text
+    assert "does not generate unique IDs" not in caplog.text
+    v3_entities = [e for e in entity_registry.entities.values() if e.unique_id.startswith(V3)]
+    assert v3_entities and {e.config_entry_id for e in v3_entities} == {loaded_entry.entry_id}
+    v3_devices = [d for d in device_registry.devices.values() if (DOMAIN, V3) in d.identifiers]
+    assert [d.config_entries for d in v3_devices] == [{loaded_entry.entry_id}]
+    await hass.config_entries.async_unload(later.entry_id)
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_entry_with_only_meters_of_another_entry_fails(
+    hass: HomeAssistant, simulator: Rs485Simulator, loaded_entry: MockConfigEntry
+) -> None:
+    url = await simulator.start_tcp()
+    later = MockConfigEntry(domain=DOMAIN, unique_id="/dev/x", data=entry_data(url), options=OPTIONS)
+    later.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(later.entry_id)
+    assert later.state is ConfigEntryState.SETUP_ERROR
+    assert later.reason is not None and loaded_entry.title in later.reason
 
 
 async def test_diagnostics(
