@@ -263,7 +263,8 @@ class PushClient:
             batch = parse_rows(payload, "GET /summary")
             before, stray = len(rows), 0
             for row in batch:
-                if (row.meter and row.meter not in wanted) or row.end <= start or row.start >= end:
+                # A row's times may be its first and last read: it belongs if it touches the range.
+                if (row.meter and row.meter not in wanted) or row.end < start or row.start >= end:
                     stray += 1  # not what was asked for: a server that ignores offset or range
                     continue
                 rows[(row.meter, row.start)] = row
