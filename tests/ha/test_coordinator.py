@@ -24,8 +24,8 @@ from custom_components.ekm.aioekm.errors import (
 from custom_components.ekm.aioekm.simulator import Fleet
 from custom_components.ekm.aioekm.simulator.fleet import ManualClock
 from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator
-from custom_components.ekm.coordinator import failure_reason
 from custom_components.ekm.guard import CONFIRM_READS, MonotonicGuard
+from custom_components.ekm.helpers import failure_reason
 
 from .conftest import FROZEN_T, OPTIONS, V3, V4
 
