@@ -252,7 +252,6 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
                 vol.Optional(CONF_PASSWORD): PASSWORD_SELECTOR,
             }
         )
-        suggested = {key: value for key, value in suggested.items() if key != CONF_PASSWORD}
         return self.async_show_form(
             step_id="rs485",
             data_schema=compat.with_suggested_values(self, schema, suggested),
@@ -282,7 +281,11 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
                         errors["base"] = "nothing_found"
                     else:
                         addresses = self._addresses + [a for a in found if a not in self._addresses]
-                        suggested = {CONF_PORT: self._port, CONF_METERS: ", ".join(addresses)}
+                        suggested = {
+                            CONF_PORT: self._port,
+                            CONF_METERS: ", ".join(addresses),
+                            CONF_PASSWORD: self._password,
+                        }
                         return await self._async_create(addresses, suggested)
         schema = vol.Schema(
             {vol.Required(CONF_SCAN_FROM): TEXT_SELECTOR, vol.Required(CONF_SCAN_TO): TEXT_SELECTOR}

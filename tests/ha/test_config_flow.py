@@ -256,8 +256,9 @@ async def test_scan_then_listed_meter_fails(hass: HomeAssistant, port: str, faul
     suggested = {str(key): key.description for key in result["data_schema"].schema}
     assert suggested[CONF_METERS] == {"suggested_value": f"{V3}, {V4}"}
     assert suggested[CONF_PORT] == {"suggested_value": port}
+    assert suggested[CONF_PASSWORD] == {"suggested_value": PASSWORD}  # not lost on the way back
     result = await hass.config_entries.flow.async_configure(
-        form["flow_id"], {CONF_PORT: port, CONF_METERS: V4}
+        form["flow_id"], {CONF_PORT: port, CONF_METERS: V4, CONF_PASSWORD: PASSWORD}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
