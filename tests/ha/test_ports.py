@@ -1,0 +1,41 @@
+"""Port identities: the same adapter however it is written, different adapters apart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from homeassistant.core import HomeAssistant
+
+from custom_components.ekm.ports import async_port_identity
+
+
+async def _same(hass: HomeAssistant, a: str, b: str) -> bool:
+    return (await async_port_identity(hass, a)).same_as(await async_port_identity(hass, b))
+
+
+async def test_urls(hass: HomeAssistant) -> None:
+    assert await _same(hass, "socket://localhost:4001", "socket://127.0.0.1:4001")
+    assert await _same(hass, "SOCKET://LocalHost:4001/", " socket://127.0.0.1:4001")
+    assert not await _same(hass, "socket://127.0.0.1:4001", "socket://127.0.0.1:4002")
+    assert not await _same(hass, "socket://127.0.0.1:4001", "rfc2217://127.0.0.1:4001")
+    assert not await _same(hass, "socket://127.0.0.1:4001", "socket://127.0.0.2:4001")
+    # A name that does not resolve stands for itself.
+    assert await _same(hass, "socket://no-such-host.invalid:4001", "socket://NO-SUCH-HOST.invalid:4001")
+    assert not await _same(hass, "socket://no-such-host.invalid:4001", "socket://127.0.0.1:4001")
+
+
+async def test_esphome_secrets_do_not_tell_ports_apart(hass: HomeAssistant) -> None:
+    """Only the redacted URL counts: a changed key is the same proxy port, another port is not."""
+    a = "esphome://127.0.0.1:6053/?port_name=rs485&key=abc"
+    assert await _same(hass, a, "esphome://127.0.0.1:6053/?port_name=rs485&key=xyz")
+    assert not await _same(hass, a, "esphome://127.0.0.1:6053/?port_name=other&key=abc")
+
+
+async def test_device_links(hass: HomeAssistant, tmp_path: Path) -> None:
+    device = tmp_path / "ttyUSB0"
+    device.touch()
+    by_id = tmp_path / "by-id"
+    by_id.mkdir()
+    (by_id / "usb-FTDI_A10K-if00-port0").symlink_to(device)
+    assert await _same(hass, str(by_id / "usb-FTDI_A10K-if00-port0"), str(device))
+    assert not await _same(hass, str(device), str(tmp_path / "ttyUSB1"))
