@@ -9,9 +9,10 @@ from typing import Any
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-import voluptuous as vol
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.ekm.aioekm.simulator.rs485 import Faults, Rs485Simulator
 from custom_components.ekm.config_flow import parse_addresses
@@ -552,16 +553,22 @@ async def test_second_reconfigure_window_is_a_translated_abort(
 # --- the port field ----------------------------------------------------------------------
 
 
-async def test_port_field_is_not_prefilled(hass: HomeAssistant) -> None:
-    """No guess in the port field (the frontend fills a required select with its first option)."""
-    form = await _bus_form(hass)
-    (port_key,) = (key for key in form["data_schema"].schema if str(key) == CONF_PORT)
-    assert isinstance(port_key, vol.Optional)
-    assert port_key.default is vol.UNDEFINED
-    assert not (port_key.description or {}).get("suggested_value")
-    result = await hass.config_entries.flow.async_configure(form["flow_id"], {CONF_METERS: V3})
+async def test_port_field_is_not_prefilled(hass: HomeAssistant, hass_client: ClientSessionGenerator) -> None:
+    """No guess in the port field: the frontend fills a required select with its first option.
+
+    Checked on the JSON the frontend receives, which each HA version serialises its own way.
+    """
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_client()
+    response = await client.post("/api/config/config_entries/flow", json={"handler": DOMAIN})
+    flow_id = (await response.json())["flow_id"]
+    response = await client.post(f"/api/config/config_entries/flow/{flow_id}", json={"next_step_id": "rs485"})
+    form = await response.json()
+    (port_field,) = (f for f in form["data_schema"] if f["name"] == CONF_PORT)
+    assert not port_field.get("required")
+    assert "default" not in port_field
+    assert not (port_field.get("description") or {}).get("suggested_value")
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_METERS: V3})
     assert result["errors"] == {CONF_PORT: "no_port"}
-    result = await hass.config_entries.flow.async_configure(
-        form["flow_id"], {CONF_PORT: " ", CONF_METERS: V3}
-    )
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_PORT: " ", CONF_METERS: V3})
     assert result["errors"] == {CONF_PORT: "no_port"}
