@@ -2,36 +2,39 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterator
 import json
 import os
 from pathlib import Path
+import re
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 import pytest
 
+from custom_components.ekm.aioekm.cli.main import build_parser
 from custom_components.ekm.aioekm.simulator.fleet import Fleet
 
-ROOT = Path(__file__).parents[2]
+from .cli_support import LIBRARY_PARENT, ROOT, ekm_command, ekm_environment
+
 METERS = "300000001:v4,300000002:v4,000000017507:v3"
+V5 = "000300000003"  # simulated as `:v5`, which speaks the v4 protocol
 V4 = "000300000001"
 V3 = "000000017507"
 V4_SETTINGS = "000300000002"
 
 
 def command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "custom_components.ekm.aioekm", *args]
+    return ekm_command(*args)
 
 
 def environment() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT)
-    env.pop("EKM_METER_PASSWORD", None)
-    return env
+    return ekm_environment()
 
 
 def ekm(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
@@ -51,7 +54,7 @@ class Simulator:
 
     def __init__(self, *args: str) -> None:
         self.process = subprocess.Popen(
-            command("simulate", *args, "--meters", METERS, "--turnaround", "0.005"),
+            command("simulate", *args, "--meters", f"{METERS},{V5}:v5", "--turnaround", "0.005"),
             cwd=ROOT,
             env=environment(),
             stdout=subprocess.PIPE,
@@ -132,6 +135,21 @@ def test_read_v3_as_text(port: str) -> None:
     assert any(line.split()[0] == "kWh_Tot" for line in result.stdout.splitlines()[1:])
 
 
+def test_relay_and_set_time_print_their_result(simulator: Simulator) -> None:
+    """One line saying what the meter now reports; `--json` is the whole reading."""
+    port = simulator.urls[1]
+    result = ekm("relay", "--port", port, "--meter", V5, "--relay", "1", "--state", "on", "--seconds", "600")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"relay 1 of meter {V5} is closed (on), switching back after 600 s\n"
+    result = ekm("relay", "--port", port, "--meter", V5, "--relay", "1", "--state", "off")
+    assert result.stdout == f"relay 1 of meter {V5} is open (off)\n"
+    result = ekm("set-time", "--port", port, "--meter", V5, "--time", "2030-01-02T03:04:05")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"meter {V5} clock is 2030-01-02 03:04:05\n"
+    result = ekm("max-demand-period", "--port", port, "--meter", V5, "--minutes", "30")
+    assert result.stdout == f"meter {V5} acknowledged: Max_Demand_Period 2\n"
+
+
 def test_relay_and_settings(simulator: Simulator) -> None:
     """On a meter of its own, so that the other tests see default settings."""
     port = simulator.urls[0]
@@ -154,9 +172,9 @@ def test_scan(simulator: Simulator) -> None:
         "scan", "--port", simulator.urls[1], "--from", "300000000", "--to", "300000003", "--timeout", "0.1"
     )
     assert result.returncode == 0, result.stderr
-    found = [line.split()[0] for line in result.stdout.splitlines()[:-1]]
-    assert found == [V4, "000300000002"]
-    assert "2 meter(s) answered" in result.stdout
+    found = [line.split()[:2] for line in result.stdout.splitlines()[:-1]]
+    assert found == [[V4, "v4"], ["000300000002", "v4"], [V5, "v4"]]
+    assert "3 meter(s) answered" in result.stdout
 
 
 def test_month_table_json(simulator: Simulator) -> None:
@@ -188,7 +206,7 @@ def test_month_table_json(simulator: Simulator) -> None:
                 "--password",
                 "97531864",
             ],
-            "did not accept the password",
+            "the password",
         ),
         (["scan", "--port", "{tcp}", "--from", "5", "--to", "1"], "--to must not be below --from"),
     ],
@@ -248,3 +266,192 @@ def test_scripts_ekm_runs_the_cli() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: ekm")
+
+
+# --- arguments ------------------------------------------------------------------------------
+
+# A valid value for each required argument, to parse every command with its defaults.
+SAMPLES = {
+    "port": "socket://127.0.0.1:1",
+    "meter": "1",
+    "meters": "1:v4",
+    "first": "1",
+    "last": "2",
+    "relay": "1",
+    "state": "on",
+    "amps": "100",
+    "input": "1",
+    "ratio": "1",
+    "minutes": "15",
+    "mode": "off",
+    "new_password": "12345678",
+    "items": "1",
+    "gateway": "4016fa100000",
+    "target_id": "1",
+    "command_name": "SetRelay",
+    "action": "list",
+}
+
+
+def _commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Every runnable command path: ('read',), ('cloud', 'summary') ..."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _commands(sub, (*path, name))
+            if path:
+                return
+    if path and not any(isinstance(a, argparse._SubParsersAction) for a in parser._actions):
+        yield path
+
+
+def _subparser(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> argparse.ArgumentParser:
+    for name in path:
+        (sub,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = sub.choices[name]
+    return parser
+
+
+def test_every_default_is_what_help_says() -> None:
+    """`scan` used to set timeout 0.3 / retries 0 for every bus command (argparse shares a
+    parent parser's actions): `read` then gave a meter 0.3 s and no retry."""
+    parser = build_parser()
+    paths = list(_commands(parser))
+    assert ("read",) in paths and ("cloud", "summary") in paths and ("simulate",) in paths
+    checked = 0
+    for path in paths:
+        command = _subparser(parser, path)
+        argv = list(path)
+        for action in command._actions:
+            if action.required:
+                if action.option_strings:
+                    argv.append(action.option_strings[0])
+                argv.append(SAMPLES[action.dest])
+        args = parser.parse_args(argv)
+        text = " ".join(command.format_help().split())
+        for action in command._actions:
+            if not action.option_strings:
+                continue
+            flag = re.escape(action.option_strings[-1])
+            shown = re.search(rf"{flag} [A-Z_]+ (?:(?! -)[^()])*\(default: ([^)]*)\)", text)
+            if shown is None:
+                continue
+            value = getattr(args, action.dest)
+            if " " in shown.group(1) or shown.group(1).startswith("$"):
+                assert value is None, (path, action.dest)  # worked out when the command runs
+            else:
+                assert str(value) == shown.group(1), (path, action.dest)
+            checked += 1
+    assert checked > 30
+    read = parser.parse_args(["read", "--port", "x", "--meter", "1"])
+    scan = parser.parse_args(["scan", "--port", "x", "--from", "1", "--to", "2"])
+    assert (read.timeout, read.retries, scan.timeout, scan.retries) == (1.5, 2, 0.3, 0)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["read", "--port", "x", "--meter", "²"], "argument --meter: a meter address is 1 to 12 digits 0-9"),
+        (["read", "--port", "x", "--meter", "١٢"], "argument --meter: a meter address is 1 to 12 digits 0-9"),
+        (["read", "--port", "x", "--meter", "1234567890123"], "argument --meter: a meter address"),
+        (["read", "--port", "x", "--meter", "1", "--timeout", "nan"], "argument --timeout: seconds must be"),
+        (["read", "--port", "x", "--meter", "1", "--timeout", "inf"], "argument --timeout: seconds must be"),
+        (["read", "--port", "x", "--meter", "1", "--timeout", "-1"], "argument --timeout: seconds must be"),
+        (["read", "--port", "x", "--meter", "1", "--timeout", "0"], "argument --timeout: seconds must be"),
+        (["read", "--port", "x", "--meter", "1", "--retries", "-1"], "argument --retries: must be between 0"),
+        (["read", "--port", "x", "--meter", "1", "--retries", "²"], "argument --retries: not a whole number"),
+        (
+            [
+                "relay",
+                "--port",
+                "x",
+                "--meter",
+                "1",
+                "--relay",
+                "1",
+                "--state",
+                "on",
+                "--password",
+                "1234567²",
+            ],
+            "argument --password: a meter password is exactly 8 digits 0-9",
+        ),
+        (["change-password", "--port", "x", "--meter", "1", "--new-password", "123"], "exactly 8 digits"),
+        (["scan", "--port", "x", "--from", "²", "--to", "5"], "argument --from: a meter address"),
+        (["simulate", "--meters", "1:v4", "--tcp", "99999"], "argument --tcp: must be between 0 and 65535"),
+        (["simulate", "--meters", "1:v9"], "argument --meters: protocol of '1' must be v3, v4 or v5"),
+        (["simulate", "--meters", ","], "argument --meters: list at least one meter"),
+        (["simulate", "--meters", "1:v4", "--turnaround", "nan"], "argument --turnaround: seconds must be"),
+        (["cloud", "read", "--meter", "²"], "argument --meter: a meter address"),
+        (["cloud", "read", "--timeout", "inf"], "argument --timeout: seconds must be"),
+    ],
+)
+def test_bad_arguments_are_argparse_errors(argv: list[str], message: str) -> None:
+    result = ekm(*argv, timeout=60)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].endswith(message) or message in result.stderr.splitlines()[-1]
+    assert "1234567²" not in result.stderr  # a password is never echoed
+
+
+def test_scan_range_is_capped_without_force() -> None:
+    result = ekm("scan", "--port", "socket://127.0.0.1:1", "--from", "0", "--to", "999999999999")
+    assert result.returncode == 1
+    assert result.stderr == "error: --from/--to span 1000000000000 addresses; at most 1000 without --force\n"
+
+
+def test_simulate_on_a_port_in_use_is_one_line(socket_enabled: None) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for flag in ("--tcp", "--http"):
+            result = ekm("simulate", "--meters", "1:v4", flag, str(port))
+            kind = flag.removeprefix("--").upper()
+            assert result.returncode == 1, result.stderr
+            assert (
+                result.stderr == f"error: cannot serve {kind} on 127.0.0.1:{port}: address already in use\n"
+            )
+
+
+def test_read_into_a_closed_pipe_exits_quietly(simulator: Simulator) -> None:
+    """`ekm read --json | head -c1`: the reader is gone before the output is written."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            command("read", "--port", simulator.urls[1], "--meter", V4, "--json"),
+            cwd=ROOT,
+            env=environment(),
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141  # 128 + SIGPIPE, as a shell reports it
+    assert result.stderr == ""
+
+
+def test_read_loads_neither_simulator_nor_http_server_nor_home_assistant(simulator: Simulator) -> None:
+    probe = (
+        f"import sys; sys.path.append({str(LIBRARY_PARENT)!r}); "
+        "from aioekm.cli.main import main; "
+        f"code = main(['read', '--port', {simulator.urls[1]!r}, '--meter', {V4!r}, '--json']); "
+        "loaded = [m for m in sys.modules if m.split('.')[0] == 'homeassistant' "
+        "or m.startswith(('aioekm.simulator', 'aiohttp.web'))]; "
+        "print(code, loaded, file=sys.stderr)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        check=False,
+        cwd=ROOT,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.stderr.strip() == "0 []"
+    assert json.loads(result.stdout)["Meter"] == V4

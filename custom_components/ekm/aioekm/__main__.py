@@ -1,4 +1,4 @@
-"""`python -m custom_components.ekm.aioekm ...`: the `ekm` command line (see cli.py)."""
+"""`python -m custom_components.ekm.aioekm ...`: the `ekm` command line (see cli/main.py)."""
 
 from __future__ import annotations
 

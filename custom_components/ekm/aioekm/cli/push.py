@@ -26,15 +26,20 @@ from ..push.http import split_list
 from ..push.redaction import redact
 from ..push.summary import STAT_SUFFIXES, Report, SummaryRow
 from ..push.trigger import Trigger
-from ..simulator.push import PushServer
+from .args import Handler, SubParsers, address, bounded_int, seconds
 
 if TYPE_CHECKING:
     from ..simulator.fleet import Fleet
+    from ..simulator.push import PushServer
 
-type Handler = Callable[[argparse.Namespace], Awaitable[int]]
+
+def _meter(text: str) -> str:
+    """A meter address checked like the bus commands', but sent as typed."""
+    address(text)
+    return text.strip()
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(subparsers: SubParsers) -> None:
     """Add the `cloud` command and its subcommands to the CLI."""
     cloud = subparsers.add_parser("cloud", help="talk to the EKM Push cloud API")
     cloud.set_defaults(handler=_usage(cloud))
@@ -51,20 +56,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=None,
         help=f"Summary base URL (default: --base-url if given, else {DEFAULT_SUMMARY_URL})",
     )
-    common.add_argument("--timeout", type=float, default=20.0, help="seconds per request")
+    common.add_argument(
+        "--timeout", type=seconds, default=20.0, help="seconds per request (default: %(default)s)"
+    )
     common.add_argument("--json", action="store_true", help="print JSON")
 
     read = sub.add_parser("read", parents=[common], help="newest reading of meters (Realtime API)")
-    read.add_argument("--meter", action="append", default=None, help="meter address (repeat; default all)")
-    read.add_argument("--cnt", type=int, default=1, help="reads per meter to fetch (newest kept)")
+    read.add_argument(
+        "--meter", type=_meter, action="append", default=None, help="meter address (repeat; default all)"
+    )
+    read.add_argument(
+        "--cnt",
+        type=bounded_int(1, 1000),
+        default=1,
+        help="reads per meter to fetch, newest kept (default: 1)",
+    )
     read.add_argument("--fields", default=None, help="fields to ask for, joined by ~ or ,")
     read.set_defaults(handler=_read)
 
     summary = sub.add_parser("summary", parents=[common], help="summary periods (legacy Summary API)")
-    summary.add_argument("--meter", action="append", required=True, help="meter address (repeat)")
+    summary.add_argument(
+        "--meter", type=_meter, action="append", required=True, help="meter address (repeat)"
+    )
     summary.add_argument("--report", choices=[r.value for r in Report], default="dy")
     summary.add_argument("--start", default=None, help="ISO date/time (default: 1 day before --end)")
-    summary.add_argument("--end", default=None, help="ISO date/time (default: now)")
+    summary.add_argument("--end", default=None, help="ISO date/time (default: the current time)")
     summary.add_argument("--tz", default="UTC", help="timezone of the periods and of naive dates")
     summary.add_argument("--fields", default=None, help="fields, joined by ~ or , (wildcards allowed)")
     summary.set_defaults(handler=_summary)
@@ -78,10 +94,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     relay = sub.add_parser("relay", parents=[common], help="switch a meter relay through its Push3")
     relay.add_argument("--gateway", required=True, help="Push3 MAC address")
-    relay.add_argument("--meter", required=True)
+    relay.add_argument("--meter", type=_meter, required=True)
     relay.add_argument("--relay", type=int, choices=[1, 2], required=True)
     relay.add_argument("--state", choices=["on", "off"], required=True)
-    relay.add_argument("--seconds", type=int, default=0, help="switch back after N s (0 = hold)")
+    relay.add_argument(
+        "--seconds", type=bounded_int(0, 9999), default=0, help="switch back after N s (0 = hold)"
+    )
     relay.set_defaults(handler=_relay)
 
     command = sub.add_parser("command", parents=[common], help="send a Gateway Settings command")
@@ -100,7 +118,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     trigger.set_defaults(handler=_trigger)
 
     widget = sub.add_parser("widget", parents=[common], help="print the EKM Widget URL of a meter")
-    widget.add_argument("--meter", required=True)
+    widget.add_argument("--meter", type=_meter, required=True)
     widget.add_argument("--tz", default=None)
     widget.set_defaults(handler=_widget)
 
@@ -112,6 +130,8 @@ async def start_http_simulation(fleet: Fleet, port: int) -> tuple[PushServer, li
     'listening on http://127.0.0.1:PORT', then one line per accepted key).
     The Push3 local API of gateway MAC is at http://127.0.0.1:PORT/push3/MAC/readMeter.
     """
+    from ..simulator.push import PushServer  # noqa: PLC0415 (server side only when simulating)
+
     server = PushServer(fleet)
     url = await server.start("127.0.0.1", port)
     return server, [f"listening on {url}", *server.key_lines()]
@@ -151,7 +171,10 @@ async def _with_client(args: argparse.Namespace, work: Callable[[PushClient], Aw
     api_url = args.base_url or DEFAULT_API_URL
     summary_url = args.summary_url or args.base_url or DEFAULT_SUMMARY_URL
     try:
-        async with aiohttp.ClientSession() as session:
+        # The threaded resolver (getaddrinfo) is the one that always works: aiohttp picks
+        # aiodns when it is installed, and some aiodns/pycares pairs cannot resolve at all.
+        connector = aiohttp.TCPConnector(resolver=aiohttp.ThreadedResolver())
+        async with aiohttp.ClientSession(connector=connector) as session:
             client = PushClient(
                 session, key, api_url=api_url, summary_url=summary_url, api_token=token, timeout=args.timeout
             )
@@ -233,6 +256,8 @@ def _json_object(text: str, what: str) -> dict[str, Any]:
         value = json.loads(text)
     except ValueError:
         raise ValueError(f"{what} is not valid JSON") from None
+    except RecursionError:
+        raise ValueError(f"{what} is nested too deeply") from None
     if not isinstance(value, dict):
         raise ValueError(f"{what} must be a JSON object")
     return value
@@ -247,8 +272,8 @@ async def _read(args: argparse.Namespace) -> int:
     async def work(client: PushClient) -> Any:
         result = await client.read_meters(args.meter, cnt=args.cnt, fields=fields)
         readings = [result.readings[a] for a in sorted(result.readings)]
-        for address in result.missing:
-            print(f"warning: no good read for {address}", file=sys.stderr)
+        for missing in result.missing:
+            print(f"warning: no good read for {missing}", file=sys.stderr)
         if args.json:
             return [r.as_dict() for r in readings]
         lines = []

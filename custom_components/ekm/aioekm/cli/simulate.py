@@ -1,0 +1,99 @@
+"""`ekm simulate`: virtual meters on a pty / TCP port, and the fake Push API.
+
+The simulator is imported only when this command runs, so the other commands
+never load it (nor aiohttp's server side).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+import os
+import signal
+from typing import Any
+
+from .args import SubParsers, address, delay, tcp_port
+from .push import start_http_simulation
+
+# The protocols `--meters` accepts; a v5 meter speaks the v4 protocol.
+PROTOCOLS = {"v3": "v3", "v4": "v4", "v5": "v4"}
+
+
+def meters_spec(text: str) -> str:
+    """'300000001:v4,17507:v3,300000003:v5' checked, as the simulator's form (v5 -> v4)."""
+    items = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        meter, _, version = item.partition(":")
+        protocol = PROTOCOLS.get(version.strip().lower() or "v4")
+        if protocol is None:
+            raise argparse.ArgumentTypeError(f"protocol of {meter!r} must be v3, v4 or v5, got {version!r}")
+        items.append(f"{address(meter)}:{protocol}")
+    if not items:
+        raise argparse.ArgumentTypeError("list at least one meter, e.g. 300000001:v4")
+    if len(set(items)) != len({item.partition(":")[0] for item in items}):
+        raise argparse.ArgumentTypeError("a meter address is listed twice")
+    return ",".join(items)
+
+
+@contextmanager
+def _listening(what: str, port: int) -> Iterator[None]:
+    """Say which port could not be opened, in words (asyncio's message nests the errno)."""
+    try:
+        yield
+    except OSError as err:
+        reason = os.strerror(err.errno).lower() if err.errno else str(err)
+        raise OSError(f"cannot serve {what} on 127.0.0.1:{port}: {reason}") from None
+
+
+async def _simulate(args: argparse.Namespace) -> int:
+    # Here, not at the top: only this command may load the simulator.
+    from ..simulator.fleet import Fleet  # noqa: PLC0415
+    from ..simulator.rs485 import Rs485Simulator  # noqa: PLC0415
+
+    fleet = Fleet.parse(args.meters)
+    sim = Rs485Simulator(fleet, turnaround=args.turnaround, wire_speed=args.wire_speed)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    http: Any = None
+    try:
+        lines = []
+        if args.pty or (args.tcp is None and args.http is None):
+            lines.append(f"listening on {await sim.start_pty()}")
+        if args.tcp is not None:
+            with _listening("TCP", args.tcp):
+                lines.append(f"listening on {await sim.start_tcp(args.tcp)}")
+        if args.http is not None:
+            with _listening("HTTP", args.http):
+                http, http_lines = await start_http_simulation(fleet, args.http)
+            lines.extend(http_lines)
+        for line in lines:
+            print(line, flush=True)
+        await stop.wait()
+    finally:
+        await sim.stop()
+        if http is not None:
+            await http.close()
+    return 0
+
+
+def register(sub: SubParsers) -> None:
+    sim = sub.add_parser("simulate", help="serve virtual meters on a pty / TCP port (and the Push API)")
+    sim.add_argument(
+        "--meters", required=True, type=meters_spec, help="ADDRESS:v3|v4|v5, comma separated (v5 speaks v4)"
+    )
+    sim.add_argument("--pty", action="store_true", help="serve on a pseudo-terminal (the default)")
+    sim.add_argument(
+        "--tcp", type=tcp_port, default=None, metavar="PORT", help="serve on TCP 127.0.0.1:PORT (0: any free)"
+    )
+    sim.add_argument(
+        "--http", type=tcp_port, default=None, metavar="PORT", help="serve the fake Push API (0: any free)"
+    )
+    sim.add_argument("--wire-speed", action="store_true", help="pace replies at 9600 baud")
+    sim.add_argument(
+        "--turnaround", type=delay, default=0.03, help="meter reply delay, seconds (default: %(default)s)"
+    )
+    sim.set_defaults(handler=_simulate)
