@@ -211,7 +211,7 @@ async def test_wrong_password_is_rejected(
     meter = fleet.meters[V4]
     meter.password = "24681357"
     caplog.set_level(logging.DEBUG, logger="custom_components.ekm")
-    with pytest.raises(CommandRejectedError, match="did not accept the password") as err:
+    with pytest.raises(CommandRejectedError, match="did not answer the password") as err:
         await bus.set_relay(V4, 1, True, password="11112222")
     assert meter.relays == [False, False]
     assert "11112222" not in str(err.value) and "24681357" not in str(err.value)

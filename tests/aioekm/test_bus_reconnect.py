@@ -15,7 +15,7 @@ from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator
 from .conftest import V4
 from .test_bus import assert_matches_meter
 
-BUS_LOGGER = "custom_components.ekm.aioekm.rs485.bus"
+BUS_LOGGER = "custom_components.ekm.aioekm.rs485.port"
 
 
 def is_connected(bus: EkmBus) -> bool:

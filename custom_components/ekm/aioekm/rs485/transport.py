@@ -3,13 +3,15 @@
 Accepts whatever serialx accepts: device paths (/dev/ttyUSB0, /dev/serial/by-id/...),
 socket://host:port, rfc2217://host:port. Bytes are collected by a plain asyncio
 protocol so the bus can drop stale input before each request (like
-reset_input_buffer) and read replies with its own first-byte / inter-byte timeouts.
+reset_input_buffer), wait for the line to fall quiet, and read replies with its
+own first-byte / inter-byte timeouts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from typing import Any
 
 import serialx
@@ -46,6 +48,7 @@ class Link:
         self._waiter: asyncio.Future[None] | None = None
         self._transport: asyncio.BaseTransport | None = None
         self._closed = False
+        self._last_rx = -math.inf  # loop time of the last byte received
         self.lost_reason: str | None = None
 
     @classmethod
@@ -74,6 +77,7 @@ class Link:
 
     def _received(self, data: bytes) -> None:
         self._buffer += data
+        self._last_rx = asyncio.get_running_loop().time()
         self._wake()
 
     def _lost(self, exc: Exception | None) -> None:
@@ -109,6 +113,30 @@ class Link:
         self._buffer.clear()
         return dropped
 
+    def unread(self, data: bytes) -> None:
+        """Put `data` back in front of the input, to be read again."""
+        self._buffer[:0] = data
+
+    async def settle(self, quiet: float, *, limit: float, from_now: bool = False) -> int:
+        """Drop input until the line has been quiet for `quiet` seconds; returns how much was dropped.
+
+        Quiet counts from the last byte received, or from now with `from_now` (to
+        give a reply that is still on its way the time to come). Gives up after
+        `limit` seconds of a line that never falls quiet.
+        """
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        give_up = now + limit
+        silent_since = max(self._last_rx, now) if from_now else self._last_rx
+        dropped = self.discard_input()
+        while not self._closed:
+            wait = min(silent_since + quiet, give_up) - loop.time()
+            if wait <= 0 or not await self._wait_data(wait):
+                break
+            dropped += self.discard_input()
+            silent_since = self._last_rx
+        return dropped
+
     def _check_open(self) -> None:
         if self._closed or self._transport is None:
             raise EkmConnectionError(f"{serialx.redact_uri(self.url)} is gone: {self.lost_reason}")
@@ -140,52 +168,39 @@ class Link:
             self._waiter = None
         return True
 
-    def _skip_to_start(self, wanted: tuple[int, ...], pending_echo: bytes) -> bytes:
-        """Drop echo and noise up to the first wanted byte; returns the echo still expected."""
+    def _skip_echo(self, pending_echo: bytes) -> bytes:
+        """Drop the echo of the request at the start of the input; returns the echo still expected."""
         skip = 0
-        buffer = self._buffer
-        while skip < len(buffer):
-            byte = buffer[skip]
-            if pending_echo and byte == pending_echo[0]:
-                pending_echo = pending_echo[1:]
-            elif byte in wanted:
-                break
-            else:
-                pending_echo = b""  # not an echo (any more): plain noise
+        while skip < len(self._buffer) and pending_echo and self._buffer[skip] == pending_echo[0]:
+            pending_echo = pending_echo[1:]
             skip += 1
-        del buffer[:skip]
-        return pending_echo
+        del self._buffer[:skip]
+        return pending_echo if not self._buffer else b""
 
-    async def receive_reply(
-        self,
-        *,
-        frame: bool,
-        echo: bytes,
-        first_byte_timeout: float,
-        inter_byte_timeout: float,
+    async def receive_frame(
+        self, *, echo: bytes, first_byte_timeout: float, inter_byte_timeout: float
     ) -> bytes:
-        """The next reply: a 255-byte frame (frame=True) or the ACK byte.
+        """The next 255 bytes that start with STX.
 
         Skips an echo of the request (some adapters echo what they send) and any
-        bytes before the reply's first byte (STX for a frame, else ACK). A NAK is
-        skipped like noise: only an ACK counts, silence is the failure.
-        EkmTimeoutError if the reply does not start within `first_byte_timeout`
-        or stalls for `inter_byte_timeout`; EkmConnectionError if the link drops.
+        bytes before the STX. EkmTimeoutError if no STX comes within
+        `first_byte_timeout` or the frame stalls for `inter_byte_timeout`;
+        EkmConnectionError if the link drops.
         """
         loop = asyncio.get_running_loop()
-        wanted = (STX,) if frame else (ACK,)
         pending_echo = echo
         deadline = loop.time() + first_byte_timeout
         while True:
-            pending_echo = self._skip_to_start(wanted, pending_echo)
-            if self._buffer:
+            pending_echo = self._skip_echo(pending_echo)
+            start = self._buffer.find(STX)
+            if start >= 0:
+                del self._buffer[:start]
                 break
+            self._buffer.clear()
             self._check_open()
             if not await self._wait_data(deadline - loop.time()):
                 self._check_open()
                 raise EkmTimeoutError("no reply")
-        if not frame:
-            return bytes((self._buffer.pop(0),))
         while len(self._buffer) < FRAME_LENGTH:
             self._check_open()
             if not await self._wait_data(inter_byte_timeout):
@@ -194,3 +209,27 @@ class Link:
         reply = bytes(self._buffer[:FRAME_LENGTH])
         del self._buffer[:FRAME_LENGTH]
         return reply
+
+    async def receive_ack(self, *, echo: bytes, within: float) -> bytes:
+        """What came within `within` seconds, echo left out, up to and including the first ACK.
+
+        Ends with ACK when one came; otherwise it is whatever came instead (maybe a
+        NAK, maybe nothing). EkmConnectionError if the link drops.
+        """
+        loop = asyncio.get_running_loop()
+        pending_echo = echo
+        deadline = loop.time() + within
+        seen = bytearray()
+        while True:
+            pending_echo = self._skip_echo(pending_echo)
+            ack = self._buffer.find(ACK)
+            if ack >= 0:
+                seen += self._buffer[: ack + 1]
+                del self._buffer[: ack + 1]
+                return bytes(seen)
+            seen += self._buffer
+            self._buffer.clear()
+            self._check_open()
+            if not await self._wait_data(deadline - loop.time()):
+                self._check_open()
+                return bytes(seen)

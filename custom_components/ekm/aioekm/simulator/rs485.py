@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 import errno
 import logging
@@ -28,7 +28,8 @@ import tty
 from ..errors import FrameError
 from ..fields import FRAME_LENGTH, Layout
 from ..readings import Protocol
-from ..rs485.frames import ACK, MONTH_TABLE_REGISTERS, SOH, MonthKwh
+from ..rs485.frames import ACK, MONTH_TABLE_REGISTERS, SOH, STX, MonthKwh
+from .faults import Faults
 from .fleet import Fleet, VirtualMeter
 from .meter_codec import Request, build_reply, build_table, parse_request, request_length
 from .writes import apply_write
@@ -40,19 +41,6 @@ CHUNK = 16  # bytes released at once when pacing (about 17 ms at 9600 baud)
 PARTIAL_REQUEST_TIMEOUT = 0.5  # a half-received request older than this is noise
 MARKER_SPEED = termios.B38400  # the pty's resting speed; clients ask for 9600
 REARM_EVERY = 0.02  # seconds between checks of the pty settings
-
-
-@dataclass
-class Faults:
-    """Misbehaviour to inject; every knob may change while the simulator runs."""
-
-    crc_error_rate: float = 0.0  # fraction of 255-byte replies sent with a corrupted CRC
-    drop_rate: float = 0.0  # fraction of requests left unanswered
-    garbage_before: bytes = b""  # bytes sent before each reply
-    echo: bool = False  # echo each request back before replying (like some adapters)
-    slow: float = 0.0  # extra seconds before each reply
-    silent_meters: set[str] = field(default_factory=set)  # addresses that never answer
-    lose_write_acks: bool = False  # apply writes but never send their ACK
 
 
 @dataclass
@@ -76,10 +64,13 @@ class _Bus:
         self._tx_free = 0.0  # when the last reply finished crossing the wire
         self._queue: asyncio.Queue[tuple[bytes, float]] = asyncio.Queue()
         self._session = _Session()
+        self._late: set[asyncio.Task[None]] = set()  # late replies still to go out
         self._worker = asyncio.get_running_loop().create_task(self._serve())
 
     def close(self) -> None:
         self._worker.cancel()
+        for task in list(self._late):
+            task.cancel()
 
     def received(self, data: bytes) -> None:
         loop = asyncio.get_running_loop()
@@ -117,6 +108,8 @@ class _Bus:
 
     async def _answer(self, raw: bytes, heard_at: float) -> None:
         sim = self._sim
+        faults = sim.faults
+        rng = sim.rng
         try:
             request = parse_request(raw)
         except FrameError as err:
@@ -126,14 +119,34 @@ class _Bus:
         sim.log.append(request)
         sim.raw_log.append(raw)
         reply = self._reply_to(request)
-        if reply is None or sim.rng.random() < sim.faults.drop_rate:
+        if reply is None or rng.random() < faults.drop_rate:
             return
         loop = asyncio.get_running_loop()
-        start = max(heard_at + sim.turnaround + sim.faults.slow, self._tx_free)
-        await asyncio.sleep(max(0.0, start - loop.time()))
-        if len(reply) == FRAME_LENGTH and sim.rng.random() < sim.faults.crc_error_rate:
+        start = max(heard_at + sim.turnaround + faults.slow, self._tx_free)
+        # A knob at 0 draws nothing, so a seed gives the same run whatever knobs exist.
+        late = bool(faults.late_rate) and rng.random() < faults.late_rate
+        if not late:
+            await asyncio.sleep(max(0.0, start - loop.time()))
+        if len(reply) == FRAME_LENGTH and rng.random() < faults.crc_error_rate:
             reply = reply[:-2] + bytes(((reply[-2] ^ 0x01), reply[-1]))
-        await self._transmit(sim.faults.garbage_before + reply)
+        data = faults.garbage_before
+        if faults.garbage_rate and rng.random() < faults.garbage_rate:
+            data += bytes(rng.randrange(0x80) for _ in range(rng.randint(1, 8)))
+        if faults.stray_stx_rate and rng.random() < faults.stray_stx_rate:
+            data += bytes((STX,))
+        data += reply
+        if faults.dup_rate and rng.random() < faults.dup_rate:
+            data += reply
+        if late:  # held back like a buffering bridge would: in one piece, holding nothing up
+            task = loop.create_task(self._send_at(start + faults.late_by, data))
+            self._late.add(task)
+            task.add_done_callback(self._late.discard)
+            return
+        await self._transmit(data)
+
+    async def _send_at(self, when: float, data: bytes) -> None:
+        await asyncio.sleep(max(0.0, when - asyncio.get_running_loop().time()))
+        self._send(data)
 
     async def _transmit(self, data: bytes) -> None:
         """Send `data`, paced at the wire rate when asked, anchored so pacing never drifts."""
@@ -446,3 +459,6 @@ class Rs485Simulator:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+__all__ = ["BYTE_TIME", "Faults", "Rs485Simulator", "frame_for", "table_for"]
