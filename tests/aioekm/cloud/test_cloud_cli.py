@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 import json
-import os
-from pathlib import Path
 import subprocess
-import sys
 
 import pytest
 
@@ -17,9 +15,9 @@ from custom_components.ekm.aioekm.cli.push import register
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.push import Fault, PushServer
 
+from ..cli_support import ROOT, ekm_command, ekm_environment
 from .cloud_support import GW1, GW2, V3, V4, V4_B, V4_GW2, serving
 
-ROOT = Path(__file__).parents[3]
 TOKEN = "cli-token-secret"
 
 
@@ -211,45 +209,54 @@ def test_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None
         assert name in text
 
 
-async def test_end_to_end_subprocess(server: PushServer, fleet: Fleet, clock: ManualClock) -> None:
-    """`python -m custom_components.ekm.aioekm cloud read --json` in a real subprocess."""
-    import asyncio
-
+async def _ekm(*argv: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """`ekm ARGV...` in a real subprocess: (exit code, stdout, stderr)."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "custom_components.ekm.aioekm",
-        "cloud",
-        "read",
-        "--meter",
-        V4,
-        "--json",
-        "--key",
-        server.keys.account,
-        "--base-url",
-        server.url,
+        *ekm_command(*argv),
         cwd=ROOT,
+        env=env or ekm_environment(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    out, err = await asyncio.wait_for(process.communicate(), 30)
-    assert process.returncode == 0, err.decode()
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_end_to_end_subprocess(server: PushServer, fleet: Fleet, clock: ManualClock) -> None:
+    """`ekm cloud read --json` in a real subprocess."""
+    code, out, err = await _ekm(
+        "cloud", "read", "--meter", V4, "--json", "--key", server.keys.account, "--base-url", server.url
+    )
+    assert code == 0, err
     assert json.loads(out) == [fleet.meters[V4].reading(clock.t).as_dict()]
+
+
+async def test_cloud_read_resolves_a_host_name(server: PushServer, fleet: Fleet, clock: ManualClock) -> None:
+    """`--base-url http://localhost:PORT` needs name resolution: with aiodns 3.2.0 beside
+    pycares 5 (HA 2025.4's venv) aiohttp's default resolver failed with a TypeError."""
+    url = server.url.replace("127.0.0.1", "localhost")
+    code, out, err = await _ekm(
+        "cloud", "read", "--meter", V3, "--json", "--key", server.keys.account, "--base-url", url
+    )
+    assert code == 0, err
+    assert json.loads(out) == [fleet.meters[V3].reading(clock.t).as_dict()]
+
+
+async def test_deeply_nested_definition_is_one_line(
+    server: PushServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nested = '{"a": ' * 100_000 + "1" + "}" * 100_000
+    argv = ["trigger", "create", "--gateway", GW1, "--definition", nested, "--token", TOKEN]
+    assert await run(server, *argv) == 1
+    assert capsys.readouterr().err == "error: --definition is nested too deeply\n"
+    assert server.requests_to("/trigger") == []
 
 
 async def test_simulate_http_then_cloud_read_in_subprocesses() -> None:
     """`ekm simulate --http 0` prints its URL and keys; `ekm cloud read` uses them."""
-    import asyncio
-
     sim = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "custom_components.ekm.aioekm",
-        "simulate",
-        "--meters",
-        "300000001:v4,17507:v3",
-        "--http",
-        "0",
+        *ekm_command("simulate", "--meters", "300000001:v4,17507:v3", "--http", "0"),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -263,22 +270,10 @@ async def test_simulate_http_then_cloud_read_in_subprocesses() -> None:
         assert lines[2].startswith("gateway key: 4016fa100000 ")
         assert lines[3].startswith("meter key: 000000017507 ")
         key = lines[1].removeprefix("account key: ")
-        read = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "custom_components.ekm.aioekm",
-            "cloud",
-            "read",
-            "--json",
-            "--base-url",
-            url,
-            cwd=ROOT,
-            env={**os.environ, "EKM_PUSH_KEY": key},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+        code, out, err = await _ekm(
+            "cloud", "read", "--json", "--base-url", url, env=ekm_environment(EKM_PUSH_KEY=key)
         )
-        out, err = await asyncio.wait_for(read.communicate(), 30)
-        assert read.returncode == 0, err.decode()
+        assert code == 0, err
         readings = json.loads(out)
         assert [(r["Meter"], r["Protocol"]) for r in readings] == [(V3, "v3"), (V4, "v4")]
         assert all(isinstance(r["kWh_Tot"], float) and r["kWh_Tot"] > 0 for r in readings)
