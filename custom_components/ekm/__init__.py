@@ -116,11 +116,15 @@ def _current_identifiers(coordinator: EkmCoordinator) -> set[tuple[str, str]]:
 def _remove_stale_devices(
     registry: dr.DeviceRegistry, entry: EkmConfigEntry, coordinator: EkmCoordinator
 ) -> None:
-    """Remove the devices of meters that are no longer configured."""
+    """Take this entry off the devices of meters it no longer reads.
+
+    Only this entry: on HA versions where devices are shared by identifier, a meter that an
+    earlier entry reads (see _own_meters) keeps its device there.
+    """
     keep = _current_identifiers(coordinator)
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
         if not device.identifiers & keep:
-            registry.async_remove_device(device.id)
+            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
 
 
 async def async_remove_config_entry_device(

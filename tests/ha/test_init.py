@@ -199,6 +199,8 @@ async def test_meter_in_two_entries_is_read_by_the_first_only(
         options=OPTIONS,
     )
     later.add_to_hass(hass)
+    # What the duplicate made before: its own claim on the meter's device.
+    device_registry.async_get_or_create(config_entry_id=later.entry_id, identifiers={(DOMAIN, V3)})
     assert await hass.config_entries.async_setup(later.entry_id)
     await hass.async_block_till_done()
     assert later.state is ConfigEntryState.LOADED
