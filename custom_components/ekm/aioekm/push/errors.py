@@ -148,24 +148,21 @@ def error_for(
     status: int,
     headers: Mapping[str, str],
     raw: bytes,
+    *,
+    body: Any,
     secrets: Iterable[str | None],
 ) -> PushApiError | None:
     """The typed error an answer stands for, or None if it is a success.
 
-    `what` names the request without its query (e.g. 'GET /readMeter').
-    A 2xx answer whose body is not JSON is left to the caller, which knows
-    what it expected.
+    `what` names the request without its query (e.g. 'GET /readMeter'); `body`
+    is `raw` decoded, None if it is not JSON. A 2xx answer whose body is not
+    JSON is left to the caller, which knows what it expected.
     """
     secrets = tuple(secrets)
     if status == 429:
         retry_after = bounded_retry_after(what, headers.get("Retry-After"), secrets)
         hint = f"; retry after {retry_after:.0f} s" if retry_after is not None else ""
         return RateLimitedError(f"{what}: rate limited (HTTP 429){hint}", retry_after=retry_after)
-    body: Any = None
-    try:
-        body = decode_json(raw)
-    except ValueError:
-        body = None
     code: int | None = None
     message: str | None = None
     if isinstance(body, Mapping):

@@ -172,16 +172,18 @@ class HttpTransport:
             special = self._map_status(status)
             if special is not None:
                 raise special
-        error = error_for(what, status, reply_headers, raw, self._secrets())
+        secrets = self._secrets()
+        try:
+            payload, is_json = decode_json(raw), True
+        except ValueError:
+            payload, is_json = None, False
+        error = error_for(what, status, reply_headers, raw, body=payload, secrets=secrets)
         if error is not None:
             _LOGGER.debug("%s", self.safe(str(error)))
             raise error
-        try:
-            payload = decode_json(raw)
-        except ValueError:
-            raise malformed(what, raw, self._secrets(), expected) from None
+        if not is_json:
+            raise malformed(what, raw, secrets, expected)
         # A server may echo the key or token anywhere; what we hand on never carries them.
-        secrets = self._secrets()
         return redact_value(payload, secrets) if may_hold(raw, secrets) else payload
 
     async def _read_body(self, response: aiohttp.ClientResponse, what: str) -> bytes:
