@@ -42,6 +42,7 @@ from ..readings import (
     normalize_address,
 )
 from .crc import crc_ok
+from .plausibility import check_reply
 
 # Control characters of the link.
 SOH: Final = 0x01
@@ -123,15 +124,20 @@ def check_kwh_scale(scale: int) -> None:
         raise ValueError(f"kWh_Scale must be 0, 1 or 2, got {scale!r}")
 
 
-def parse_reply(data: bytes, *, address: str, layout: Layout, kwh_scale: int | None = None) -> Frame:
+def parse_reply(
+    data: bytes, *, address: str, layout: Layout, kwh_scale: int | None = None, plausibility: bool = True
+) -> Frame:
     """Validate a 255-byte reply to a read of `address` and decode every field of `layout`.
 
     Checks, in order: length, STX, CRC, echoed address (`WILDCARD_ADDRESS` accepts
-    any), v4 request-type echo, field characters; each failure raises its own
-    errors.FrameError subclass, and nothing else escapes for any input bytes.
+    any), v4 request-type echo, field characters, then what the CRC can miss
+    (plausibility.check_reply; `plausibility=False` skips it, to decode made-up
+    frames exactly); each failure raises its own errors.FrameError subclass, and
+    nothing else escapes for any input bytes.
 
-    kWh scaling: v3 always /10; a v4 A frame uses its own kWh_Scale byte; a v4 B
-    frame uses `kwh_scale` (take it from the latest A frame). With None, B kWh
+    kWh scaling: v3 always /10; a v4 A frame uses its own kWh_Scale byte (and is
+    implausible if `kwh_scale` is given and differs); a v4 B frame uses
+    `kwh_scale` (take it from the latest A frame). With None, B kWh
     fields are left as raw register counts (scale 0); to_reading() rescales them
     with the A frame's kWh_Scale, so a B parsed early is still merged correctly.
     `address` and `kwh_scale` are the caller's and raise ValueError when invalid.
@@ -163,6 +169,8 @@ def parse_reply(data: bytes, *, address: str, layout: Layout, kwh_scale: int | N
     else:
         scale = kwh_scale if kwh_scale is not None else 0
     values = {f.name: _decode(f, data[field_slice(f, layout)], scale) for f in fields}
+    if plausibility:
+        check_reply(data, layout, values, known_kwh_scale=kwh_scale)
     return Frame(
         layout=layout,
         address=got,
