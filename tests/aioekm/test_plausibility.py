@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.ekm.aioekm.errors import FrameError, ImplausibleFrameError
+from custom_components.ekm.aioekm.errors import FieldValueError, FrameError, ImplausibleFrameError
 from custom_components.ekm.aioekm.fields import FIELDS, Layout
 from custom_components.ekm.aioekm.rs485.crc import crc_ok, seal
 from custom_components.ekm.aioekm.rs485.frames import Frame, parse_reply
@@ -99,6 +99,15 @@ def test_implausible_is_a_frame_error() -> None:
 def test_a_byte_above_0x7f_on_the_7_bit_link(layout: Layout) -> None:
     virtual, data = reply(layout)
     refused(virtual, layout, with_bytes(data, 1, b"\x90"), "above 0x7F")  # the model byte
+
+
+@pytest.mark.parametrize("layout", list(Layout), ids=str)
+@pytest.mark.parametrize(("at", "byte"), [(249, b"#"), (250, b"\x0c"), (251, b"\x0b")])
+def test_a_broken_trailer(layout: Layout, at: int, byte: bytes) -> None:
+    """'!' CR LF ETX at 249: a flip there can pass the CRC and used to pass the parser."""
+    virtual, data = reply(layout)
+    with pytest.raises(FieldValueError, match="not '!' CR LF ETX"):
+        parse_reply(with_bytes(data, at, byte), address=virtual.address, layout=layout, plausibility=False)
 
 
 @pytest.mark.parametrize(("layout", "at"), [(Layout.V4A, 231), (Layout.V4A, 232), (Layout.V4B, 200)])

@@ -130,7 +130,7 @@ def parse_reply(
     """Validate a 255-byte reply to a read of `address` and decode every field of `layout`.
 
     Checks, in order: length, STX, CRC, echoed address (`WILDCARD_ADDRESS` accepts
-    any), v4 request-type echo, field characters, then what the CRC can miss
+    any), v4 request-type echo, trailer, field characters, then what the CRC can miss
     (plausibility.check_reply; `plausibility=False` skips it, to decode made-up
     frames exactly); each failure raises its own errors.FrameError subclass, and
     nothing else escapes for any input bytes.
@@ -159,6 +159,8 @@ def parse_reply(
         raise RequestTypeError(
             f"{what} echoes request type {data[REQUEST_TYPE_AT]!r}, expected {expected_type!r}"
         )
+    if data[TRAILER_AT] != TRAILER:  # the CRC misses some corruptions of it
+        raise FieldValueError(f"{what} ends {data[TRAILER_AT]!r}, not '!' CR LF ETX")
     fields = fields_in(layout)
     if layout is Layout.V3:
         scale = V3_KWH_SCALE
