@@ -18,6 +18,7 @@ import time
 import pytest
 
 from custom_components.ekm.aioekm.cli.main import build_parser
+from custom_components.ekm.aioekm.readings import relays_closed
 from custom_components.ekm.aioekm.simulator.fleet import Fleet
 
 from .cli_support import LIBRARY_PARENT, ROOT, ekm_command, ekm_environment
@@ -455,3 +456,49 @@ def test_read_loads_neither_simulator_nor_http_server_nor_home_assistant(simulat
     )
     assert result.stderr.strip() == "0 []"
     assert json.loads(result.stdout)["Meter"] == V4
+
+
+# --- fault knobs ------------------------------------------------------------------------------
+
+ALL_FAULTS = "crc=0.05,drop=0.02,late=0.1,dup=0.05,garbage=0.02,stray_stx=0.02,slow=0.5"
+
+
+def test_simulate_faults_reach_the_bus() -> None:
+    """`--faults drop=1`: the meter never answers, so the knob is really wired in."""
+    sim = Simulator("--tcp", "0", "--faults", "drop=1")
+    try:
+        (url,) = sim.wait_for(1)
+        result = ekm("read", "--port", url, "--meter", V4, "--timeout", "0.2", "--retries", "0")
+        assert result.returncode == 1
+        assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
+    finally:
+        assert sim.stop() == 0
+
+
+@pytest.mark.slow
+def test_simulate_with_every_fault_never_returns_a_wrong_reading() -> None:
+    sim = Simulator("--tcp", "0", "--faults", ALL_FAULTS)
+    try:
+        (url,) = sim.wait_for(1)
+        good = 0
+        for state in ("on", "off", "on"):
+            result = ekm(
+                "relay", "--port", url, "--meter", V4_SETTINGS, "--relay", "1", "--state", state, "--json"
+            )
+            if result.returncode == 0:
+                relay_1, _ = relays_closed(json.loads(result.stdout)["State_Out"])
+                assert relay_1 == (state == "on")
+            else:  # a write may go unconfirmed (3) or fail (1); never silently wrong
+                assert result.returncode in (1, 3) and "Traceback" not in result.stderr
+            for address in (V4, V3):
+                read = ekm("read", "--port", url, "--meter", address, "--json")
+                if read.returncode == 0:
+                    good += 1
+                    reading = json.loads(read.stdout)
+                    assert reading["Meter"] == address
+                    assert 110 < reading["RMS_Volts_Ln_1"] < 130
+                else:
+                    assert read.returncode == 1 and len(read.stderr.splitlines()) == 1, read.stderr
+        assert good >= 3  # retries get most reads through these rates
+    finally:
+        assert sim.stop() == 0

@@ -12,10 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 import os
 import signal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .args import SubParsers, address, delay, tcp_port
 from .push import start_http_simulation
+
+if TYPE_CHECKING:
+    from ..simulator.faults import Faults
 
 # The protocols `--meters` accepts; a v5 meter speaks the v4 protocol.
 PROTOCOLS = {"v3": "v3", "v4": "v4", "v5": "v4"}
@@ -47,13 +50,23 @@ def _listening(what: str, port: int) -> Iterator[None]:
         raise OSError(f"cannot serve {what} on 127.0.0.1:{port}: {reason}") from None
 
 
+def faults_spec(text: str) -> Faults:
+    """'crc=0.05,drop=0.02,...' as the simulator's Faults (docs/simulator.md lists the knobs)."""
+    from ..simulator.faults import Faults  # noqa: PLC0415 (only `simulate` loads the simulator)
+
+    try:
+        return Faults.parse(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 async def _simulate(args: argparse.Namespace) -> int:
     # Here, not at the top: only this command may load the simulator.
     from ..simulator.fleet import Fleet  # noqa: PLC0415
     from ..simulator.rs485 import Rs485Simulator  # noqa: PLC0415
 
     fleet = Fleet.parse(args.meters)
-    sim = Rs485Simulator(fleet, turnaround=args.turnaround, wire_speed=args.wire_speed)
+    sim = Rs485Simulator(fleet, turnaround=args.turnaround, wire_speed=args.wire_speed, faults=args.faults)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -95,5 +108,13 @@ def register(sub: SubParsers) -> None:
     sim.add_argument("--wire-speed", action="store_true", help="pace replies at 9600 baud")
     sim.add_argument(
         "--turnaround", type=delay, default=0.03, help="meter reply delay, seconds (default: %(default)s)"
+    )
+    sim.add_argument(
+        "--faults",
+        type=faults_spec,
+        default=None,
+        metavar="KNOB=VALUE,...",
+        help="misbehave on the bus, e.g. crc=0.05,drop=0.02,late=0.1,dup=0.05,garbage=0.02,"
+        "stray_stx=0.02,slow=0.5 (rates are fractions of replies; see docs/simulator.md)",
     )
     sim.set_defaults(handler=_simulate)
