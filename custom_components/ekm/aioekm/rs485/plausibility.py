@@ -2,13 +2,13 @@
 
 The CRC is CRC-16 sent as two 7-bit bytes (docs/rs485-protocol.md, section 3), so
 two of its bits are lost and about 3 in 65,536 random double-bit errors pass it.
-Most of those land in digits that stay digits. These checks reject what no meter
-sends: bytes with the eighth bit set on a 7-bit link, reserved bytes that are
-not zero-like, values outside physical ranges, codes outside their
-documented sets, more watts or vars on a line than its volts times amps, a clock
-that is not a date, and a kWh_Scale other than the one the meter had. Each
-failure is an ImplausibleFrameError (a FrameError: the read is retried, never
-turned into a reading).
+Most of those land in digits that stay digits. These checks refuse what no meter
+sends: bytes with the eighth bit set on a 7-bit link, reserved bytes that are not
+zero-like, values outside physical ranges, codes outside their documented sets,
+more watts or vars on a line than its volts times amps, a clock that is not a
+date, and a kWh_Scale other than the one the meter had. Each failure is an
+ImplausibleFrameError (a FrameError: the read is retried, never turned into a
+reading).
 
 Limits are wide on purpose: a real meter must never be refused for good. A load
 that changes between the meter's measurements can only make one read fail.
@@ -80,7 +80,7 @@ def check_reply(
     what = f"{layout.value} reply"
     _check_bytes(data, layout, what)
     _check_ranges(layout, values, what)
-    _check_power(layout, values, what)
+    _check_power(values, what)
     meter_time = values.get("Meter_Time")
     if isinstance(meter_time, str) and meter_time != UNSET_CLOCK and parse_meter_time(meter_time) is None:
         raise ImplausibleFrameError(f"{what}: Meter_Time {meter_time} is not a date")
@@ -119,7 +119,7 @@ def _check_ranges(layout: Layout, values: Mapping[str, FieldValue], what: str) -
             raise ImplausibleFrameError(f"{what}: {name} = {code}, not {allowed.start}..{allowed.stop - 1}")
 
 
-def _check_power(layout: Layout, values: Mapping[str, FieldValue], what: str) -> None:
+def _check_power(values: Mapping[str, FieldValue], what: str) -> None:
     for stem in ("RMS_Watts", "Reactive_Pwr"):
         lines = []
         for line in LINES:
