@@ -13,8 +13,9 @@ and B replies, at 10 instants), flips two distinct random bits anywhere in its
   (any value, the model, the firmware or the kWh scale differs).
 
 Parsing runs three ways on the same frames: with the plausibility checks off
-(parse_reply(..., plausibility=False)), on, and on with the meter's kWh_Scale
-known from an earlier A reply (as a caller that remembers it would pass it).
+(parse_reply(..., plausibility=False): the parser's own checks, the trailer
+included), on, and on with the meter's kWh_Scale known from an earlier A reply
+(as a caller that remembers it would pass it).
 """
 
 from __future__ import annotations
