@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
 from custom_components.ekm.aioekm.errors import (
+    CommandRejectedError,
     CrcError,
     EkmTimeoutError,
     WriteUnconfirmedError,
@@ -15,8 +17,8 @@ from custom_components.ekm.aioekm.fields import Layout
 from custom_components.ekm.aioekm.readings import Protocol
 from custom_components.ekm.aioekm.rs485.bus import EkmBus
 from custom_components.ekm.aioekm.rs485.requests import read_request
-from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
-from custom_components.ekm.aioekm.simulator.rs485 import Faults, Rs485Simulator
+from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock, VirtualMeter
+from custom_components.ekm.aioekm.simulator.rs485 import Faults, Rs485Simulator, frame_for
 
 from .conftest import V3, V4, make_bus
 from .test_bus import assert_matches_meter, settled
@@ -139,3 +141,107 @@ async def test_lost_write_ack_and_no_read_back(
         await watcher
         assert err.value.reading is None
         assert fleet.meters[V4].ct_ratio == 800  # it did land; the client could not know
+
+
+# --- noise before replies, and errors that say what happened (issue 9.9, 9.10) -----------
+
+
+async def test_stray_stx_before_every_reply(
+    bus: EkmBus, faults: Faults, fleet: Fleet, clock: ManualClock
+) -> None:
+    faults.stray_stx_rate = 1.0  # a lone STX before every reply, ACKs included
+    for address in (V4, V3):
+        assert_matches_meter(await bus.read(address), fleet.meters[address], clock.t)
+    reading = await bus.set_relay(V4, 1, True)
+    assert reading.relay_closed(1) is True and fleet.meters[V4].relays[0] is True
+    assert bus.stats(V4).crc_errors == bus.stats(V4).timeouts == 0  # resynchronised, never retried
+
+
+@pytest.mark.parametrize("noise", [b"\x02\x02", b"\x0200030\x06\x02!\r\n\x03", b"\x06\x02\x15"])
+async def test_noise_holding_stx_before_replies(
+    bus: EkmBus, faults: Faults, fleet: Fleet, clock: ManualClock, noise: bytes
+) -> None:
+    faults.garbage_before = noise
+    assert_matches_meter(await bus.read(V4), fleet.meters[V4], clock.t)
+    assert (await bus.read_month_table(V4)).register == "0011"
+    reading = await bus.set_relay(V4, 2, True)
+    assert reading.relay_closed(2) is True and fleet.meters[V4].relays[1] is True
+
+
+async def test_detection_reports_what_the_v3_meter_answered(
+    bus: EkmBus, faults: Faults, sim: Rs485Simulator
+) -> None:
+    faults.crc_error_rate = 1.0  # the v3 meter answers, every time with a bad CRC
+    with pytest.raises(CrcError):  # not "did not answer the v4a read"
+        await bus.read(V3)
+    await settled(sim)
+    v3_reads = sim.raw_log.count(read_request(V3, Layout.V3))
+    assert v3_reads == bus.read_retries + 1  # the form that answered gets its own retries
+
+
+async def test_detection_retries_the_form_that_answered(
+    url: str, faults: Faults, fleet: Fleet, clock: ManualClock
+) -> None:
+    faults.crc_error_rate = 0.5  # seeded: some v3 replies are bad, a retry is good
+    async with make_bus(url, read_retries=4) as bus:
+        reading = await bus.read(V3)
+        assert_matches_meter(reading, fleet.meters[V3], clock.t)
+        assert bus.stats(V3).crc_errors >= 1  # it did take a retry of the v3 form
+        assert bus.stats(V3).timeouts == 1  # one v4 try only, before the v3 meter answered
+
+
+async def test_late_password_ack_is_not_called_a_wrong_password(
+    url: str, faults: Faults, fleet: Fleet
+) -> None:
+    async with make_bus(url, first_byte_timeout=0.2) as bus:
+        await bus.read(V4)
+        faults.late_rate = 1.0
+        faults.late_by = 0.25  # every answer comes after the 0.2 s the client waits
+        with pytest.raises(CommandRejectedError) as err:
+            await bus.set_relay(V4, 1, True)
+    message = str(err.value)
+    assert "did not answer the password within 0.2 s" in message and "lost or late" in message
+    assert fleet.meters[V4].relays == [False, False]  # no write sent without the ACK
+
+
+class PasswordPeer(asyncio.Protocol):
+    """A meter on TCP that answers reads, and a password with `answer` (NAK, noise or nothing)."""
+
+    def __init__(self, meter: VirtualMeter, t: float, answer: bytes) -> None:
+        self.meter, self.t, self.answer = meter, t, answer
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        assert self.transport is not None
+        if data.startswith(b"/?"):
+            self.transport.write(frame_for(self.meter, Layout.V4A, self.t))
+        elif data[1:3] == b"P1" and self.answer:
+            self.transport.write(self.answer)
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (b"\x15", "did not accept the password (it answered NAK)"),
+        (b"\x7f\x00", "answered the password with noise"),
+        (b"", "did not answer the password within 0.2 s"),
+    ],
+)
+async def test_password_answers_are_told_apart(
+    fleet: Fleet, clock: ManualClock, socket_enabled: None, answer: bytes, message: str
+) -> None:
+    loop = asyncio.get_running_loop()
+    meter = fleet.meters[V4]
+    server = await loop.create_server(lambda: PasswordPeer(meter, clock.t, answer), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with make_bus(f"socket://127.0.0.1:{port}") as bus:
+            with pytest.raises(CommandRejectedError, match=re.escape(message)):
+                await bus.set_relay(V4, 1, True, password="12345678")
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -269,3 +269,40 @@ async def test_each_tcp_client_is_its_own_session(sim: Rs485Simulator, socket_en
     assert await first.ask(PASSWORD, 1) == ACK
     first.close()
     second.close()
+
+
+async def test_fault_stray_stx_and_garbage(wire: Wire, faults: Faults) -> None:
+    request = read_request(V4, Layout.V4A)
+    faults.stray_stx_rate = 1.0
+    assert await wire.ask(request, 1) == b"\x02"  # the stray STX
+    assert crc_ok(await wire.receive(FRAME_LENGTH))  # then the reply, whole
+    faults.stray_stx_rate = 0.0
+    faults.garbage_rate = 1.0
+    await wire.send(request)
+    data = await wire.receive(FRAME_LENGTH + 1)
+    while not crc_ok(data[-FRAME_LENGTH:]):  # 1..8 noise bytes, then the reply
+        data += await wire.receive(1)
+    assert 1 <= len(data) - FRAME_LENGTH <= 8
+    assert all(byte < 0x80 for byte in data)  # 7-bit noise, like the line's
+
+
+async def test_fault_dup_sends_the_reply_twice(wire: Wire, faults: Faults) -> None:
+    faults.dup_rate = 1.0
+    data = await wire.ask(read_request(V4, Layout.V4A), 2 * FRAME_LENGTH)
+    assert data[:FRAME_LENGTH] == data[FRAME_LENGTH:] and crc_ok(data[:FRAME_LENGTH])
+    assert await wire.ask(PASSWORD, 2) == ACK + ACK
+
+
+async def test_fault_late_reply_does_not_hold_up_the_next(wire: Wire, faults: Faults) -> None:
+    faults.late_rate = 1.0
+    faults.late_by = 0.3
+    start = time.monotonic()
+    await wire.send(read_request(V4, Layout.V4A))
+    assert await wire.silence(0.2)  # past a client's 0.2 s first-byte timeout
+    faults.late_rate = 0.0
+    assert parse_reply(
+        await wire.ask(read_request(V4, Layout.V4B), FRAME_LENGTH), address=V4, layout=Layout.V4B
+    )
+    late = await wire.receive(FRAME_LENGTH)  # the A reply, overtaken by B's
+    assert parse_reply(late, address=V4, layout=Layout.V4A).layout is Layout.V4A
+    assert time.monotonic() - start >= 0.3

@@ -3,11 +3,12 @@
 A reply must belong to the request it answers. Before each request the input is
 dropped and the line must be quiet for FRAME_GAP (a copy of the last reply, or
 noise, may still be arriving). After a request was given up on (no reply in
-time, a bad or stalled reply, no ACK), its answer may still be on
-its way: before any other request the line is watched until it has been quiet for
-a whole first-byte timeout, so that late answer is dropped instead of being taken
-for the next request's. A retry asks the same question again, so a late answer to
-an earlier try is an answer to it too.
+time, a bad or stalled reply, no ACK), its answer may still be on its way: before
+any other request the line is watched until it has been quiet for a whole
+first-byte timeout, counted from a first-byte timeout after that request went
+out, so an answer up to that late is dropped instead of being taken for the next
+request's. A retry asks the same question again, so a late answer to an earlier
+try is an answer to it too.
 
 A bad frame does not end an attempt at once: a stray STX or noise before the
 reply makes a 255-byte window that fails its checks, so the reader resynchronises
@@ -16,6 +17,7 @@ on the next STX among the bytes already received.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass
@@ -26,7 +28,7 @@ from typing import Final
 
 from ..errors import CrcError, EkmConnectionError, EkmError, EkmTimeoutError, FrameError
 from ..readings import normalize_address
-from .frames import ACK, NAK
+from .frames import ACK, NAK, STX
 from .port import Port
 from .requests import SIGN_OFF
 from .transport import Link
@@ -71,6 +73,8 @@ class Exchanges:
         self.retries = retries
         self._stats: dict[str, MeterStats] = {}
         self._owed: bytes | None = None  # a request given up on whose answer may still come
+        self._owed_at = 0.0  # when it was sent (loop time)
+        self._sent_at = 0.0  # when the last request was sent
 
     def stats(self, address: str) -> MeterStats:
         """The counters of meter `address` (created on first use)."""
@@ -90,15 +94,25 @@ class Exchanges:
         """Send `request` once the line is clean (see the module docstring)."""
         link = await self.port.link()
         if self._owed is not None and request != self._owed:
+            # Its answer may come up to a first-byte timeout late: until then, and for
+            # as long as bytes keep coming, nothing else is asked.
             quiet = self.first_byte_timeout
-            dropped = await link.settle(quiet, limit=quiet + BUSY_LINE_LIMIT, from_now=True)
+            since = self._owed_at + quiet
+            limit = max(0.0, since - asyncio.get_running_loop().time()) + quiet + BUSY_LINE_LIMIT
+            dropped = await link.settle(quiet, limit=limit, since=since)
             self._owed = None
         else:
             dropped = await link.settle(FRAME_GAP, limit=FRAME_GAP + BUSY_LINE_LIMIT)
         if dropped:
             _LOGGER.debug("dropped %d stale bytes before a request", dropped)
         await link.send(request)
+        self._sent_at = asyncio.get_running_loop().time()
         return link
+
+    def _give_up(self, request: bytes) -> None:
+        """`request`, just sent, has no (good) answer yet: it may come late."""
+        self._owed = request
+        self._owed_at = self._sent_at
 
     async def frame[T](
         self,
@@ -128,8 +142,10 @@ class Exchanges:
             except FrameError as err:
                 bad = error = err
             else:
+                if self._owed == request:  # an earlier try's answer was taken: this one's is owed
+                    self._give_up(request)
                 return value
-            self._owed = request
+            self._give_up(request)
             self.count(address, error)
             _LOGGER.debug("meter %s, %s, attempt %d failed: %s", address, what, attempt + 1, error)
         if bad is not None:
@@ -164,8 +180,8 @@ class Exchanges:
         seen = await link.receive_ack(echo=request, within=self.first_byte_timeout)
         if seen.endswith(bytes((ACK,))):
             return Answer.ACK
-        self._owed = request  # an ACK may still come, late
-        if NAK in seen:
+        self._give_up(request)  # an ACK may still come, late
+        if NAK in seen and STX not in seen:  # a NAK byte inside a stale frame is no answer
             return Answer.NAK
         return Answer.OTHER if seen else Answer.SILENCE
 

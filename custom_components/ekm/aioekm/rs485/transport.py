@@ -117,24 +117,23 @@ class Link:
         """Put `data` back in front of the input, to be read again."""
         self._buffer[:0] = data
 
-    async def settle(self, quiet: float, *, limit: float, from_now: bool = False) -> int:
+    async def settle(self, quiet: float, *, limit: float, since: float = -math.inf) -> int:
         """Drop input until the line has been quiet for `quiet` seconds; returns how much was dropped.
 
-        Quiet counts from the last byte received, or from now with `from_now` (to
-        give a reply that is still on its way the time to come). Gives up after
-        `limit` seconds of a line that never falls quiet.
+        Quiet counts from the last byte received, and not before the loop time
+        `since` (to give a reply still on its way the time to come). Gives up
+        after `limit` seconds of a line that never falls quiet.
         """
         loop = asyncio.get_running_loop()
-        now = loop.time()
-        give_up = now + limit
-        silent_since = max(self._last_rx, now) if from_now else self._last_rx
+        give_up = loop.time() + limit
+        silent_since = max(self._last_rx, since)
         dropped = self.discard_input()
         while not self._closed:
             wait = min(silent_since + quiet, give_up) - loop.time()
             if wait <= 0 or not await self._wait_data(wait):
                 break
             dropped += self.discard_input()
-            silent_since = self._last_rx
+            silent_since = max(self._last_rx, since)
         return dropped
 
     def _check_open(self) -> None:
