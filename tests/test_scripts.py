@@ -1,0 +1,106 @@
+"""scripts/setup: one install at a time, and the Home Assistant scripts/develop runs.
+
+The lock test runs a copy of scripts/setup in a scratch directory with a stand-in for
+Python whose `pip install` waits for a gate file, so nothing is really installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import os
+from pathlib import Path
+import re
+import select
+import shutil
+import subprocess
+import sys
+import time
+from typing import IO
+
+from homeassistant.const import __version__ as HA_VERSION
+import pytest
+
+from .aioekm.cli_support import ROOT
+
+FAKE_PYTHON = """#!/bin/sh
+# Stands in for python3.13 as scripts/setup calls it.
+case "$1" in
+  -c) echo 3.13 ;;
+  --version) echo "Python 3.13.0" ;;
+  -m)
+    case "$2" in
+      venv) mkdir -p "$3/bin" && cp "$0" "$3/bin/python" ;;
+      pip)
+        echo "begin $PPID" >> "$FAKE_LOG"
+        while [ ! -e "$FAKE_GATE" ]; do sleep 0.05; done
+        echo "end $PPID" >> "$FAKE_LOG"
+        ;;
+    esac
+    ;;
+esac
+"""
+
+
+def _wait_for(predicate: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def _read_line(stream: IO[str], timeout: float = 60.0) -> str:
+    ready, _, _ = select.select([stream.fileno()], [], [], timeout)
+    assert ready, "no line in time"
+    return stream.readline()
+
+
+@pytest.mark.skipif(shutil.which("flock") is None, reason="scripts/setup locks with flock(1)")
+def test_two_setups_at_once_install_one_after_the_other(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / "scripts" / "setup", repo / "scripts" / "setup")
+    (repo / "requirements_test.txt").write_text("homeassistant\n")
+    fake = tmp_path / "python"
+    fake.write_text(FAKE_PYTHON)
+    fake.chmod(0o755)
+    log, gate = tmp_path / "pip.log", tmp_path / "gate"
+    env = {**os.environ, "EKM_PYTHON": str(fake), "FAKE_LOG": str(log), "FAKE_GATE": str(gate)}
+
+    def setup() -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [str(repo / "scripts" / "setup")],
+            cwd=repo,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    first = setup()
+    _wait_for(lambda: log.exists() and "begin" in log.read_text(), "the first install to start")
+    second = setup()
+    try:
+        assert second.stderr is not None
+        assert _read_line(second.stderr).startswith("setup: waiting for another scripts/setup")
+        assert second.poll() is None  # held at the lock while the first one installs
+        gate.touch()
+        out_first, _ = first.communicate(timeout=60)
+        out_second, _ = second.communicate(timeout=60)
+    finally:
+        for process in (first, second):
+            if process.poll() is None:
+                process.kill()
+    assert (first.returncode, second.returncode) == (0, 0)
+    assert out_first.splitlines()[-1] == out_second.splitlines()[-1] == ".venv-py3.13"
+    # Only the first one installed (pip upgrade, then the requirements), never two at once;
+    # the second found the venv ready once it held the lock.
+    events = [line.split() for line in log.read_text().splitlines()]
+    assert events == [[kind, str(first.pid)] for kind in ("begin", "end", "begin", "end")]
+
+
+def test_develop_runs_the_home_assistant_of_the_tests() -> None:
+    """scripts/setup --develop pins HA per track; it must be the HA these tests run against."""
+    text = (ROOT / "scripts" / "setup").read_text()
+    table = dict(re.findall(r"^\s+([\d.]+|\*)\) echo (\d+\.\d+\.\d+) ;;$", text, re.MULTILINE))
+    track = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert table.get(track, table["*"]) == HA_VERSION
