@@ -233,30 +233,6 @@ def test_lcd_items_rejects(items: Any, message: str) -> None:
         commands.lcd_items(items)
 
 
-def test_tariff_schedule_matches_the_lua_example() -> None:
-    command = commands.tariff_schedule(5, [(3, 0, 1), (4, 0, 2), (7, 0, 3), (11, 0, 4)])
-    assert frame(command) == vectors.lua_schedule_frame()
-    assert commands.tariff_schedule(1, [(0, 30, 2)]) == ("0070", "003002" + "0" * 42)
-
-
-@pytest.mark.parametrize(
-    ("schedule", "periods", "message"),
-    [
-        (0, [(0, 0, 1)], "schedule must be 1..6"),
-        (7, [(0, 0, 1)], "schedule must be 1..6"),
-        (1, [], "1..4 periods"),
-        (1, [(0, 0, 1)] * 5, "1..4 periods"),
-        (1, [(24, 0, 1)], "hour must be 0..23"),
-        (1, [(0, 60, 1)], "minute must be 0..59"),
-        (1, [(0, 0, 5)], "tariff must be 1..4"),
-        (1, [(0, 0, 0)], "tariff must be 1..4"),
-    ],
-)
-def test_tariff_schedule_rejects(schedule: int, periods: list[tuple[int, int, int]], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        commands.tariff_schedule(schedule, periods)
-
-
 def test_month_table_reads() -> None:
     assert commands.month_table_read() == vectors.computed_frame("read month kWh fwd")
     assert commands.month_table_read(reverse=True) == vectors.computed_frame("read month kWh rev")

@@ -34,7 +34,7 @@ from .commands import DEFAULT_PASSWORD
 from .exchange import Answer, Exchanges, MeterStats
 from .frames import MONTH_TABLE_REGISTERS, Frame, MonthTable, parse_reply, parse_table, to_reading
 from .port import Port
-from .requests import password_frame, read_request, write_frame
+from .requests import password_frame, read_request
 from .settings import Describe, MeterSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -255,12 +255,12 @@ class EkmBus(MeterSettings):
     ) -> MeterReading:
         """read (select) -> password (ACK) -> write (ACK) -> sign-off -> read back."""
         address = normalize_address(address)
-        register, data = command
+        register, _ = command
         try:
             sign_on = password_frame(password)
         except ValueError:
             raise ValueError("meter password must be exactly 8 digits") from None
-        write = write_frame(register, data)
+        write = commands.frame(command)
         async with self.lock:
             try:
                 protocol, _ = await self._select(address)

@@ -26,7 +26,6 @@ CHANGE_PASSWORD: Final = "0020"
 RESET_MAX_DEMAND: Final = "0040"
 MAX_DEMAND_PERIOD: Final = "0050"
 SET_TIME: Final = "0060"
-TARIFF_SCHEDULES: Final = ("0070", "0071", "0072", "0073", "0074", "0075")
 RELAYS: Final = ("0081", "0082")
 PULSE_INPUT_RATIOS: Final = ("00A0", "00A1", "00A2")
 CT_RATIO: Final = "00D0"
@@ -225,18 +224,6 @@ def lcd_items(items: Sequence[int | str]) -> Command:
         codes.append(code)
     codes += [0] * (MAX_LCD_ITEMS - len(codes))
     return LCD_ITEMS, "".join(f"{code:02d}" for code in codes)
-
-
-def tariff_schedule(schedule: int, periods: Sequence[tuple[int, int, int]]) -> Command:
-    """Schedule 1..6: up to 4 periods of (hour, minute, tariff 1..4), each starting a tariff."""
-    number = _in_range(schedule, "schedule", 1, len(TARIFF_SCHEDULES))
-    if not 1 <= len(periods) <= 4:
-        raise ValueError(f"a schedule holds 1..4 periods, got {len(periods)}")
-    data = ""
-    for hour, minute, tariff in periods:
-        data += f"{_in_range(hour, 'hour', 0, 23):02d}{_in_range(minute, 'minute', 0, 59):02d}"
-        data += f"{_in_range(tariff, 'tariff', 1, 4):02d}"
-    return TARIFF_SCHEDULES[number - 1], data.ljust(48, "0")
 
 
 def month_table_read(*, reverse: bool = False) -> bytes:

@@ -17,7 +17,6 @@ import math
 import random
 import time
 
-from ..fields import FIELDS
 from ..readings import (
     FieldValue,
     MeterReading,
@@ -317,9 +316,3 @@ class Fleet:
             gateway = f"4016fa{0x100000 + index // meters_per_gateway:06x}"
             fleet.add(make_meter(address, version or "v4", gateway=gateway, index=index))
         return fleet
-
-
-def field_names(protocol: Protocol) -> list[str]:
-    """The fields a meter of `protocol` sends in its frames, in table order."""
-    carried = frame_fields(protocol)
-    return [name for name in FIELDS if name in carried]
