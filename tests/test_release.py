@@ -53,6 +53,15 @@ def test_tag_not_matching_the_manifest_fails(tag: str) -> None:
     assert "does not match manifest.json version" in result.stderr
 
 
+def test_library_version_must_match_the_manifest(checkout: Path) -> None:
+    (checkout / "setup.cfg").write_text(f"[metadata]\nname = aioekm\nversion = {VERSION}.post1\n")
+    result = release("check", f"v{VERSION}", root=checkout)
+    assert result.returncode == 1
+    assert "setup.cfg version" in result.stderr
+    (checkout / "setup.cfg").write_text(f"[metadata]\nname = aioekm\nversion = {VERSION}\n")
+    assert release("check", f"v{VERSION}", root=checkout).returncode == 0
+
+
 def test_build_refuses_a_mismatching_tag_before_writing(checkout: Path, tmp_path: Path) -> None:
     out = tmp_path / "dist"
     result = release("build", "v999.0.0", "--out", str(out), root=checkout)
