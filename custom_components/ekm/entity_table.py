@@ -97,7 +97,7 @@ def _per_line(
     ]
 
 
-LINES = range(1, 4)
+INPUTS = range(1, 4)
 TARIFFS = range(1, 5)
 LIVE = Enabled.LIVE_LINE
 
@@ -131,7 +131,7 @@ ENTITY_TABLE: Final[Mapping[str, Row]] = MappingProxyType(
             # Pulse inputs: the count of input 1 is the one most installations wire up.
             *_numbered("Pulse_Cnt", "pulse_cnt", "input", range(1, 2), enabled=Enabled.YES),
             *_numbered("Pulse_Cnt", "pulse_cnt", "input", range(2, 4)),
-            *_numbered("Pulse_Ratio", "pulse_ratio", "input", LINES),
+            *_numbered("Pulse_Ratio", "pulse_ratio", "input", INPUTS),
             # Demand and settings.
             _sensor("RMS_Watts_Max_Demand", "rms_watts_max_demand", enabled=Enabled.YES, precision=1),
             _sensor("Max_Demand_Period", "max_demand_period"),
