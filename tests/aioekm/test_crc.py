@@ -1,4 +1,4 @@
-"""CRC-16 of EKM frames against every worked example of ekm-rs485.md section 3 and the vectors."""
+"""CRC-16 of EKM frames against every worked example of docs/rs485-protocol.md section 3 and the vectors."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Loader for the shared RS-485 test vectors (../shared/data/rs485-vectors beside the repo)."""
+"""Loader for the RS-485 test vectors, a data set kept next to the repository (see VECTORS)."""
 
 from __future__ import annotations
 
