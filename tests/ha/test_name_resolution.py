@@ -29,7 +29,10 @@ async def push_server(fleet: Fleet) -> AsyncGenerator[PushServer]:
     await server.close()
 
 
-@pytest.mark.usefixtures("socket_enabled")
+# The test harness swaps HA's resolver for one made on its own session-wide event loop, which
+# newer aiodns cannot use from a test's loop; HA's real resolver is made on the loop it serves,
+# with zeroconf (its .local half) mocked so no multicast socket opens.
+@pytest.mark.usefixtures("socket_enabled", "disable_mock_zeroconf_resolver", "mock_async_zeroconf")
 async def test_push_client_reads_a_localhost_url(
     hass: HomeAssistant, push_server: PushServer, fleet: Fleet, clock: ManualClock
 ) -> None:

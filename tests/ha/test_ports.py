@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+import socket
+from typing import Any
 
 from homeassistant.core import HomeAssistant
+import pytest
 
 from custom_components.ekm.ports import async_port_identity
 
@@ -13,6 +16,25 @@ async def _same(hass: HomeAssistant, a: str, b: str) -> bool:
     return (await async_port_identity(hass, a)).same_as(await async_port_identity(hass, b))
 
 
+@pytest.fixture
+def invalid_names_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Names under `.invalid` (never registered, RFC 6761) fail as an unknown name does.
+
+    The test harness refuses every lookup but localhost and IP addresses on newer versions,
+    and a lookup leaving the machine would be slow or flaky anyway; localhost still resolves
+    for real.
+    """
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(host, str) and host.lower().rstrip(".").endswith(".invalid"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+@pytest.mark.usefixtures("invalid_names_unknown")
 async def test_urls(hass: HomeAssistant) -> None:
     assert await _same(hass, "socket://localhost:4001", "socket://127.0.0.1:4001")
     assert await _same(hass, "SOCKET://LocalHost:4001/", " socket://127.0.0.1:4001")
