@@ -124,7 +124,7 @@ def _remove_stale_devices(
     keep = _current_identifiers(coordinator)
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
         if not device.identifiers & keep:
-            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
+            compat.remove_device_from_entry(registry, device, entry.entry_id)
 
 
 async def async_remove_config_entry_device(

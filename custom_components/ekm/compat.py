@@ -45,6 +45,31 @@ def get_device(
     return registry.async_get_device(identifiers={identifier})
 
 
+# Newer HA gives a device exactly one config entry (DeviceEntry.config_entry_id) and deprecates
+# adding or removing entries of a device; 2025.4 shares a device among entries (config_entries).
+DEVICE_HAS_ONE_ENTRY: bool = hasattr(dr.DeviceEntry, "config_entry_id")
+
+
+def device_entry_ids(device: dr.DeviceEntry) -> set[str]:
+    """The ids of the config entries `device` belongs to."""
+    if DEVICE_HAS_ONE_ENTRY:
+        entry_id: str = getattr(device, "config_entry_id")  # noqa: B009
+        return {entry_id}
+    return set(device.config_entries)
+
+
+def remove_device_from_entry(registry: dr.DeviceRegistry, device: dr.DeviceEntry, entry_id: str) -> None:
+    """Take `device` off the entry `entry_id`; the device goes when no entry is left.
+
+    Other entries sharing the device (older HA) keep it.
+    """
+    if DEVICE_HAS_ONE_ENTRY:
+        if entry_id in device_entry_ids(device):
+            registry.async_remove_device(device.id)
+        return
+    registry.async_update_device(device.id, remove_config_entry_id=entry_id)
+
+
 # DeviceInfo.via_device (the parent's identifier) gave way to via_device_id (its registry id).
 HAS_VIA_DEVICE_ID: bool = "via_device_id" in dr.DeviceInfo.__annotations__
 

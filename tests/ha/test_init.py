@@ -209,8 +209,13 @@ async def test_meter_in_two_entries_is_read_by_the_first_only(
     assert "does not generate unique IDs" not in caplog.text
     v3_entities = [e for e in entity_registry.entities.values() if e.unique_id.startswith(V3)]
     assert v3_entities and {e.config_entry_id for e in v3_entities} == {loaded_entry.entry_id}
-    v3_devices = [d for d in device_registry.devices.values() if (DOMAIN, V3) in d.identifiers]
-    assert [d.config_entries for d in v3_devices] == [{loaded_entry.entry_id}]
+    v3_devices = [
+        device
+        for owner in (loaded_entry, later)
+        for device in dr.async_entries_for_config_entry(device_registry, owner.entry_id)
+        if (DOMAIN, V3) in device.identifiers
+    ]
+    assert [compat.device_entry_ids(d) for d in v3_devices] == [{loaded_entry.entry_id}]
     await hass.config_entries.async_unload(later.entry_id)
 
 
