@@ -23,6 +23,7 @@ from custom_components.ekm.aioekm.errors import (
     UnknownMeterError,
 )
 from custom_components.ekm.aioekm.push.cloud import PushClient, short_address
+from custom_components.ekm.aioekm.push.mapping import Unavailable
 from custom_components.ekm.aioekm.readings import Protocol
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock, make_meter
 from custom_components.ekm.aioekm.simulator.push import (
@@ -122,12 +123,15 @@ async def test_gateway_key_cannot_read_another_gateways_meter(
 ) -> None:
     key = server.keys.gateways[GW2]
     client = make_client(session, server, key)
-    with pytest.raises(UnknownMeterError) as caught:
-        await client.read_meters([V4])
-    assert caught.value.code == 1200
-    # The server echoes the key in its message; the error must not.
-    assert "Found invalid meter" in str(caught.value)
-    assert key not in str(caught.value)
+    result = await client.read_meters([V4, V4_GW2])
+    # Only that meter fails: 1200 is set apart and the others asked again.
+    assert set(result.readings) == {V4_GW2}
+    problem = result.problems[V4]
+    assert (problem.reason, problem.code) == (Unavailable.UNKNOWN_METER, 1200)
+    # The server echoes the key in its message; the problem must not.
+    assert problem.message is not None and problem.message.startswith("Found invalid meter: 300000001")
+    assert key not in problem.message
+    assert [r.param("meters") for r in server.requests_to("/readMeter")] == ["300000001~300000009", "300000009"]
 
 
 # --- batching -------------------------------------------------------------------
@@ -194,8 +198,6 @@ async def test_invalid_key(session: aiohttp.ClientSession, server: PushServer) -
 @pytest.mark.parametrize(
     ("fault", "error", "code"),
     [
-        (Fault(status=400, code=1000, message="There is not data for: 300000001"), NoDataError, 1000),
-        (Fault(status=400, code=1004, message="Timezone is not supported"), NoDataError, 1004),
         (Fault(status=400, code=1101, message="Invalid format"), InvalidRequestError, 1101),
         (Fault(status=400, code=1103, message="Invalid parameter"), InvalidRequestError, 1103),
         (Fault(code=1102, message="Invalid value"), InvalidRequestError, 1102),  # HTTP 200 body
@@ -313,18 +315,19 @@ async def test_key_never_in_logs_or_reprs(
     key = server.keys.gateways[GW2]
     client = make_client(session, server, key, api_token="TOKEN-SHOULD-HIDE")
     errors: list[Exception] = []
-    for fault in (None, Fault(status=503, times=None), Fault(status=429, retry_after="1")):
-        if fault:
-            server.inject(fault)
+    unknown = await client.read_meters([V4])  # another gateway's meter: 1200 echoing the key
+    for fault in (Fault(status=503, times=None), Fault(status=429, retry_after="1")):
+        server.inject(fault)
         try:
-            await client.read_meters([V4])  # another gateway's meter: 1200 echoing the key
+            await client.read_meters([V4])
         except PushApiError as err:
             errors.append(err)
     server.faults.clear()
     await client.read_meters([V4_GW2])
-    assert len(errors) == 3
+    assert len(errors) == 2
     assert "GET /readMeter" in caplog.text  # something was logged
-    for text in [caplog.text, repr(client), *map(str, errors), *map(repr, errors)]:
+    texts = [caplog.text, repr(client), *map(str, errors), *map(repr, errors), repr(unknown.problems)]
+    for text in texts:
         assert key not in text
         assert "TOKEN-SHOULD-HIDE" not in text
 

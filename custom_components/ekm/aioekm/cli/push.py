@@ -272,8 +272,8 @@ async def _read(args: argparse.Namespace) -> int:
     async def work(client: PushClient) -> Any:
         result = await client.read_meters(args.meter, cnt=args.cnt, fields=fields)
         readings = [result.readings[a] for a in sorted(result.readings)]
-        for missing in result.missing:
-            print(f"warning: no good read for {missing}", file=sys.stderr)
+        for address, problem in result.problems.items():
+            print(f"warning: no reading for {address} ({problem.reason}): {problem.message}", file=sys.stderr)
         if args.json:
             return [r.as_dict() for r in readings]
         lines = []

@@ -9,23 +9,25 @@ token never appear in logs, messages, reprs or returned values.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 import logging
+import re
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
 from yarl import URL
 
-from ..errors import MalformedResponseError
+from ..errors import MalformedResponseError, NoDataError, PushApiError, UnknownMeterError
 from ..readings import normalize_address
 from ..rs485.commands import MAX_RELAY_SECONDS
 from .account import ACCOUNT_TARGETS, Account, parse_account
 from .dates import format_api_time, load_zone, zone_param
+from .errors import server_text
 from .http import DEFAULT_RETRY, MAX_BODY_BYTES, HttpTransport, Params, RetryPolicy, build_url, join_list
-from .mapping import RealtimeResult, merge_results, realtime_result
+from .mapping import MeterProblem, RealtimeResult, Unavailable, merge_results, realtime_result, with_inputs
 from .summary import (
     GatewayStatus,
     IoStackRow,
@@ -176,11 +178,21 @@ class PushClient:
         cnt: int = 1,
         fields: Sequence[str] | None = None,
         timezone: Zone | None = None,
+        map_fields: Collection[str] | None = None,
     ) -> RealtimeResult:
         """The newest good reading of each meter (all of the key's meters if `meters` is None).
 
         `cnt` reads per meter are fetched and the newest good one kept; reads
-        flagged `Good: 0` are skipped and counted in `bad_reads`.
+        flagged `Good: 0` are skipped and counted in `bad_reads`. `fields` asks
+        the server for those fields only; `map_fields` maps only those (and what
+        derived ones need) from whatever the server sends, the cheap path for
+        large polls.
+
+        Every meter asked for ends in `readings` or in `problems` (`MeterProblem`):
+        a meter EKM has no data for (1000-1099) or does not know for this key
+        (1200) never fails the others. Errors of the whole poll are raised:
+        AuthenticationError, InvalidRequestError, ServerError, RateLimitedError,
+        MalformedResponseError, EkmConnectionError, EkmTimeoutError.
         """
         if not 1 <= cnt <= 1000:
             raise ValueError("cnt must be 1..1000")
@@ -189,33 +201,48 @@ class PushClient:
             params["fields"] = join_list(fields)
         if timezone is not None:
             params["tz"] = zone_param(timezone)
+        only = with_inputs(map_fields) if map_fields is not None else None
         if meters is None:
             payload = await self._get(self.api_url, "readMeter", params, "a readMeter object")
-            return realtime_result(payload, requests=1)
+            return realtime_result(payload, requests=1, only=only)
         requested = list(dict.fromkeys(normalize_address(m) for m in meters))
         if not requested:
             return RealtimeResult()
         batches = self.plan_batches([short_address(a) for a in requested], params)
         gate = asyncio.Semaphore(self.max_concurrency)
+        problems: dict[str, MeterProblem] = {}
 
-        async def fetch(batch: list[str]) -> RealtimeResult:
-            async with gate:
+        async def fetch(batch: list[str]) -> list[RealtimeResult]:
+            """The batch's results; meters EKM refuses one by one are set apart and the rest asked again."""
+            parts: list[RealtimeResult] = []
+            pending = [batch]
+            while pending:
+                part = pending.pop()
+                if not part:  # an empty `meters` would ask for every meter of the key
+                    continue
                 url = build_url(
-                    self.api_url, "readMeter", {"key": self._key, **params, "meters": join_list(batch)}
+                    self.api_url, "readMeter", {"key": self._key, **params, "meters": join_list(part)}
                 )
-                payload, sent = await self._http.request_counted(
-                    "GET", url, headers=self._headers(), expected="a readMeter object"
-                )
-                return realtime_result(payload, requests=sent)
+                try:
+                    async with gate:
+                        payload, sent = await self._http.request_counted(
+                            "GET", url, headers=self._headers(), expected="a readMeter object"
+                        )
+                except (UnknownMeterError, NoDataError) as err:
+                    parts.append(RealtimeResult(requests=1))
+                    pending.extend(_set_apart(part, err, problems))
+                    continue
+                parts.append(realtime_result(payload, requests=sent, only=only))
+            return parts
 
         outcomes = await asyncio.gather(*(fetch(b) for b in batches), return_exceptions=True)
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
-        parts = [o for o in outcomes if isinstance(o, RealtimeResult)]
-        result = merge_results(parts, requested)
+        parts = [p for o in outcomes if isinstance(o, list) for p in o]
+        result = merge_results(parts, requested, problems)
         if result.missing:
-            _LOGGER.debug("no good read for %d of %d meters", len(result.missing), len(requested))
+            _LOGGER.debug("no reading for %d of %d meters", len(result.missing), len(requested))
         return result
 
     # --- Summary (legacy) -----------------------------------------------------
@@ -464,10 +491,43 @@ class PushClient:
         return widget_url(self._key, str(meter), **options)
 
 
+# The meters an EKM message names: "Found invalid meter: 300000001 for key: ..." (1200),
+# "There is not data for: 300000001,300000002 This meter first reported on: ..." (1000-1003).
+_NAMED_METERS = re.compile(r"(?:invalid meter|data for):\s*([0-9][0-9~, ]*)", re.IGNORECASE)
+
+
+def _set_apart(batch: list[str], err: PushApiError, problems: dict[str, MeterProblem]) -> list[list[str]]:
+    """Record the meters of `batch` that `err` is about; return what is left to ask again.
+
+    EKM answers a whole request with 1200 or 1000-1003; the meters its message names
+    are set apart, and a batch whose culprits are not named is halved until they are.
+    """
+    reason = Unavailable.UNKNOWN_METER if isinstance(err, UnknownMeterError) else Unavailable.NO_DATA
+    problem = MeterProblem(reason, err.code, server_text(err))
+    match = _NAMED_METERS.search(str(err))
+    named = {n.lstrip("0") or "0" for n in re.split(r"[~, ]+", match.group(1)) if n} if match else set()
+    culprits = [a for a in batch if a in named] or (batch if len(batch) == 1 else [])
+    for address in culprits:
+        problems[normalize_address(address)] = problem
+    rest = [a for a in batch if a not in culprits]
+    if not culprits:
+        half = len(rest) // 2
+        return [rest[:half], rest[half:]]
+    return [rest] if rest else []
+
+
 async def _zone(zone: Zone) -> tzinfo:
     if isinstance(zone, str):
         return await load_zone(zone)
     return zone
 
 
-__all__ = ["CommandAck", "PushClient", "RealtimeResult", "RetryPolicy", "widget_url"]
+__all__ = [
+    "CommandAck",
+    "MeterProblem",
+    "PushClient",
+    "RealtimeResult",
+    "RetryPolicy",
+    "Unavailable",
+    "widget_url",
+]

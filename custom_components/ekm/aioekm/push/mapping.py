@@ -7,8 +7,9 @@ value that cannot be parsed is kept there too (never guessed, never lost).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 import math
 import re
 from typing import Any
@@ -18,6 +19,7 @@ from ..fields import FIELDS, Field, Kind
 from ..readings import (
     FieldValue,
     MeterReading,
+    PowerFactor,
     Protocol,
     format_cos_theta,
     make_reading,
@@ -38,15 +40,38 @@ _RECOMPUTED = frozenset(f"Power_Factor_Ln_{n}" for n in (1, 2, 3))
 _MAX_EXACT = 2**53
 
 
+class Unavailable(StrEnum):
+    """Why a meter of a poll has no reading (the other meters are not affected)."""
+
+    NO_DATA = "no_data"  # EKM 1000-1099 for this meter, or its ReadSet had no reads
+    BAD_READS = "bad_reads"  # only reads flagged Good: 0
+    UNKNOWN_METER = "unknown_meter"  # EKM 1200: not (or no longer) one of the key's meters
+    NOT_ANSWERED = "not_answered"  # asked for, but the answer does not mention it
+
+
+@dataclass(frozen=True, slots=True)
+class MeterProblem:
+    """Why one meter has no reading in a poll."""
+
+    reason: Unavailable
+    code: int | None = None  # EKM status code, when the server gave one (1000-1003, 1200)
+    message: str | None = None  # the server's text, secrets masked
+
+
 @dataclass(frozen=True, slots=True)
 class RealtimeResult:
-    """The newest good reading per meter from one poll, and what was skipped."""
+    """The newest good reading per meter from one poll, and why the others have none.
+
+    Every meter asked for is in exactly one of `readings` and `problems`; `missing`
+    lists the meters of `problems` (in the order asked).
+    """
 
     readings: dict[str, MeterReading] = field(default_factory=dict)
     bad_reads: int = 0  # reads with Good: 0, skipped
     missing: tuple[str, ...] = ()  # meters asked for (or listed) without a good read
     requests: int = 0  # HTTP requests the poll took
     bad_values: int = 0  # values that could not be parsed (kept in extra)
+    problems: dict[str, MeterProblem] = field(default_factory=dict)
 
 
 def _number(raw: Any) -> float:
@@ -66,29 +91,112 @@ def _number(raw: Any) -> float:
     return value
 
 
-def parse_value(fld: Field, raw: Any) -> FieldValue:
-    """A JSON value as the reading keeps field `fld`; ValueError if it does not fit."""
-    kind = fld.kind
-    if kind in (Kind.KWH, Kind.DECIMAL):
-        return _number(raw)
-    if kind in (Kind.INT, Kind.DERIVED):
+def _whole(fld: Field) -> Callable[[Any], FieldValue]:
+    def parse(raw: Any) -> FieldValue:
         number = _number(raw)
         if not number.is_integer():
             raise ValueError(f"{fld.name} is not a whole number")
         return int(number)
-    if kind is Kind.COS_THETA:
+
+    return parse
+
+
+def _cos_theta(fld: Field) -> Callable[[Any], FieldValue]:
+    def parse(raw: Any) -> FieldValue:
         if not isinstance(raw, str) or len(raw) > 12:  # '0.83 L' or 'L083'; longer is not one
             raise ValueError(f"{fld.name} is not a power factor")
         return format_cos_theta(parse_cos_theta(raw))
-    if kind is Kind.TIME:
+
+    return parse
+
+
+def _meter_time(fld: Field) -> Callable[[Any], FieldValue]:
+    def parse(raw: Any) -> FieldValue:
         text = f"{raw:014d}" if isinstance(raw, int) and not isinstance(raw, bool) else raw
         if isinstance(text, str) and _METER_TIME.fullmatch(text.strip()):
             return text.strip()
         raise ValueError(f"{fld.name} is not a yymmddwwhhmmss time")
-    # CODE: short text; numbers sent for codes become their text.
-    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
-        raise ValueError(f"{fld.name} is not a code")
-    return str(raw).strip()
+
+    return parse
+
+
+def _code(fld: Field) -> Callable[[Any], FieldValue]:
+    def parse(raw: Any) -> FieldValue:
+        # Numbers sent for codes become their text.
+        if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+            raise ValueError(f"{fld.name} is not a code")
+        return str(raw).strip()
+
+    return parse
+
+
+def _parser(fld: Field) -> Callable[[Any], FieldValue]:
+    kind = fld.kind
+    if kind in (Kind.KWH, Kind.DECIMAL):
+        return _number
+    if kind in (Kind.INT, Kind.DERIVED):
+        return _whole(fld)
+    if kind is Kind.COS_THETA:
+        return _cos_theta(fld)
+    if kind is Kind.TIME:
+        return _meter_time(fld)
+    return _code(fld)
+
+
+# One parser per field, chosen once: mapping a poll of 1000 meters calls them ~100 000 times.
+_PARSERS: dict[str, Callable[[Any], FieldValue]] = {name: _parser(fld) for name, fld in FIELDS.items()}
+
+
+def parse_value(fld: Field, raw: Any) -> FieldValue:
+    """A JSON value as the reading keeps field `fld`; ValueError if it does not fit."""
+    return _PARSERS[fld.name](raw)
+
+
+def legacy_power_factor(raw: Any) -> PowerFactor:
+    """The cloud's Power_Factor_Ln_N: EKM's legacy integer 0-200 or a fraction 0-1.
+
+    The integer is 100 at unity, the PF * 100 lagging below it and 200 - PF * 100
+    leading above it (83 = 0.83 lag, 117 = 0.83 lead). ValueError otherwise.
+    """
+    number = _number(raw)
+    fraction = (isinstance(raw, str) and "." in raw) or not number.is_integer()
+    if fraction:
+        if not 0.0 <= number <= 1.0:
+            raise ValueError("a power factor fraction is 0..1")
+        return PowerFactor(number, None)
+    if not 0 <= number <= 200:
+        raise ValueError("the legacy power factor is 0..200")
+    if number == 100:
+        return PowerFactor(1.0, None)
+    if number < 100:
+        return PowerFactor(number / 100, "lag")
+    return PowerFactor(round((200 - number) / 100, 2), "lead")
+
+
+# What the derived fields are computed from: mapping only some fields keeps these too.
+_DERIVED_INPUTS: dict[str, tuple[str, ...]] = {
+    "Fwd_kWh_Tot": ("kWh_Tot", "Rev_kWh_Tot"),
+    "Net_kWh_Tot": ("kWh_Tot", "Rev_kWh_Tot"),
+    "Net_Calc_Watts_Tot": (
+        "RMS_Watts_Ln_1",
+        "RMS_Watts_Ln_2",
+        "RMS_Watts_Ln_3",
+        "State_Watts_Dir",
+        "RMS_Watts_Tot",
+    ),
+    **{
+        f"Net_Calc_Watts_Ln_{n}": (f"RMS_Watts_Ln_{n}", "State_Watts_Dir", "RMS_Watts_Tot") for n in (1, 2, 3)
+    },
+    **{f"Power_Factor_Ln_{n}": (f"Cos_Theta_Ln_{n}",) for n in (1, 2, 3)},
+}
+
+
+def with_inputs(fields: Iterable[str]) -> frozenset[str]:
+    """`fields` and what their derived values are computed from (for `map_read(only=...)`)."""
+    wanted = set(fields)
+    for name in list(wanted):
+        wanted.update(_DERIVED_INPUTS.get(name, ()))
+    return frozenset(wanted)
 
 
 def is_good(read: Mapping[str, Any]) -> bool:
@@ -146,28 +254,34 @@ def map_read(
     *,
     declared_protocol: Any = None,
     context: Mapping[str, Any] | None = None,
+    only: Collection[str] | None = None,
 ) -> tuple[MeterReading, int]:
     """One JSON read into a MeterReading, and how many values could not be parsed.
 
-    `context` holds ReadSet keys (MAC_Addr, Interval ...) kept in extra.
+    `context` holds ReadSet keys (MAC_Addr, Interval ...) kept in extra. With `only`
+    (see `with_inputs`), just those fields are mapped and the read's other keys are
+    skipped, not kept in extra: the cheap path for a caller that shows a few fields.
     """
     model = _text(read.get("Model"))
     firmware = _text(read.get("Firmware"))
     values: dict[str, FieldValue] = {}
     extra: dict[str, Any] = {k: v for k, v in (context or {}).items() if k not in READSET_KEYS}
     bad = 0
+    parsers = _PARSERS
     for name, raw in read.items():
-        if name in READ_KEYS:
+        if only is not None and name not in only:
             continue
-        fld = FIELDS.get(name)
-        if fld is None or name in _RECOMPUTED or raw is None:
-            extra[name] = raw
+        parse = parsers.get(name)
+        if parse is None or name in _RECOMPUTED or raw is None:
+            if name not in READ_KEYS:
+                extra[name] = raw
             continue
         try:
-            values[name] = parse_value(fld, raw)
+            values[name] = parse(raw)
         except ValueError:
             extra[name] = raw
             bad += 1
+    _legacy_power_factors(read, values, only)
     stamp = datetime_of_ms(read.get("Time_Stamp_UTC_ms"))
     reading = make_reading(
         address,
@@ -181,6 +295,26 @@ def map_read(
     return reading, bad
 
 
+def _legacy_power_factors(
+    read: Mapping[str, Any], values: dict[str, FieldValue], only: Collection[str] | None
+) -> None:
+    """A line the cloud sent only as a legacy Power_Factor gets its Cos_Theta from it.
+
+    Power_Factor_Ln_N itself is then derived from that Cos_Theta, as for RS-485.
+    """
+    for line in (1, 2, 3):
+        cos = f"Cos_Theta_Ln_{line}"
+        if cos in values or (only is not None and cos not in only):
+            continue
+        raw = read.get(f"Power_Factor_Ln_{line}")
+        if raw is None:
+            continue
+        try:
+            values[cos] = format_cos_theta(legacy_power_factor(raw))
+        except ValueError:
+            continue
+
+
 def meter_address(raw: Any, what: str) -> str:
     """A meter number from an answer as 12 digits; MalformedResponseError unless 1-12 ASCII digits."""
     text = _text(raw)
@@ -192,7 +326,18 @@ def meter_address(raw: Any, what: str) -> str:
         raise MalformedResponseError(f"{what}: meter number {text[:20]!r} is not an address") from None
 
 
-def realtime_result(payload: Any, requested: Sequence[str] = (), *, requests: int = 0) -> RealtimeResult:
+_NO_READS = MeterProblem(Unavailable.NO_DATA, message="the answer has no reads for this meter")
+_ONLY_BAD = MeterProblem(Unavailable.BAD_READS, message="every read was flagged Good: 0")
+_NOT_ANSWERED = MeterProblem(Unavailable.NOT_ANSWERED, message="the answer does not mention this meter")
+
+
+def realtime_result(
+    payload: Any,
+    requested: Sequence[str] = (),
+    *,
+    requests: int = 0,
+    only: Collection[str] | None = None,
+) -> RealtimeResult:
     """The cloud `readMeter` answer `{"readMeter": {"ReadSet": [...]}}` into readings."""
     what = "readMeter"
     body = payload.get("readMeter", payload.get("readmeter")) if isinstance(payload, Mapping) else None
@@ -202,6 +347,7 @@ def realtime_result(payload: Any, requested: Sequence[str] = (), *, requests: in
     if not isinstance(readsets, list):
         raise MalformedResponseError(f"{what}: ReadSet is not a list")
     readings: dict[str, MeterReading] = {}
+    problems: dict[str, MeterProblem] = {}
     bad_reads = bad_values = 0
     for readset in readsets:
         if not isinstance(readset, Mapping):
@@ -213,21 +359,33 @@ def realtime_result(payload: Any, requested: Sequence[str] = (), *, requests: in
         read, bad = newest_good(reads)
         bad_reads += bad
         if read is None:
+            problems.setdefault(address, _ONLY_BAD if bad else _NO_READS)
             continue
-        reading, bad = map_read(address, read, declared_protocol=readset.get("Protocol"), context=readset)
+        reading, bad = map_read(
+            address, read, declared_protocol=readset.get("Protocol"), context=readset, only=only
+        )
         bad_values += bad
         previous = readings.get(address)
         if previous is None or _newer(reading, previous):
             readings[address] = reading
-    return _result(readings, requested, bad_reads, bad_values, requests)
+    return _result(
+        readings, problems, requested, bad_reads=bad_reads, bad_values=bad_values, requests=requests
+    )
 
 
-def push3_result(payload: Any, requested: Sequence[str] = (), *, requests: int = 0) -> RealtimeResult:
+def push3_result(
+    payload: Any,
+    requested: Sequence[str] = (),
+    *,
+    requests: int = 0,
+    only: Collection[str] | None = None,
+) -> RealtimeResult:
     """The Push3 local `readMeter` answer `{"<address>": [reads]}` into readings."""
     what = "Push3 readMeter"
     if not isinstance(payload, Mapping):
         raise MalformedResponseError(f"{what}: answer is not an object keyed by meter")
     readings: dict[str, MeterReading] = {}
+    problems: dict[str, MeterProblem] = {}
     bad_reads = bad_values = 0
     for key, sent in payload.items():
         address = meter_address(key, what)
@@ -237,11 +395,14 @@ def push3_result(payload: Any, requested: Sequence[str] = (), *, requests: int =
         read, bad = newest_good(reads)
         bad_reads += bad
         if read is None:
+            problems.setdefault(address, _ONLY_BAD if bad else _NO_READS)
             continue
-        reading, bad = map_read(address, read)
+        reading, bad = map_read(address, read, only=only)
         bad_values += bad
         readings[address] = reading
-    return _result(readings, requested, bad_reads, bad_values, requests)
+    return _result(
+        readings, problems, requested, bad_reads=bad_reads, bad_values=bad_values, requests=requests
+    )
 
 
 def _newer(a: MeterReading, b: MeterReading) -> bool:
@@ -252,7 +413,9 @@ def _newer(a: MeterReading, b: MeterReading) -> bool:
 
 def _result(
     readings: dict[str, MeterReading],
+    problems: dict[str, MeterProblem],
     requested: Sequence[str],
+    *,
     bad_reads: int,
     bad_values: int,
     requests: int,
@@ -261,20 +424,29 @@ def _result(
     wanted = dict.fromkeys(normalize_address(a) for a in requested)
     if wanted:
         readings = {a: r for a, r in readings.items() if a in wanted}
-    missing = tuple(a for a in wanted if a not in readings)
-    return RealtimeResult(readings, bad_reads, missing, requests, bad_values)
+        problems = {a: problems.get(a, _NOT_ANSWERED) for a in wanted if a not in readings}
+    else:
+        problems = {a: p for a, p in problems.items() if a not in readings}
+    return RealtimeResult(readings, bad_reads, tuple(problems), requests, bad_values, problems)
 
 
-def merge_results(parts: Iterable[RealtimeResult], requested: Sequence[str]) -> RealtimeResult:
-    """One result from the batches of a poll."""
+def merge_results(
+    parts: Iterable[RealtimeResult],
+    requested: Sequence[str],
+    problems: Mapping[str, MeterProblem] | None = None,
+) -> RealtimeResult:
+    """One result from the batches of a poll, and the problems found apart from them."""
     readings: dict[str, MeterReading] = {}
+    found: dict[str, MeterProblem] = dict(problems or {})
     bad_reads = bad_values = requests = 0
     for part in parts:
         for address, reading in part.readings.items():
             previous = readings.get(address)
             if previous is None or _newer(reading, previous):
                 readings[address] = reading
+        for address, problem in part.problems.items():
+            found.setdefault(address, problem)
         bad_reads += part.bad_reads
         bad_values += part.bad_values
         requests += part.requests
-    return _result(readings, requested, bad_reads, bad_values, requests)
+    return _result(readings, found, requested, bad_reads=bad_reads, bad_values=bad_values, requests=requests)

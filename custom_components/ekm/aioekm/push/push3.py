@@ -8,7 +8,7 @@ answers a wrong key with HTTP 500, so that status means "key refused" here.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 
 import aiohttp
 from yarl import URL
@@ -16,7 +16,7 @@ from yarl import URL
 from ..errors import AuthenticationError, PushApiError
 from ..readings import normalize_address
 from .http import MAX_BODY_BYTES, HttpTransport, RetryPolicy, build_url
-from .mapping import RealtimeResult, push3_result
+from .mapping import RealtimeResult, push3_result, with_inputs
 
 PUSH3_RETRY = RetryPolicy(attempts=2)
 
@@ -67,15 +67,24 @@ class Push3Client:
     def requests(self) -> int:
         return self._http.requests
 
-    async def read_meters(self, meters: Iterable[str | int] | None = None, *, cnt: int = 1) -> RealtimeResult:
+    async def read_meters(
+        self,
+        meters: Iterable[str | int] | None = None,
+        *,
+        cnt: int = 1,
+        map_fields: Collection[str] | None = None,
+    ) -> RealtimeResult:
         """The newest good reading of each meter behind the gateway.
 
         The gateway always answers for all its meters; with `meters`, only those are kept
-        (and the others of them count as missing).
+        (the others of them get a `MeterProblem`, NOT_ANSWERED). `map_fields` maps only
+        those fields, as for PushClient.read_meters. The local answer carries no gateway
+        MAC (docs/push-api.md, "Push3 local API").
         """
         if not 1 <= cnt <= 1000:
             raise ValueError("cnt must be 1..1000")
         requested = [normalize_address(m) for m in meters] if meters is not None else []
         url = build_url(self.base_url, "readMeter", {"key": self._key, "cnt": str(cnt)})
         payload, sent = await self._http.request_counted("GET", url, expected="meters keyed by address")
-        return push3_result(payload, requested, requests=sent)
+        only = with_inputs(map_fields) if map_fields is not None else None
+        return push3_result(payload, requested, requests=sent, only=only)

@@ -1,0 +1,379 @@
+"""Hourly statistics from the Summary API's 15-minute rows, and fetching them window by window.
+
+For each energy register and pulse count an hour gets `state` (the register at
+the hour's end, as the meter shows it) and `sum` (what it counted since the
+series began, or since a caller's baseline: imports resume). For power an hour
+gets mean, min and max. Hours are on the UTC grid, so a local day of 23 or 25
+hours has 23 or 25 rows. Registers mean what the integration's sensors mean:
+kWh_Tot counts both directions, Rev_kWh_Tot is export, Fwd_kWh_Tot (import) is
+kWh_Tot - Rev_kWh_Tot and Net_kWh_Tot is import - export (readings.add_derived).
+
+Sums follow the register, not the rows' diffs: an hour without rows (meter
+offline) has no statistic, and the next hour's sum counts the whole change
+across the gap. Rows given twice or out of order count once. A register that
+drops below 90 % of its last value was reset (meter replaced, counter wrapped):
+its new value counts as consumed since the reset, as Home Assistant's sensors
+and its opower import do. A smaller drop is a glitch: the sum holds until the
+register passes its previous value again. Net_kWh_Tot may go down; it resets
+when kWh_Tot or Rev_kWh_Tot does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+import itertools
+import logging
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from ..errors import NoDataError, RateLimitedError
+from ..readings import normalize_address
+from .history_plan import HOUR, PAGE_ROWS, HistoryWindow, first_report_of, floor_hour
+from .summary import Report, SummaryRow
+
+if TYPE_CHECKING:
+    from .cloud import PushClient
+
+_LOGGER = logging.getLogger(__package__)
+
+RESET_FRACTION = 0.9  # a drop below this share of the last value is a reset
+_PLACES = 6  # sums and derived states are rounded here: registers carry at most 2 decimals
+
+
+@dataclass(frozen=True, slots=True)
+class Register:
+    """A register the statistics follow: a field, or a sum of fields (weights) for derived ones."""
+
+    name: str
+    terms: tuple[tuple[str, float], ...]
+    signed: bool = False  # may go down (net energy)
+
+    @property
+    def derived(self) -> bool:
+        return self.terms != ((self.name, 1.0),)
+
+
+def _field(name: str) -> Register:
+    return Register(name, ((name, 1.0),))
+
+
+SUM_REGISTERS: tuple[Register, ...] = (
+    _field("kWh_Tot"),
+    _field("Rev_kWh_Tot"),
+    Register("Fwd_kWh_Tot", (("kWh_Tot", 1.0), ("Rev_kWh_Tot", -1.0))),
+    Register("Net_kWh_Tot", (("kWh_Tot", 1.0), ("Rev_kWh_Tot", -2.0)), signed=True),
+    *(_field(f"kWh_Tariff_{n}") for n in range(1, 5)),
+    *(_field(f"Rev_kWh_Tariff_{n}") for n in range(1, 5)),
+    _field("Reactive_Energy_Tot"),
+    *(_field(f"Pulse_Cnt_{n}") for n in range(1, 4)),
+)
+MEAN_FIELDS: tuple[str, ...] = ("RMS_Watts_Tot", "RMS_Watts_Ln_1", "RMS_Watts_Ln_2", "RMS_Watts_Ln_3")
+# What an import asks the Summary API for (fewer fields, smaller pages).
+HISTORY_FIELDS: tuple[str, ...] = tuple(
+    dict.fromkeys([f for r in SUM_REGISTERS for f, _ in r.terms] + list(MEAN_FIELDS))
+)
+_COMPONENTS = ("kWh_Tot", "Rev_kWh_Tot")  # the derived registers reset when one of these does
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """Where a register's statistics stopped: its last hour (start, UTC), state and sum."""
+
+    hour: datetime
+    state: float
+    sum: float
+
+
+@dataclass(frozen=True, slots=True)
+class HourlySum:
+    start: datetime  # hour start, UTC
+    state: float  # register at the hour's end
+    sum: float  # counted since the series began
+
+
+@dataclass(frozen=True, slots=True)
+class HourlyMean:
+    start: datetime  # hour start, UTC
+    mean: float  # time-weighted mean of the 15-minute averages
+    min: float
+    max: float
+
+
+@dataclass(frozen=True, slots=True)
+class HourlyStatistics:
+    """Hourly rows by register (field name, e.g. 'Fwd_kWh_Tot'), each list oldest first."""
+
+    sums: Mapping[str, tuple[HourlySum, ...]]
+    means: Mapping[str, tuple[HourlyMean, ...]]
+
+    @property
+    def last_hour(self) -> datetime | None:
+        hours = [rows[-1].start for rows in self.sums.values() if rows]
+        hours += [rows[-1].start for rows in self.means.values() if rows]
+        return max(hours, default=None)
+
+    def baselines(self, previous: Mapping[str, Baseline] | None = None) -> dict[str, Baseline]:
+        """`previous` moved on to the last hour of each register here: what the next window resumes from."""
+        out = dict(previous or {})
+        for name, rows in self.sums.items():
+            if rows:
+                out[name] = Baseline(rows[-1].start, rows[-1].state, rows[-1].sum)
+        return out
+
+
+EMPTY = HourlyStatistics(MappingProxyType({}), MappingProxyType({}))
+
+
+def _value(row: SummaryRow, register: Register, at_end: bool) -> float | None:
+    """The register at a row's end (Last, else Max) or start (First, else Min); None if the row lacks it."""
+    total = 0.0
+    for name, weight in register.terms:
+        stats = row.stats.get(name)
+        if stats is None:
+            return None
+        if at_end:
+            value = stats.last if stats.last is not None else stats.max
+        else:
+            value = stats.first if stats.first is not None else stats.min
+        if value is None:
+            return None
+        total += weight * value
+    return round(total, _PLACES) if register.derived else total
+
+
+class _Track:
+    """One register's running sum."""
+
+    __slots__ = ("high", "reset_at", "state", "sum")
+
+    def __init__(self, state: float, total: float) -> None:
+        self.state = state  # register at the last hour's end
+        self.high = state  # what the sum has counted up to (holds through a glitch)
+        self.sum = total
+        self.reset_at: datetime | None = None
+
+    def step(self, hour: datetime, value: float, signed: bool, components_reset: bool) -> None:
+        if signed:
+            delta = value if components_reset else value - self.state
+        elif components_reset or value < RESET_FRACTION * self.high:
+            delta, self.reset_at = value, hour
+            self.high = value
+        elif value >= self.high:
+            delta, self.high = value - self.high, value
+        else:
+            delta = 0.0  # a glitch: wait until the register is back above its high
+        if signed:
+            self.high = value
+        self.state = value
+        self.sum = round(self.sum + delta, _PLACES)
+
+
+def _unique_sorted(rows: Iterable[SummaryRow]) -> list[SummaryRow]:
+    """One row per start (the longest if sent twice), by start."""
+    by_start: dict[datetime, SummaryRow] = {}
+    for row in rows:
+        seen = by_start.get(row.start)
+        if seen is None or row.end > seen.end:
+            by_start[row.start] = row
+    return [by_start[k] for k in sorted(by_start)]
+
+
+def _mean(hour_rows: Sequence[SummaryRow], name: str, hour: datetime) -> HourlyMean | None:
+    weighted = seconds = 0.0
+    low: float | None = None
+    high: float | None = None
+    for row in hour_rows:
+        stats = row.stats.get(name)
+        if stats is None or stats.average is None:
+            continue
+        weight = max((row.end - row.start).total_seconds(), 1.0)
+        weighted += stats.average * weight
+        seconds += weight
+        row_low = stats.min if stats.min is not None else stats.average
+        row_high = stats.max if stats.max is not None else stats.average
+        low = row_low if low is None else min(low, row_low)
+        high = row_high if high is None else max(high, row_high)
+    if low is None or high is None:
+        return None
+    return HourlyMean(hour, round(weighted / seconds, _PLACES), low, high)
+
+
+def hourly_statistics(
+    rows: Iterable[SummaryRow],
+    baselines: Mapping[str, Baseline] | None = None,
+    *,
+    after: datetime | None = None,
+    registers: Sequence[Register] = SUM_REGISTERS,
+    mean_fields: Sequence[str] = MEAN_FIELDS,
+) -> HourlyStatistics:
+    """Hourly statistics of one meter's Summary rows (any period length up to an hour; no I/O).
+
+    A row belongs to the UTC hour its start is in. `baselines` resume registers
+    (hours up to a baseline's hour are skipped for it); a register without one
+    starts with sum 0 at the register's value at the start of its first hour.
+    Means skip hours up to `after`. Registers the rows do not carry are left out.
+    """
+    baselines = baselines or {}
+    tracks: dict[str, _Track] = {}
+    sums: dict[str, list[HourlySum]] = {}
+    means: dict[str, list[HourlyMean]] = {}
+    for hour, group in itertools.groupby(_unique_sorted(rows), key=lambda r: floor_hour(r.start)):
+        hour_rows = list(group)
+        for register in registers:
+            base = baselines.get(register.name)
+            if base is not None and hour <= base.hour:
+                continue
+            end = next((v for r in reversed(hour_rows) if (v := _value(r, register, True)) is not None), None)
+            if end is None:
+                continue
+            track = tracks.get(register.name)
+            if track is None:
+                if base is not None:
+                    track = _Track(base.state, base.sum)
+                else:
+                    begin = next(
+                        (v for r in hour_rows if (v := _value(r, register, False)) is not None), None
+                    )
+                    track = _Track(begin if begin is not None else end, 0.0)
+                tracks[register.name] = track
+            components_reset = register.derived and any(
+                (t := tracks.get(c)) is not None and t.reset_at == hour for c in _COMPONENTS
+            )
+            track.step(hour, end, register.signed, components_reset)
+            sums.setdefault(register.name, []).append(HourlySum(hour, track.state, track.sum))
+        if after is not None and hour <= after:
+            continue
+        for name in mean_fields:
+            mean = _mean(hour_rows, name, hour)
+            if mean is not None:
+                means.setdefault(name, []).append(mean)
+    return HourlyStatistics(
+        MappingProxyType({k: tuple(v) for k, v in sums.items()}),
+        MappingProxyType({k: tuple(v) for k, v in means.items()}),
+    )
+
+
+# --- fetching ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WindowResult:
+    """One window's hours, ready to write before the next window is fetched."""
+
+    window: HistoryWindow
+    statistics: HourlyStatistics
+    rows: int  # Summary rows received
+    first_report: datetime | None = None  # the meter's first report, once EKM 1002 named it
+
+    @property
+    def baselines(self) -> dict[str, Baseline]:
+        return self.statistics.baselines()
+
+
+_NO_DATA = (1000, 1001, 1002, 1003)  # no data / none in range / before first / after last report
+RATE_LIMIT_RETRIES = 5
+MAX_RATE_LIMIT_WAIT = 600.0  # seconds slept for one 429 at most
+DEFAULT_RATE_LIMIT_WAIT = 30.0  # a 429 without Retry-After
+
+
+async def probe_first_report(client: PushClient, meter: str) -> datetime | None:
+    """Ask EKM when `meter` first reported: one request for an hour of 2000-01-01 (EKM 1002).
+
+    None when the answer names no date (the meter has data then, or EKM said otherwise).
+    """
+    start = datetime(2000, 1, 1, tzinfo=UTC)
+    try:
+        await client.summary([meter], Report.HOUR, start, start + HOUR, timezone="UTC")
+    except NoDataError as err:
+        return first_report_of(err)
+    return None
+
+
+async def fetch_hourly(
+    client: PushClient,
+    meter: str,
+    windows: Iterable[HistoryWindow],
+    baselines: Mapping[str, Baseline] | None = None,
+    *,
+    fields: Sequence[str] | None = HISTORY_FIELDS,
+    page_rows: int = PAGE_ROWS,
+    rate_limit_retries: int = RATE_LIMIT_RETRIES,
+    max_rate_limit_wait: float = MAX_RATE_LIMIT_WAIT,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> AsyncIterator[WindowResult]:
+    """Fetch `meter`'s 15-minute rows window by window and yield each window's hourly statistics.
+
+    Each window continues the sums of the one before (and of `baselines`). EKM
+    1000-1003 make an empty window; once a 1002 names the first report, windows
+    ending before it are skipped without a request. A 429 is waited out (its
+    Retry-After, at most `max_rate_limit_wait` s) and the same window asked again,
+    up to `rate_limit_retries` times; other errors propagate, and what was yielded
+    before stays valid: resume with plan_windows(last_imported=...).
+    """
+    meter = normalize_address(meter)
+    carry = dict(baselines or {})
+    after = max((b.hour for b in carry.values()), default=None)
+    first_report: datetime | None = None
+    for window in windows:
+        if first_report is not None and window.end <= first_report:
+            yield WindowResult(window, EMPTY, 0, first_report)
+            continue
+        rows, named = await _window_rows(
+            client,
+            meter,
+            window,
+            fields=fields,
+            page_rows=page_rows,
+            retries=rate_limit_retries,
+            max_wait=max_rate_limit_wait,
+            sleep=sleep,
+        )
+        first_report = named or first_report
+        statistics = hourly_statistics(rows, carry, after=after) if rows else EMPTY
+        carry = statistics.baselines(carry)
+        last = statistics.last_hour
+        if last is not None and (after is None or last > after):
+            after = last
+        yield WindowResult(window, statistics, len(rows), first_report)
+
+
+async def _window_rows(
+    client: PushClient,
+    meter: str,
+    window: HistoryWindow,
+    *,
+    fields: Sequence[str] | None,
+    page_rows: int,
+    retries: int,
+    max_wait: float,
+    sleep: Callable[[float], Awaitable[None]],
+) -> tuple[list[SummaryRow], datetime | None]:
+    """A window's rows (and a first report named by EKM 1002), 429s waited out."""
+    for attempt in itertools.count(1):
+        try:
+            rows = await client.summary(
+                [meter],
+                Report.MIN_15,
+                window.start,
+                window.end,
+                timezone="UTC",
+                fields=fields,
+                page_size=page_rows,
+            )
+        except RateLimitedError as err:
+            if attempt > retries:
+                raise
+            asked = err.retry_after if err.retry_after is not None else DEFAULT_RATE_LIMIT_WAIT
+            wait = min(max(asked, 0.0), max_wait)
+            _LOGGER.debug("history of %s: rate limited, asking again in %.0f s", meter, wait)
+            await sleep(wait)
+            continue
+        except NoDataError as err:
+            if err.code not in _NO_DATA:
+                raise
+            return [], first_report_of(err)
+        return [r for r in rows if r.meter in ("", meter)], None
+    raise AssertionError("unreachable")  # pragma: no cover
