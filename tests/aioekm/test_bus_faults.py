@@ -245,3 +245,20 @@ async def test_password_answers_are_told_apart(
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_detection_gives_v3_more_than_one_try(
+    bus: EkmBus, faults: Faults, sim: Rs485Simulator, fleet: Fleet, clock: ManualClock
+) -> None:
+    v3_read = read_request(V3, Layout.V3)
+    faults.drop_rate = 1.0  # the first v3 reply is lost ...
+
+    async def answer_from_the_second_v3_read_on() -> None:
+        while v3_read not in sim.raw_log:  # noqa: ASYNC110  (polls the sim)
+            await asyncio.sleep(0.005)
+        faults.drop_rate = 0.0  # ... the next one comes through
+
+    watcher = asyncio.create_task(answer_from_the_second_v3_read_on())
+    reading = await bus.read(V3)
+    await watcher
+    assert_matches_meter(reading, fleet.meters[V3], clock.t)

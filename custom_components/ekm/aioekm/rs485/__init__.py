@@ -1,4 +1,9 @@
-"""The Omnimeter RS-485 protocol: CRC, frames, write commands, the serial link and the bus client."""
+"""The Omnimeter RS-485 protocol, client side.
+
+crc, requests (what the client sends), frames (the replies), commands (writes), transport
+(the byte link), port (reopened with backoff), exchange (one reply per request, retries),
+settings (the setters) and bus (EkmBus, the client).
+"""
 
 from .bus import EkmBus, MeterStats
 

@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Iterable
 from datetime import UTC, datetime
 import logging
+import math
 from types import TracebackType
 from typing import Self
 
@@ -135,12 +136,13 @@ class EkmBus(MeterSettings):
 
         A meter ignores the other generation's request, so each try costs a
         timeout on the wrong form: while the meter is silent the tries are shared
-        between both forms (read_retries + 1 of them, at least one of each) rather
-        than multiplied. A bad frame is an answer in that form all the same: the
-        meter gets that form's own retries, and a failure reports that form's error.
+        between both forms (read_retries + 1 of them, rounded up so that each form
+        gets as many) rather than multiplied. A bad frame is an answer in that form
+        all the same: the meter gets that form's own retries, and a failure reports
+        that form's error.
         """
         per_form = self._x.retries + 1 if attempts is None else attempts
-        tries = max(2, per_form) if attempts is None else 2 * attempts
+        tries = 2 * math.ceil(per_form / 2) if attempts is None else 2 * attempts
         forms = ((Layout.V4A, Protocol.V4), (Layout.V3, Protocol.V3))
         for attempt in range(tries):
             layout, protocol = forms[attempt % 2]
