@@ -30,7 +30,7 @@ from .args import Handler, SubParsers, address, bounded_int, seconds
 
 if TYPE_CHECKING:
     from ..simulator.fleet import Fleet
-    from ..simulator.push import PushServer
+    from ..simulator.push import Push3Gateway, PushServer
 
 
 def _meter(text: str) -> str:
@@ -135,6 +135,22 @@ async def start_http_simulation(fleet: Fleet, port: int) -> tuple[PushServer, li
     server = PushServer(fleet)
     url = await server.start("127.0.0.1", port)
     return server, [f"listening on {url}", *server.key_lines()]
+
+
+async def start_push3_simulation(server: PushServer, port: int) -> tuple[Push3Gateway, list[str]]:
+    """Serve one gateway's local API (the first Push3 of `server`) at http://127.0.0.1:PORT/readMeter.
+
+    Returns (a handle whose `async close()` stops it, the line to print:
+    'push3 gateway: MAC http://127.0.0.1:PORT key: KEY').
+    """
+    from ..simulator.push import Push3Gateway  # noqa: PLC0415 (server side only when simulating)
+
+    macs = [mac for mac in sorted(server.keys.gateways) if server.is_push3(mac)]
+    if not macs:
+        raise ValueError("no Push3 gateway to serve: every gateway is a legacy one")
+    gateway = Push3Gateway(server, macs[0])
+    url = await gateway.start("127.0.0.1", port)
+    return gateway, [f"push3 gateway: {gateway.mac} {url} key: {gateway.key}"]
 
 
 # --- plumbing -------------------------------------------------------------------
@@ -272,8 +288,8 @@ async def _read(args: argparse.Namespace) -> int:
     async def work(client: PushClient) -> Any:
         result = await client.read_meters(args.meter, cnt=args.cnt, fields=fields)
         readings = [result.readings[a] for a in sorted(result.readings)]
-        for address, problem in result.problems.items():
-            print(f"warning: no reading for {address} ({problem.reason}): {problem.message}", file=sys.stderr)
+        for meter, problem in result.problems.items():
+            print(f"warning: no reading for {meter} ({problem.reason}): {problem.message}", file=sys.stderr)
         if args.json:
             return [r.as_dict() for r in readings]
         lines = []

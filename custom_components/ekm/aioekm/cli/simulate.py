@@ -15,7 +15,7 @@ import signal
 from typing import TYPE_CHECKING, Any
 
 from .args import SubParsers, address, delay, tcp_port
-from .push import start_http_simulation
+from .push import start_http_simulation, start_push3_simulation
 
 if TYPE_CHECKING:
     from ..simulator.faults import Faults
@@ -72,9 +72,10 @@ async def _simulate(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     http: Any = None
+    push3: Any = None
     try:
         lines = []
-        if args.pty or (args.tcp is None and args.http is None):
+        if args.pty or (args.tcp is None and args.http is None and args.push3 is None):
             lines.append(f"listening on {await sim.start_pty()}")
         if args.tcp is not None:
             with _listening("TCP", args.tcp):
@@ -83,11 +84,25 @@ async def _simulate(args: argparse.Namespace) -> int:
             with _listening("HTTP", args.http):
                 http, http_lines = await start_http_simulation(fleet, args.http)
             lines.extend(http_lines)
+        if http is None and args.push3 is not None:
+            # The gateway's keys and knobs live on a fake cloud, here not served.
+            from ..simulator.push import PushServer  # noqa: PLC0415
+
+            http = PushServer(fleet)
+        for mac in args.legacy_gateway or ():
+            if http is not None:
+                http.make_legacy(mac)
+        if args.push3 is not None:
+            with _listening("the Push3 local API", args.push3):
+                push3, push3_lines = await start_push3_simulation(http, args.push3)
+            lines.extend(push3_lines)
         for line in lines:
             print(line, flush=True)
         await stop.wait()
     finally:
         await sim.stop()
+        if push3 is not None:
+            await push3.close()
         if http is not None:
             await http.close()
     return 0
@@ -104,6 +119,20 @@ def register(sub: SubParsers) -> None:
     )
     sim.add_argument(
         "--http", type=tcp_port, default=None, metavar="PORT", help="serve the fake Push API (0: any free)"
+    )
+    sim.add_argument(
+        "--push3",
+        type=tcp_port,
+        default=None,
+        metavar="PORT",
+        help="serve the first Push3 gateway's local API at http://127.0.0.1:PORT/readMeter (0: any free)",
+    )
+    sim.add_argument(
+        "--legacy-gateway",
+        action="append",
+        type=str.lower,
+        metavar="MAC",
+        help="make this gateway an older, non-Push3 one (no sendCommand, no relays); repeatable",
     )
     sim.add_argument("--wire-speed", action="store_true", help="pace replies at 9600 baud")
     sim.add_argument(

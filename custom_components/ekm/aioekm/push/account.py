@@ -56,6 +56,26 @@ class Gateway:
     meters: tuple[AccountMeter, ...] = ()
     iostacks: tuple[AccountIoStack, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    model: str | None = None  # e.g. "Push3", where the answer says (deep=true)
+    firmware: str | None = None
+
+    @property
+    def is_push3(self) -> bool | None:
+        """Whether the gateway is a Push3 (takes sendCommand); None when the answer does not say.
+
+        EKM documents no model field; `model`, `type` or `gateway_type` are read where sent.
+        """
+        if self.model is None:
+            return None
+        return "push3" in self.model.lower().replace(" ", "")
+
+    @property
+    def mac_colons(self) -> str:
+        """The MAC as `40:16:fa:10:00:00` (Home Assistant's form), if it is 12 hex digits."""
+        digits = self.mac.replace(":", "").replace("-", "")
+        if len(digits) != 12:
+            return self.mac
+        return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,10 +155,26 @@ def _gateway(raw: Any, what: str) -> Gateway:
         name=_str(raw.get("name")),
         meters=tuple(_meter(m, mac, what) for m in _list(raw, "meters", what)),
         iostacks=tuple(_iostack(i, what) for i in _list(raw, "iostacks", what)),
-        extra=MappingProxyType(
-            {k: v for k, v in raw.items() if k not in ("mac_address", "mac", "name", "meters", "iostacks")}
-        ),
+        extra=MappingProxyType({k: v for k, v in raw.items() if k not in _GATEWAY_KEYS}),
+        model=_str(raw.get("model", raw.get("type", raw.get("gateway_type")))),
+        firmware=_str(raw.get("firmware", raw.get("version"))),
     )
+
+
+_GATEWAY_KEYS = frozenset(
+    {
+        "mac_address",
+        "mac",
+        "name",
+        "meters",
+        "iostacks",
+        "model",
+        "type",
+        "gateway_type",
+        "firmware",
+        "version",
+    }
+)
 
 
 def parse_account(payload: Any, what: str = "account") -> Account:

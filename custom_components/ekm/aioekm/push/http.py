@@ -87,7 +87,7 @@ class HttpTransport:
         timeout: float = 20.0,
         retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        map_status: Callable[[int], PushApiError | None] | None = None,
+        map_status: Callable[[int, bytes], PushApiError | None] | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self._session = session
@@ -169,7 +169,7 @@ class HttpTransport:
                 f"{what}: cannot talk to {url.host}:{url.port} ({type(err).__name__})"
             ) from None
         if self._map_status is not None and not 200 <= status < 300:
-            special = self._map_status(status)
+            special = self._map_status(status, raw)
             if special is not None:
                 raise special
         secrets = self._secrets()

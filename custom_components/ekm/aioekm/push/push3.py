@@ -21,8 +21,20 @@ from .mapping import RealtimeResult, push3_result, with_inputs
 PUSH3_RETRY = RetryPolicy(attempts=2)
 
 
-def _push3_status(status: int) -> PushApiError | None:
-    if status == 500:
+# The bodies a Push3 sends with the HTTP 500 of a wrong key: a bare status text, or one naming the key.
+_GENERIC_500 = frozenset({b"", b"internal server error", b"500 internal server error"})
+
+
+def _push3_status(status: int, body: bytes) -> PushApiError | None:
+    """A 500 is a refused key when its body is the bare status text or speaks of the key.
+
+    A 500 that says something else is a real failure, left to the usual mapping
+    (ServerError, retried).
+    """
+    if status != 500:
+        return None
+    text = body[:500].strip().lower()
+    if text in _GENERIC_500 or b"key" in text:
         return AuthenticationError(
             "GET /readMeter: the gateway refused the request (HTTP 500); is the key right?",
             status=status,

@@ -112,6 +112,11 @@ class GatewayStatus:
     last_seen: datetime | None
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
+    @property
+    def connected(self) -> bool | None:
+        """The gateway reaches EKM's cloud (HA's per-gateway Connected); None when not said."""
+        return self.online
+
 
 @dataclass(frozen=True, slots=True)
 class IoStackRow:

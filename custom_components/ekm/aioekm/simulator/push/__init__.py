@@ -6,6 +6,7 @@ fleet's closed-form history, so they agree with the registers the meters show.
 
 from .access import SimKeys, gateway_of
 from .faults import BROKEN_JSON, ERROR_TEXT, HTML_PAGE, Fault
+from .push3 import Push3Gateway
 from .server import LoggedRequest, PushServer
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "HTML_PAGE",
     "Fault",
     "LoggedRequest",
+    "Push3Gateway",
     "PushServer",
     "SimKeys",
     "gateway_of",

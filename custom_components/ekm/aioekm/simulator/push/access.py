@@ -35,8 +35,7 @@ class SimKeys:
         seed = ",".join(sorted(fleet.meters))
 
         def make(kind: str, ident: str) -> str:
-            digest = hashlib.sha256(f"ekm-sim/{kind}/{ident}/{seed}".encode()).digest()
-            return base64.b64encode(digest[:15], altchars=b"Kq").decode()
+            return _make_key(kind, ident, seed)
 
         macs = sorted({gateway_of(m) for m in fleet.meters.values()})
         return cls(
@@ -44,6 +43,19 @@ class SimKeys:
             gateways={mac: make("gateway", mac) for mac in macs},
             meters={a: make("meter", a) for a in sorted(fleet.meters)},
         )
+
+    def add(self, meter: VirtualMeter) -> None:
+        """Keys for a meter added while serving (and for its gateway, if new); others unchanged."""
+        seed = "added"
+        mac = gateway_of(meter)
+        if mac not in self.gateways:
+            self.gateways[mac] = _make_key("gateway", mac, seed)
+        self.meters.setdefault(meter.address, _make_key("meter", meter.address, seed))
+
+
+def _make_key(kind: str, ident: str, seed: str) -> str:
+    digest = hashlib.sha256(f"ekm-sim/{kind}/{ident}/{seed}".encode()).digest()
+    return base64.b64encode(digest[:15], altchars=b"Kq").decode()
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,11 @@ async def account(server: PushServer, request: web.Request) -> web.Response:
     for mac in macs:
         gateway: dict[str, Any] = {"mac_address": mac}
         if deep:
-            gateway["name"] = f"Push3 {mac[-6:]}"
+            # EKM documents only mac_address; name, model and firmware are what clients read (unsure).
+            push3 = server.is_push3(mac)
+            gateway["name"] = f"{'Push3' if push3 else 'Push2'} {mac[-6:]}"
+            gateway["model"] = "Push3" if push3 else "Push2"
+            gateway["firmware"] = "3.1.4" if push3 else "2.0.9"
             gateway["meters"] = [_meter_entry(m, deep, state, now) for m in meters if gateway_of(m) == mac]
             gateway["iostacks"] = []
         gateways.append(gateway)

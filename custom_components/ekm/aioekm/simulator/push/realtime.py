@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ..fleet import VirtualMeter
+from ..fleet import EPOCH, VirtualMeter
 from . import params
 from .access import ApiError, gateway_of
 
@@ -36,6 +36,27 @@ def _read(meter: VirtualMeter, t: float, fields: list[str] | None, zone: tzinfo)
     return read
 
 
+def no_data_error(code: int, names: str, now: float) -> ApiError:
+    """EKM's answer when it has no reads of the meters `names` (1000-1003)."""
+    first = datetime.fromtimestamp(EPOCH, UTC).strftime("%Y-%m-%d %H:%M")
+    last = datetime.fromtimestamp(now - 86400, UTC).strftime("%Y-%m-%d %H:%M")
+    detail = {
+        1001: " between the start and end dates",
+        1002: f" This meter first reported on: {first}",
+        1003: f" This meter last reported on: {last}",
+    }.get(code, "")
+    return ApiError(400, f"There is not data for: {names}{detail}", code)
+
+
+def _check_data(server: PushServer, meters: list[VirtualMeter]) -> None:
+    """A request naming a meter of `server.no_data` is answered with its code, as a whole."""
+    refused = [m for m in meters if m.address in server.no_data]
+    if refused:
+        code = server.no_data[refused[0].address]
+        names = ",".join(m.address.lstrip("0") for m in refused if server.no_data[m.address] == code)
+        raise no_data_error(code, names, server.fleet.clock())
+
+
 async def read_meter(server: PushServer, request: web.Request) -> web.Response:
     q = request.query
     key = q.get("key")
@@ -43,7 +64,10 @@ async def read_meter(server: PushServer, request: web.Request) -> web.Response:
     fmt = (q.get("fmt") or q.get("format") or "json").lower()
     if fmt != "json":
         raise ApiError(400, f"Invalid format: {fmt[:10]} (the simulator speaks json)", 1101)
+    named = bool(q.get("meters"))
     meters = server.pick(scope, key or "", q.get("meters"))
+    if named:
+        _check_data(server, meters)
     try:
         cnt = int(q.get("cnt") or q.get("count") or 10)
     except ValueError:
@@ -65,9 +89,10 @@ async def read_meter(server: PushServer, request: web.Request) -> web.Response:
             "Tz_Offset_Sec": int(offset.total_seconds()),
             "Credits": 0,
         }
-        if meter.address not in server.offline:
+        if meter.address not in server.offline and meter.address not in server.no_data:
+            newest = server.read_time(meter, now)
             reads = [
-                _read(meter, now - k * params.READ_INTERVAL_S, fields, zone) for k in reversed(range(cnt))
+                _read(meter, newest - k * params.READ_INTERVAL_S, fields, zone) for k in reversed(range(cnt))
             ]
             if meter.address in server.bad_reads:
                 reads[-1] = {

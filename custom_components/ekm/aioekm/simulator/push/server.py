@@ -61,6 +61,11 @@ class PushServer:
         self.bad_reads: set[str] = set()  # these meters' newest read is Good: 0
         self.offline: set[str] = set()  # these meters' ReadSet has no ReadData
         self.offline_gateways: set[str] = set()
+        # Per-meter knobs (docs/simulator.md, "Fake Push server"):
+        self.no_data: dict[str, int] = {}  # address -> EKM 1000-1003 answered for requests naming it
+        self.stale: dict[str, float] = {}  # address -> epoch seconds of its last reading (no newer one)
+        self.hidden: set[str] = set()  # meters taken off the account (the RS-485 face keeps them)
+        self.legacy_gateways: set[str] = set()  # MACs of older, non-Push3 gateways: no sendCommand
         self.triggers: dict[str, dict[str, Any]] = {}
         self.commands: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
@@ -99,6 +104,28 @@ class PushServer:
         lines += [f"meter key: {address} {key}" for address, key in self.keys.meters.items()]
         return lines
 
+    def add_meter(self, meter: VirtualMeter) -> VirtualMeter:
+        """Put a meter on the account while serving (into the fleet; its gateway gets a key if new)."""
+        self.fleet.add(meter)
+        self.hidden.discard(meter.address)
+        self.keys.add(meter)
+        return meter
+
+    def remove_meter(self, address: str) -> None:
+        """Take a meter off the account: the cloud then answers 1200 for it; the fleet keeps it."""
+        self.hidden.add(normalize_address(address))
+
+    def make_legacy(self, mac: str) -> None:
+        """Make gateway `mac` an older, non-Push3 gateway (no sendCommand, no local API)."""
+        self.legacy_gateways.add(mac.lower())
+
+    def is_push3(self, mac: str) -> bool:
+        return mac.lower() not in self.legacy_gateways
+
+    def read_time(self, meter: VirtualMeter, now: float) -> float:
+        """When `meter`'s newest reading was taken: now, or its last report for a stale meter."""
+        return min(now, self.stale.get(meter.address, now))
+
     def requests_to(self, path: str) -> list[LoggedRequest]:
         return [r for r in self.log if r.path.lower() == path.lower()]
 
@@ -123,7 +150,7 @@ class PushServer:
         raise INVALID_KEY
 
     def visible(self, scope: Scope) -> list[VirtualMeter]:
-        return [m for _, m in sorted(self.fleet.meters.items()) if scope.sees(m)]
+        return [m for a, m in sorted(self.fleet.meters.items()) if scope.sees(m) and a not in self.hidden]
 
     def pick(self, scope: Scope, key: str, raw: str | None) -> list[VirtualMeter]:
         """The meters a `meters`/`devices` parameter names; EKM 1200 for one the key cannot see."""
@@ -137,7 +164,7 @@ class PushServer:
             except ValueError:
                 raise ApiError(400, f"Invalid value: {name[:20]}", 1102) from None
             meter = self.fleet.get(address)
-            if meter is None or not scope.sees(meter):
+            if meter is None or not scope.sees(meter) or address in self.hidden:
                 # The real API echoes the key here; clients must redact it.
                 raise ApiError(400, f"Found invalid meter: {name} for key: {key}", 1200)
             if meter not in picked:

@@ -30,6 +30,8 @@ async def send_command(server: PushServer, request: web.Request) -> web.Response
         raise ApiError(403, "The key must be an account or Push3 gateway key")
     if mac not in server.keys.gateways or (scope.kind == "gateway" and scope.ident != mac):
         raise ApiError(400, "Unknown gateway for this key")
+    if not server.is_push3(mac):
+        raise ApiError(400, f"Gateway {mac} is not a Push3: it takes no commands")
     command = body.get("command")
     if command != "SetRelay":
         raise ApiError(400, f"Unknown command: {str(command)[:30]}")
@@ -40,7 +42,7 @@ async def send_command(server: PushServer, request: web.Request) -> web.Response
     except ValueError:
         raise ApiError(400, "Invalid target_id") from None
     meter = server.fleet.get(address)
-    if meter is None or gateway_of(meter) != mac:
+    if meter is None or gateway_of(meter) != mac or address in server.hidden:
         raise ApiError(400, f"Meter {address} is not connected to gateway {mac}")
     params = body.get("params")
     if not isinstance(params, dict):
