@@ -21,17 +21,17 @@ when kWh_Tot or Rev_kWh_Tot does.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 import itertools
 import logging
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import NoDataError, RateLimitedError
 from ..readings import normalize_address
-from .history_plan import HOUR, PAGE_ROWS, HistoryWindow, first_report_of, floor_hour
+from .history_plan import HOUR, PAGE_ROWS, HistoryWindow, first_report_of
 from .summary import Report, SummaryRow
 
 if TYPE_CHECKING:
@@ -50,10 +50,7 @@ class Register:
     name: str
     terms: tuple[tuple[str, float], ...]
     signed: bool = False  # may go down (net energy)
-
-    @property
-    def derived(self) -> bool:
-        return self.terms != ((self.name, 1.0),)
+    derived: bool = False  # computed from kWh_Tot and Rev_kWh_Tot: resets when they do
 
 
 def _field(name: str) -> Register:
@@ -63,8 +60,8 @@ def _field(name: str) -> Register:
 SUM_REGISTERS: tuple[Register, ...] = (
     _field("kWh_Tot"),
     _field("Rev_kWh_Tot"),
-    Register("Fwd_kWh_Tot", (("kWh_Tot", 1.0), ("Rev_kWh_Tot", -1.0))),
-    Register("Net_kWh_Tot", (("kWh_Tot", 1.0), ("Rev_kWh_Tot", -2.0)), signed=True),
+    Register("Fwd_kWh_Tot", (("kWh_Tot", 1.0), ("Rev_kWh_Tot", -1.0)), derived=True),
+    Register("Net_kWh_Tot", (("kWh_Tot", 1.0), ("Rev_kWh_Tot", -2.0)), signed=True, derived=True),
     *(_field(f"kWh_Tariff_{n}") for n in range(1, 5)),
     *(_field(f"Rev_kWh_Tariff_{n}") for n in range(1, 5)),
     _field("Reactive_Energy_Tot"),
@@ -87,15 +84,13 @@ class Baseline:
     sum: float
 
 
-@dataclass(frozen=True, slots=True)
-class HourlySum:
+class HourlySum(NamedTuple):
     start: datetime  # hour start, UTC
     state: float  # register at the hour's end
     sum: float  # counted since the series began
 
 
-@dataclass(frozen=True, slots=True)
-class HourlyMean:
+class HourlyMean(NamedTuple):
     start: datetime  # hour start, UTC
     mean: float  # time-weighted mean of the 15-minute averages
     min: float
@@ -171,6 +166,37 @@ class _Track:
         self.sum = round(self.sum + delta, _PLACES)
 
 
+def _latest(rows: Sequence[SummaryRow], register: Register) -> float | None:
+    for row in reversed(rows):
+        value = _value(row, register, True)
+        if value is not None:
+            return value
+    return None
+
+
+def _earliest(rows: Sequence[SummaryRow], register: Register, default: float) -> float:
+    for row in rows:
+        value = _value(row, register, False)
+        if value is not None:
+            return value
+    return default
+
+
+def _by_hour(rows: Iterable[SummaryRow]) -> Iterator[tuple[datetime, list[SummaryRow]]]:
+    """Rows (sorted by start) grouped by the UTC hour their start is in."""
+    key: int | None = None
+    group: list[SummaryRow] = []
+    for row in rows:
+        this = int(row.start.timestamp() // 3600)
+        if this != key:
+            if group and key is not None:
+                yield datetime.fromtimestamp(key * 3600, UTC), group
+            key, group = this, []
+        group.append(row)
+    if group and key is not None:
+        yield datetime.fromtimestamp(key * 3600, UTC), group
+
+
 def _unique_sorted(rows: Iterable[SummaryRow]) -> list[SummaryRow]:
     """One row per start (the longest if sent twice), by start."""
     by_start: dict[datetime, SummaryRow] = {}
@@ -181,15 +207,17 @@ def _unique_sorted(rows: Iterable[SummaryRow]) -> list[SummaryRow]:
     return [by_start[k] for k in sorted(by_start)]
 
 
-def _mean(hour_rows: Sequence[SummaryRow], name: str, hour: datetime) -> HourlyMean | None:
+def _mean(
+    hour_rows: Sequence[SummaryRow], weights: Sequence[float], name: str, hour: datetime
+) -> HourlyMean | None:
+    """Time-weighted mean of the rows' averages; min and max of their min and max."""
     weighted = seconds = 0.0
     low: float | None = None
     high: float | None = None
-    for row in hour_rows:
+    for row, weight in zip(hour_rows, weights, strict=True):
         stats = row.stats.get(name)
         if stats is None or stats.average is None:
             continue
-        weight = max((row.end - row.start).total_seconds(), 1.0)
         weighted += stats.average * weight
         seconds += weight
         row_low = stats.min if stats.min is not None else stats.average
@@ -220,36 +248,37 @@ def hourly_statistics(
     tracks: dict[str, _Track] = {}
     sums: dict[str, list[HourlySum]] = {}
     means: dict[str, list[HourlyMean]] = {}
-    for hour, group in itertools.groupby(_unique_sorted(rows), key=lambda r: floor_hour(r.start)):
-        hour_rows = list(group)
+    for hour, hour_rows in _by_hour(_unique_sorted(rows)):
+        last = hour_rows[-1]
         for register in registers:
-            base = baselines.get(register.name)
+            name = register.name
+            base = baselines.get(name)
             if base is not None and hour <= base.hour:
                 continue
-            end = next((v for r in reversed(hour_rows) if (v := _value(r, register, True)) is not None), None)
+            end = _value(last, register, True)
             if end is None:
-                continue
-            track = tracks.get(register.name)
+                end = _latest(hour_rows, register)
+                if end is None:
+                    continue
+            track = tracks.get(name)
             if track is None:
                 if base is not None:
                     track = _Track(base.state, base.sum)
                 else:
-                    begin = next(
-                        (v for r in hour_rows if (v := _value(r, register, False)) is not None), None
-                    )
-                    track = _Track(begin if begin is not None else end, 0.0)
-                tracks[register.name] = track
+                    track = _Track(_earliest(hour_rows, register, end), 0.0)
+                tracks[name] = track
             components_reset = register.derived and any(
                 (t := tracks.get(c)) is not None and t.reset_at == hour for c in _COMPONENTS
             )
             track.step(hour, end, register.signed, components_reset)
-            sums.setdefault(register.name, []).append(HourlySum(hour, track.state, track.sum))
+            sums.setdefault(name, []).append(HourlySum(hour, track.state, track.sum))
         if after is not None and hour <= after:
             continue
-        for name in mean_fields:
-            mean = _mean(hour_rows, name, hour)
+        weights = [max((r.end - r.start).total_seconds(), 1.0) for r in hour_rows]
+        for field in mean_fields:
+            mean = _mean(hour_rows, weights, field, hour)
             if mean is not None:
-                means.setdefault(name, []).append(mean)
+                means.setdefault(field, []).append(mean)
     return HourlyStatistics(
         MappingProxyType({k: tuple(v) for k, v in sums.items()}),
         MappingProxyType({k: tuple(v) for k, v in means.items()}),
