@@ -15,12 +15,10 @@ from custom_components.ekm.aioekm.errors import (
     EkmTimeoutError,
     InvalidRequestError,
     MalformedResponseError,
-    NoDataError,
     NotFoundError,
     PushApiError,
     RateLimitedError,
     ServerError,
-    UnknownMeterError,
 )
 from custom_components.ekm.aioekm.push.cloud import PushClient, short_address
 from custom_components.ekm.aioekm.push.mapping import Unavailable
@@ -131,7 +129,10 @@ async def test_gateway_key_cannot_read_another_gateways_meter(
     # The server echoes the key in its message; the problem must not.
     assert problem.message is not None and problem.message.startswith("Found invalid meter: 300000001")
     assert key not in problem.message
-    assert [r.param("meters") for r in server.requests_to("/readMeter")] == ["300000001~300000009", "300000009"]
+    assert [r.param("meters") for r in server.requests_to("/readMeter")] == [
+        "300000001~300000009",
+        "300000009",
+    ]
 
 
 # --- batching -------------------------------------------------------------------
