@@ -24,11 +24,13 @@ from .aioekm.errors import (
 from .aioekm.readings import MeterReading, model_name
 from .const import (
     CONF_B_FRAME_EVERY,
+    CONF_CONNECTION,
     CONF_METERS,
     CONF_PORT,
     CONF_RETRIES,
     CONF_SCAN_INTERVAL,
     CONF_TIMEOUT,
+    CONNECTION_RS485,
     DEFAULT_B_FRAME_EVERY,
     DEFAULT_RETRIES,
     DEFAULT_SCAN_INTERVAL,
@@ -38,6 +40,12 @@ from .const import (
 
 if TYPE_CHECKING:
     from .entity import EkmEntity
+
+
+def connection_of(entry: ConfigEntry) -> str:
+    """How an entry reaches its meters; bus entries made before the other modes do not say."""
+    connection: str = entry.data.get(CONF_CONNECTION, CONNECTION_RS485)
+    return connection
 
 
 def port_label(port: str) -> str:
