@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-import math
+from functools import lru_cache
 import re
 from typing import Any
 
@@ -75,18 +75,20 @@ class RealtimeResult:
 
 
 def _number(raw: Any) -> float:
-    if isinstance(raw, bool):
-        raise ValueError("boolean is not a number")
-    if isinstance(raw, int) and abs(raw) > _MAX_EXACT:
-        raise ValueError("too large a number")
-    if isinstance(raw, (int, float)):
-        value = float(raw)
-    elif isinstance(raw, str):
+    """A finite number no register exceeds, from a JSON number or its text; ValueError otherwise."""
+    kind = type(raw)  # exact types first: this runs for nearly every value of a poll
+    if kind is str or kind is float:
         value = float(raw)  # float() itself ignores surrounding whitespace
-    else:
+    elif kind is int:
+        if abs(raw) > _MAX_EXACT:
+            raise ValueError("too large a number")
+        value = float(raw)
+    elif isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
         raise ValueError(f"not a number: {type(raw).__name__}")
-
-    if not math.isfinite(value) or abs(value) > _MAX_EXACT:
+    else:
+        value = float(raw)
+    # One comparison refuses NaN and infinities too (they compare False).
+    if not -_MAX_EXACT <= value <= _MAX_EXACT:
         raise ValueError("not a finite number a meter can show")
     return value
 
@@ -101,11 +103,17 @@ def _whole(fld: Field) -> Callable[[Any], FieldValue]:
     return parse
 
 
+@lru_cache(maxsize=1024)
+def _cos_theta_text(raw: str) -> str:
+    """A Cos_Theta in the library's form; a meter shows a few hundred distinct texts at most."""
+    return format_cos_theta(parse_cos_theta(raw))
+
+
 def _cos_theta(fld: Field) -> Callable[[Any], FieldValue]:
     def parse(raw: Any) -> FieldValue:
         if not isinstance(raw, str) or len(raw) > 12:  # '0.83 L' or 'L083'; longer is not one
             raise ValueError(f"{fld.name} is not a power factor")
-        return format_cos_theta(parse_cos_theta(raw))
+        return _cos_theta_text(raw)
 
     return parse
 
@@ -268,9 +276,9 @@ def map_read(
     extra: dict[str, Any] = {k: v for k, v in (context or {}).items() if k not in READSET_KEYS}
     bad = 0
     parsers = _PARSERS
-    for name, raw in read.items():
-        if only is not None and name not in only:
-            continue
+    # With `only`, look its few names up rather than walk every key of the read.
+    items = read.items() if only is None else ((n, read[n]) for n in only if n in read)
+    for name, raw in items:
         parse = parsers.get(name)
         if parse is None or name in _RECOMPUTED or raw is None:
             if name not in READ_KEYS:
