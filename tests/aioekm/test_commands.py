@@ -335,7 +335,7 @@ def test_v3_accepts_its_registers_only(v3: VirtualMeter) -> None:
         ("00D2", "01"),
         ("00D2", "46" + "00" * 39),
         ("0099", "1"),
-        ("0070", "0" * 48),  # schedules are not kept by the simulator
+        ("0070", "0" * 48),  # a schedule without a period
     ],
 )
 def test_apply_refuses_bad_writes_and_changes_nothing(v4: VirtualMeter, register: str, data: str) -> None:

@@ -26,6 +26,7 @@ CHANGE_PASSWORD: Final = "0020"
 RESET_MAX_DEMAND: Final = "0040"
 MAX_DEMAND_PERIOD: Final = "0050"
 SET_TIME: Final = "0060"
+TARIFF_SCHEDULES: Final = ("0070", "0071", "0072", "0073", "0074", "0075")
 RELAYS: Final = ("0081", "0082")
 PULSE_INPUT_RATIOS: Final = ("00A0", "00A1", "00A2")
 CT_RATIO: Final = "00D0"
@@ -44,6 +45,8 @@ MAX_DEMAND_PERIODS: Final[Mapping[int, str]] = MappingProxyType({15: "1", 30: "2
 MAX_RELAY_SECONDS: Final = 9999  # the longest timed relay switch the meter holds
 MAX_PULSE_INPUT_RATIO: Final = 9999
 MAX_LCD_ITEMS: Final = 40
+MAX_TARIFF_PERIODS: Final = 4  # periods of one tariff schedule
+TARIFFS: Final = 4
 
 
 class MaxDemandReset(IntEnum):
@@ -224,6 +227,25 @@ def lcd_items(items: Sequence[int | str]) -> Command:
         codes.append(code)
     codes += [0] * (MAX_LCD_ITEMS - len(codes))
     return LCD_ITEMS, "".join(f"{code:02d}" for code in codes)
+
+
+type TariffPeriod = tuple[int, int, int]
+"""(hour, minute, tariff): from that time of day on, the meter counts into that tariff."""
+
+
+def tariff_schedule(schedule: int, periods: Sequence[TariffPeriod]) -> Command:
+    """Schedule 1..6: 1..4 periods, each `hhmmtt`, padded with 0 to 48 characters."""
+    number = _in_range(schedule, "schedule", 1, len(TARIFF_SCHEDULES))
+    if not 1 <= len(periods) <= MAX_TARIFF_PERIODS:
+        raise ValueError(f"a schedule holds 1..{MAX_TARIFF_PERIODS} periods, got {len(periods)}")
+    data = ""
+    for hour, minute, tariff in periods:
+        data += f"{_in_range(hour, 'hour', 0, 23):02d}{_in_range(minute, 'minute', 0, 59):02d}"
+        data += f"{_in_range(tariff, 'tariff', 1, TARIFFS):02d}"
+    starts = [data[i : i + 4] for i in range(0, len(data), 6)]
+    if starts != sorted(set(starts)):
+        raise ValueError("the periods of a schedule must start at different times, in order")
+    return TARIFF_SCHEDULES[number - 1], data.ljust(48, "0")
 
 
 def month_table_read(*, reverse: bool = False) -> bytes:

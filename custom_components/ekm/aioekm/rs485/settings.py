@@ -126,6 +126,19 @@ class MeterSettings(ABC):
             address, commands.change_password(new_password), password, _not_readable("password")
         )
 
+    async def set_tariff_schedule(
+        self,
+        address: str,
+        schedule: int,
+        periods: Sequence[commands.TariffPeriod],
+        *,
+        password: str = DEFAULT_PASSWORD,
+    ) -> MeterReading:
+        """Write tariff schedule 1..6: up to 4 periods of (hour, minute, tariff 1..4)."""
+        return await self._write(
+            address, commands.tariff_schedule(schedule, periods), password, _not_readable("tariff schedule")
+        )
+
     async def set_lcd_items(
         self, address: str, items: Sequence[int | str], *, password: str = DEFAULT_PASSWORD
     ) -> MeterReading:

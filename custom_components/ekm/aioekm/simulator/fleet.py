@@ -85,6 +85,8 @@ class VirtualMeter:
     rst_baseline_rev_kwh: float = 0.0
     clock_offset_s: float = 0.0
     lcd_items: list[int] = field(default_factory=lambda: [1, 2, 3, 4, 12])
+    # Tariff schedules as written: number 1..6 -> periods of (hour, minute, tariff).
+    tariff_schedules: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
     gateway: str = ""  # MAC of the simulated Push3 gateway it sits behind
     seed: int = 0
     last_tick: float = field(default=float("-inf"), repr=False)

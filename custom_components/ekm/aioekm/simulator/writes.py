@@ -22,6 +22,7 @@ _V3_REGISTERS = frozenset(
         commands.MAX_DEMAND_PERIOD,
         commands.SET_TIME,
         commands.CT_RATIO,
+        *commands.TARIFF_SCHEDULES,
     }
 )
 
@@ -101,6 +102,27 @@ def _lcd_items(meter: VirtualMeter, data: str, t: float) -> bool:
     return True
 
 
+def _tariff_schedule(number: int) -> Callable[[VirtualMeter, str, float], bool]:
+    """Periods `hhmmtt` in time order, then `0` padding to 48 characters."""
+
+    def apply(meter: VirtualMeter, data: str, t: float) -> bool:
+        if _number(data, 48) is None:
+            return False
+        used = data.rstrip("0")
+        periods = [
+            (int(data[i : i + 2]), int(data[i + 2 : i + 4]), int(data[i + 4 : i + 6]))
+            for i in range(0, len(used), 6)
+        ]
+        if not 1 <= len(periods) <= commands.MAX_TARIFF_PERIODS:
+            return False
+        if any(h > 23 or m > 59 or not 1 <= tariff <= commands.TARIFFS for h, m, tariff in periods):
+            return False
+        meter.tariff_schedules[number] = periods
+        return True
+
+    return apply
+
+
 def _zero_resettable(meter: VirtualMeter, data: str, t: float) -> bool:
     if data:
         return False
@@ -113,6 +135,7 @@ _HANDLERS: dict[str, Callable[[VirtualMeter, str, float], bool]] = {
     commands.RESET_MAX_DEMAND: _reset_max_demand,
     commands.MAX_DEMAND_PERIOD: _setting("max_demand_period", 1, (1, 2, 3)),  # 15/30/60 min
     commands.SET_TIME: _set_time,
+    **{reg: _tariff_schedule(i + 1) for i, reg in enumerate(commands.TARIFF_SCHEDULES)},
     commands.RELAYS[0]: _relay(0),
     commands.RELAYS[1]: _relay(1),
     **{reg: _pulse_input_ratio(i) for i, reg in enumerate(commands.PULSE_INPUT_RATIOS)},
