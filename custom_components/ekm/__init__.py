@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
-from homeassistant.const import Platform
+from homeassistant.const import CONF_API_KEY, CONF_HOST, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv, device_registry as dr, issue_registry as ir
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
 from . import compat
-from .aioekm.errors import EkmConnectionError
+from .aioekm.errors import AuthenticationError, EkmConnectionError, EkmError
+from .aioekm.push import Push3Client, PushClient
+from .aioekm.push.cloud import DEFAULT_API_URL, DEFAULT_SUMMARY_URL
 from .aioekm.readings import Protocol
 from .aioekm.rs485.bus import EkmBus
-from .const import CONF_METERS, CONF_PORT, DOMAIN, LOGGER
-from .coordinator import BusCoordinator, EkmConfigEntry, EkmCoordinator
-from .helpers import BusOptions, bus_unique_id, meters_in_entries, port_label
+from .bus_coordinator import BusCoordinator
+from .cloud_coordinator import CloudCoordinator
+from .const import (
+    CONF_API_TOKEN,
+    CONF_API_URL,
+    CONF_METERS,
+    CONF_PORT,
+    CONF_SUMMARY_URL,
+    CONNECTION_CLOUD,
+    CONNECTION_PUSH3,
+    DOMAIN,
+    LOGGER,
+)
+from .coordinator import EkmConfigEntry, EkmCoordinator
+from .helpers import BusOptions, bus_unique_id, connection_of, meters_in_entries, port_label
+from .push3_coordinator import Push3Coordinator
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR, Platform.SWITCH]
@@ -28,7 +44,28 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> bool:
-    """Open the bus, read every meter once, then create the entities."""
+    """Connect in the entry's mode, read every meter once, then create the entities."""
+    connection = connection_of(entry)
+    if connection == CONNECTION_CLOUD:
+        coordinator: EkmCoordinator = await _async_cloud_coordinator(hass, entry)
+    elif connection == CONNECTION_PUSH3:
+        coordinator = await _async_push3_coordinator(hass, entry)
+    else:
+        coordinator = await _async_bus_coordinator(hass, entry)
+    await coordinator.async_config_entry_first_refresh()
+    entry.runtime_data = coordinator
+    if not compat.HAS_OPTIONS_FLOW_WITH_RELOAD:
+        entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+
+    # The hub devices first, so meters can name them as their via device.
+    coordinator.async_register_hub()
+    coordinator.async_remove_stale_devices()
+
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def _async_bus_coordinator(hass: HomeAssistant, entry: EkmConfigEntry) -> BusCoordinator:
     meters = _own_meters(hass, entry)
     options = BusOptions.of(entry.options)
     port: str = entry.data[CONF_PORT]
@@ -42,18 +79,49 @@ async def async_setup_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> bool:
             translation_placeholders={"port": port_label(port)},
         ) from err
     entry.async_on_unload(bus.close)  # also runs when the first refresh fails
-    coordinator = BusCoordinator(hass, entry, bus, meters)
-    await coordinator.async_config_entry_first_refresh()
-    entry.runtime_data = coordinator
-    if not compat.HAS_OPTIONS_FLOW_WITH_RELOAD:
-        entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    return BusCoordinator(hass, entry, bus, meters)
 
-    # The bus device first, so meters can name it as their via device.
-    coordinator.async_register_hub()
-    _remove_stale_devices(dr.async_get(hass), entry, coordinator)
 
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    return True
+async def _async_cloud_coordinator(hass: HomeAssistant, entry: EkmConfigEntry) -> CloudCoordinator:
+    """The Push client on HA's shared session, and what the key sees now."""
+    client = PushClient(
+        async_get_clientsession(hass),
+        entry.data[CONF_API_KEY],
+        api_url=entry.data.get(CONF_API_URL, DEFAULT_API_URL),
+        summary_url=entry.data.get(CONF_SUMMARY_URL, DEFAULT_SUMMARY_URL),
+        api_token=entry.data.get(CONF_API_TOKEN) or None,
+        client_name="home-assistant-ekm",
+    )
+    try:
+        account = await client.account(deep=True)
+    except AuthenticationError as err:
+        raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="auth_failed") from err
+    except EkmError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="push_unavailable",
+            translation_placeholders={"source": "EKM Push"},
+        ) from err
+    picked = entry.data.get(CONF_METERS) or [meter.address for meter in account.meters]
+    taken = _meters_of_earlier_entries(hass, entry)
+    return CloudCoordinator(hass, entry, client, account, picked=picked, taken=taken)
+
+
+async def _async_push3_coordinator(hass: HomeAssistant, entry: EkmConfigEntry) -> Push3Coordinator:
+    """The gateway's local client; its meters are those it answers for."""
+    client = Push3Client(async_get_clientsession(hass), entry.data[CONF_HOST], entry.data[CONF_API_KEY])
+    try:
+        first = await client.read_meters()
+    except AuthenticationError as err:
+        raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="auth_failed") from err
+    except EkmError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="push_unavailable",
+            translation_placeholders={"source": f"Push3 gateway {entry.data[CONF_HOST]}"},
+        ) from err
+    meters = {address: reading.protocol for address, reading in first.readings.items()}
+    return Push3Coordinator(hass, entry, client, meters)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> bool:
@@ -109,26 +177,31 @@ async def _async_options_updated(hass: HomeAssistant, entry: EkmConfigEntry) -> 
         hass.config_entries.async_schedule_reload(entry.entry_id)
 
 
-def _current_identifiers(coordinator: EkmCoordinator) -> set[tuple[str, str]]:
-    return {coordinator.hub_identifier, *((DOMAIN, address) for address in coordinator.meters)}
-
-
-def _remove_stale_devices(
-    registry: dr.DeviceRegistry, entry: EkmConfigEntry, coordinator: EkmCoordinator
-) -> None:
-    """Take this entry off the devices of meters it no longer reads.
-
-    Only this entry: on HA versions where devices are shared by identifier, a meter that an
-    earlier entry reads (see _own_meters) keeps its device there.
-    """
-    keep = _current_identifiers(coordinator)
-    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
-        if not device.identifiers & keep:
-            compat.remove_device_from_entry(registry, device, entry.entry_id)
+def _meters_of_earlier_entries(hass: HomeAssistant, entry: EkmConfigEntry) -> set[str]:
+    """Meters an earlier, enabled entry reads: entities and devices never collide."""
+    earlier = []
+    for other in hass.config_entries.async_entries(DOMAIN):
+        if other.entry_id == entry.entry_id:
+            break
+        if other.disabled_by is None:
+            earlier.append(other)
+    return set(meters_in_entries(earlier))
 
 
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: EkmConfigEntry, device: dr.DeviceEntry
 ) -> bool:
-    """Let the user delete a device only when it is not the bus or a configured meter."""
-    return not device.identifiers & _current_identifiers(entry.runtime_data)
+    """Let the user delete a device only when it is not a hub or a meter the entry serves."""
+    coordinator = entry.runtime_data
+    for domain, ident in device.identifiers:
+        if domain == DOMAIN and coordinator.async_forget_meter(ident):
+            return True
+    return not device.identifiers & coordinator.current_identifiers()
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> None:
+    """Take the entry's repair issues with it."""
+    prefix = f"unknown_meter_{entry.entry_id}_"
+    for domain, issue_id in list(ir.async_get(hass).issues):
+        if domain == DOMAIN and issue_id.startswith(prefix):
+            ir.async_delete_issue(hass, DOMAIN, issue_id)

@@ -16,8 +16,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .aioekm.readings import MeterReading
-from .coordinator import EkmConfigEntry
-from .entity import EkmEntity
+from .coordinator import EkmConfigEntry, EkmCoordinator
+from .entity import EkmEntity, EkmGatewayEntity, add_entities_of_meters
 from .entity_table import ENTITY_TABLE, DecodedRow, Enabled, carried, decoded
 
 # Read-only, fed by the coordinator.
@@ -58,23 +58,40 @@ COMMUNICATING: Final = BinarySensorEntityDescription(
     entity_category=EntityCategory.DIAGNOSTIC,
 )
 
+CONNECTED: Final = BinarySensorEntityDescription(
+    key="connected",
+    translation_key="connected",
+    device_class=BinarySensorDeviceClass.CONNECTIVITY,
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
+
 
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: EkmConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """The decoded state bits (pulse inputs) and a connectivity sensor for every meter."""
-    coordinator = entry.runtime_data
-    entities: list[BinarySensorEntity] = []
-    for address, protocol in coordinator.meters.items():
-        entities.extend(
-            EkmDecodedBinarySensor(coordinator, address, description)
-            for description in DECODED
-            if carried(description.field, protocol)
-        )
-        entities.append(EkmCommunicating(coordinator, address, COMMUNICATING))
-    async_add_entities(entities)
+    """The decoded state bits (pulse inputs) and a connectivity sensor for every meter, and one
+    for every gateway; also for meters and gateways that appear later."""
+    gateways: set[str] = set()
+
+    def make(coordinator: EkmCoordinator, addresses: list[str]) -> list[BinarySensorEntity]:
+        entities: list[BinarySensorEntity] = []
+        for address in addresses:
+            protocol = coordinator.meters[address]
+            entities.extend(
+                EkmDecodedBinarySensor(coordinator, address, description)
+                for description in DECODED
+                if carried(description.field, protocol)
+            )
+            entities.append(EkmCommunicating(coordinator, address, COMMUNICATING))
+        for mac in coordinator.gateway_macs():
+            if mac not in gateways:
+                gateways.add(mac)
+                entities.append(EkmGatewayConnected(coordinator, mac, CONNECTED))
+        return entities
+
+    add_entities_of_meters(entry, async_add_entities, make)
 
 
 class EkmDecodedBinarySensor(EkmEntity, BinarySensorEntity):
@@ -102,3 +119,15 @@ class EkmCommunicating(EkmEntity, BinarySensorEntity):
     @property
     def is_on(self) -> bool:
         return self.reading is not None
+
+
+class EkmGatewayConnected(EkmGatewayEntity, BinarySensorEntity):
+    """On while the gateway reaches EKM (cloud: Summary V2 gateway status) or answers (Push3)."""
+
+    @property
+    def available(self) -> bool:
+        return self.coordinator.gateway_connected(self.mac) is not None
+
+    @property
+    def is_on(self) -> bool | None:
+        return self.coordinator.gateway_connected(self.mac)

@@ -6,6 +6,7 @@ Everything that exists in only some of them is looked up here, once.
 from __future__ import annotations
 
 from collections.abc import Mapping
+import inspect
 from typing import TYPE_CHECKING, Any, cast
 
 from homeassistant import config_entries
@@ -13,6 +14,7 @@ from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowHandler
 from homeassistant.helpers import device_registry as dr, entity_platform, selector, service
+from homeassistant.helpers.update_coordinator import UpdateFailed
 import serialx
 import voluptuous as vol
 
@@ -137,3 +139,16 @@ async def async_port_selector() -> selector.Selector[Any]:
             mode=selector.SelectSelectorMode.DROPDOWN,
         )
     )
+
+
+# UpdateFailed(retry_after=...) (2025.10?) lets a coordinator wait as long as the server asks.
+HAS_UPDATE_FAILED_RETRY_AFTER: bool = "retry_after" in inspect.signature(UpdateFailed.__init__).parameters
+
+
+def update_failed(retry_after: float | None, **kwargs: Any) -> UpdateFailed:
+    """UpdateFailed with the server's Retry-After where HA supports it (older: the usual interval)."""
+    if retry_after is not None and HAS_UPDATE_FAILED_RETRY_AFTER:
+        make: Any = UpdateFailed
+        failed: UpdateFailed = make(retry_after=retry_after, **kwargs)
+        return failed
+    return UpdateFailed(**kwargs)

@@ -1,37 +1,49 @@
-"""Coordinators: one per connection, each yields the latest valid reading per meter.
+"""The coordinator entities see, whatever the connection mode: the latest valid reading per meter.
 
-EkmCoordinator is what entities see; it does not know how readings arrive.
-BusCoordinator feeds it from an RS-485 bus; the cloud and Push3 modes will be
-siblings of it.
+EkmCoordinator does not know how readings arrive. Its siblings feed it:
+bus_coordinator.BusCoordinator (RS-485), cloud_coordinator.CloudCoordinator
+(EKM Push cloud) and push3_coordinator.Push3Coordinator (a Push3 gateway on the LAN).
+It also owns the devices: the hubs (a bus, gateways) and the meters behind them, which
+the cloud and Push3 modes add and remove while running.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict
+import asyncio
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from . import compat
-from .aioekm.errors import EkmConnectionError, EkmError, WriteUnconfirmedError
 from .aioekm.readings import MeterReading, Protocol, model_name
 from .aioekm.rs485.bus import EkmBus
-from .const import CONF_PASSWORD, CONF_PORT, DEFAULT_PASSWORD, DOMAIN, LOGGER
+from .const import DOMAIN, LOGGER
 from .guard import MonotonicGuard
-from .helpers import BusOptions, failure_reason, meter_device_info, port_label
+from .helpers import meter_device_info
 
 type EkmConfigEntry = ConfigEntry[EkmCoordinator]
+type MetersListener = Callable[[list[str]], None]
+
+# Above this many listeners, a refresh tells them in slices with the loop free in between:
+# a thousand meters have tens of thousands of entities, and writing them all at once would
+# hold the event loop for seconds.
+LISTENER_SLICE: Final = 400
+
+
+def gateway_identifier(mac: str) -> tuple[str, str]:
+    """Device identifier of a gateway, by MAC."""
+    return (DOMAIN, f"gateway_{mac.lower()}")
 
 
 class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
-    """Latest published reading of each meter that answered the last cycle."""
+    """Latest published reading of each meter that gave a valid, fresh one in the last cycle."""
 
     config_entry: EkmConfigEntry
 
@@ -48,31 +60,129 @@ class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
         # The options this coordinator was built from (see __init__._async_options_updated).
         self.built_from = dict(entry.options)
         self._guards: dict[str, MonotonicGuard] = {address: MonotonicGuard() for address in meters}
-        # Meters currently not answering and why; each is logged once down and once up.
+        # Meters currently without a reading and why; each is logged once down and once up.
         self.failures: dict[str, str] = {}
         self._devices_synced: set[str] = set()
-        self._via_hub = DeviceInfo()
+        self._via: dict[tuple[str, str], DeviceInfo] = {}
+        self._meters_listeners: list[MetersListener] = []
+        self._slices: asyncio.Task[None] | None = None
 
-    # --- what entities use --------------------------------------------------
+    # --- devices ------------------------------------------------------------
 
     @property
     def hub_identifier(self) -> tuple[str, str]:
-        """Device identifier of the bus/gateway the meters hang off."""
+        """Device identifier of the connection's own device (a bus, a gateway of unknown MAC)."""
         return (DOMAIN, f"hub_{self.config_entry.entry_id}")
 
+    def hub_devices(self) -> list[DeviceInfo]:
+        """The devices meters hang off: by default one for the connection itself."""
+        return [
+            DeviceInfo(
+                identifiers={self.hub_identifier},
+                manufacturer="EKM Metering",
+                name=self.config_entry.title,
+            )
+        ]
+
+    def hub_of(self, address: str) -> tuple[str, str]:
+        """Identifier of the device meter `address` sits behind."""
+        return self.hub_identifier
+
+    def hub_identifiers(self) -> set[tuple[str, str]]:
+        return {identifier for info in self.hub_devices() for identifier in info.get("identifiers", ())}
+
+    @callback
     def async_register_hub(self) -> None:
-        """Create the device of the connection itself; meters name it as their via device."""
-        hub = dr.async_get(self.hass).async_get_or_create(
-            config_entry_id=self.config_entry.entry_id,
-            identifiers={self.hub_identifier},
-            manufacturer="EKM Metering",
-            name=self.config_entry.title,
-        )
-        self._via_hub = compat.via_device(hub)
+        """Create the hub devices (again, as gateways come and go); meters name them as via device."""
+        registry = dr.async_get(self.hass)
+        for info in self.hub_devices():
+            hub = registry.async_get_or_create(config_entry_id=self.config_entry.entry_id, **info)
+            for identifier in hub.identifiers:
+                self._via[identifier] = compat.via_device(hub)
 
     def meter_device_info(self, address: str) -> DeviceInfo:
-        """The device of one meter, behind the hub device."""
-        return DeviceInfo(**meter_device_info(address, (self.data or {}).get(address)), **self._via_hub)
+        """The device of one meter, behind its hub device."""
+        info = meter_device_info(address, (self.data or {}).get(address))
+        url = self.meter_url(address)
+        if url is not None:
+            info["configuration_url"] = url
+        return DeviceInfo(**info, **self._via.get(self.hub_of(address), DeviceInfo()))
+
+    def meter_url(self, address: str) -> str | None:
+        """A page about the meter, if the connection has one."""
+        return None
+
+    def gateway_macs(self) -> list[str]:
+        """The gateways with a Connected sensor (none for a bus)."""
+        return []
+
+    def gateway_device(self, mac: str) -> tuple[str, str]:
+        """Device identifier of gateway `mac`."""
+        return gateway_identifier(mac)
+
+    def gateway_connected(self, mac: str) -> bool | None:
+        """Whether gateway `mac` is connected; None when unknown."""
+        return None
+
+    def current_identifiers(self) -> set[tuple[str, str]]:
+        """The devices this entry has now: its hubs and meters."""
+        return {*self.hub_identifiers(), *((DOMAIN, address) for address in self.meters)}
+
+    @callback
+    def async_remove_stale_devices(self) -> None:
+        """Take this entry off the devices of meters and hubs it no longer has.
+
+        Only this entry: on HA versions where devices are shared by identifier, a meter
+        that another entry reads keeps its device there.
+        """
+        registry = dr.async_get(self.hass)
+        keep = self.current_identifiers()
+        for device in dr.async_entries_for_config_entry(registry, self.config_entry.entry_id):
+            if not device.identifiers & keep:
+                compat.remove_device_from_entry(registry, device, self.config_entry.entry_id)
+
+    # --- meters that come and go -----------------------------------------------
+
+    @callback
+    def async_add_meters_listener(self, listener: MetersListener) -> CALLBACK_TYPE:
+        """Call `listener` with the addresses of meters added while running (platforms add entities)."""
+        self._meters_listeners.append(listener)
+
+        def remove() -> None:
+            self._meters_listeners.remove(listener)
+
+        return remove
+
+    @callback
+    def async_meters_added(self, protocols: Mapping[str, Protocol]) -> None:
+        """Meters that appeared: devices behind their (possibly new) hubs, then their entities."""
+        new = {address: protocol for address, protocol in protocols.items() if address not in self.meters}
+        if not new:
+            return
+        self.meters.update(new)
+        for address in new:
+            self._guards.setdefault(address, MonotonicGuard())
+            LOGGER.info("Meter %s appeared; adding it", address)
+        self.async_register_hub()
+        for listener in list(self._meters_listeners):
+            listener(list(new))
+
+    @callback
+    def async_meters_removed(self, addresses: Iterable[str], *, remove_devices: bool = True) -> None:
+        """Meters that disappeared: their devices (and so their entities) are removed."""
+        gone = [address for address in addresses if address in self.meters]
+        if not gone:
+            return
+        for address in gone:
+            del self.meters[address]
+            self._guards.pop(address, None)
+            self.failures.pop(address, None)
+            self._devices_synced.discard(address)
+            LOGGER.info("Meter %s is gone; removing it", address)
+        if remove_devices:
+            self.async_remove_stale_devices()
+
+    # --- what entities use --------------------------------------------------
 
     def reading(self, address: str) -> MeterReading | None:
         """The current reading of a meter, None when it is unavailable."""
@@ -80,9 +190,18 @@ class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
             return None
         return self.data.get(address)
 
+    def relay_capable(self, address: str) -> bool:
+        """Whether the relays of this meter can be switched over this connection."""
+        return self.meters.get(address) is not Protocol.V3
+
     async def async_set_relay(self, address: str, relay: int, closed: bool, seconds: int = 0) -> None:
         """Switch a relay and publish the confirmed state."""
         raise HomeAssistantError(translation_domain=DOMAIN, translation_key="not_supported")
+
+    @callback
+    def async_forget_meter(self, address: str) -> bool:
+        """Let the user delete a meter the connection no longer serves; False where it still does."""
+        return False
 
     def shared_bus(self, port: str) -> EkmBus | None:
         """The open RS-485 bus on `port` of this connection, if it has one."""
@@ -130,86 +249,25 @@ class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
             sw_version=reading.firmware,
         )
 
+    @callback
+    def async_update_listeners(self) -> None:
+        """Tell the entities; a large fleet in slices, so no single step holds the loop long."""
+        if self._slices is not None and not self._slices.done():
+            self._slices.cancel()  # a newer update supersedes the one still being written
+        listeners = list(self._listeners.items())
+        if len(listeners) <= LISTENER_SLICE:
+            super().async_update_listeners()
+            return
+        self._slices = self.config_entry.async_create_task(
+            self.hass, self._async_update_in_slices(listeners), "ekm update listeners"
+        )
 
-class BusCoordinator(EkmCoordinator):
-    """Polls the meters of one RS-485 bus in turn."""
-
-    def __init__(
-        self, hass: HomeAssistant, entry: EkmConfigEntry, bus: EkmBus, meters: Mapping[str, Protocol]
+    async def _async_update_in_slices(
+        self, listeners: list[tuple[int, tuple[CALLBACK_TYPE, object | None]]]
     ) -> None:
-        options = BusOptions.of(entry.options)
-        super().__init__(hass, entry, meters=meters, update_interval=timedelta(seconds=options.scan_interval))
-        self.bus = bus
-        self._b_every = options.b_frame_every
-        self._cycle = 0
-        # v4 meters whose B frame must be read on the next cycle (e.g. after a write).
-        self._need_b: set[str] = set(meters)
-
-    @property
-    def password(self) -> str:
-        """The meter password for writes (the factory one when none is set)."""
-        password: str = self.config_entry.data.get(CONF_PASSWORD) or DEFAULT_PASSWORD
-        return password
-
-    async def _async_update_data(self) -> dict[str, MeterReading]:
-        read_b_all = self._cycle % self._b_every == 0
-        self._cycle += 1
-        data: dict[str, MeterReading] = {}
-        for address, protocol in self.meters.items():
-            read_b = protocol is Protocol.V4 and (read_b_all or address in self._need_b)
-            try:
-                reading = await self.bus.read(address, protocol=protocol, read_b=read_b)
-            except EkmConnectionError as err:
-                # The whole bus is gone: every entity becomes unavailable; the bus reconnects.
-                raise UpdateFailed(
-                    translation_domain=DOMAIN,
-                    translation_key="bus_unavailable",
-                    translation_placeholders={"port": port_label(self.config_entry.data[CONF_PORT])},
-                ) from err
-            except EkmError as err:
-                self.meter_failed(address, failure_reason(err))
-                continue
-            if read_b:
-                self._need_b.discard(address)
-            self.meter_answered(address)
-            self.sync_device(reading)
-            data[address] = self.publishable(reading)
-        if not data:
-            # Nothing on the bus answers: more likely the adapter or wiring than every meter.
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="no_meter_answers",
-                translation_placeholders={"port": port_label(self.config_entry.data[CONF_PORT])},
-            )
-        return data
-
-    async def async_set_relay(self, address: str, relay: int, closed: bool, seconds: int = 0) -> None:
-        """Write the relay once (never retried), then publish the meter's read-back."""
-        self._need_b.add(address)
-        try:
-            reading = await self.bus.set_relay(address, relay, closed, seconds, password=self.password)
-        except WriteUnconfirmedError as err:
-            # The ACK was lost; the read-back tells whether the write took effect.
-            if err.reading is None or err.reading.relay_closed(relay) is not closed:
-                raise
-            reading = err.reading
-        if reading.relay_closed(relay) is not closed:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="relay_not_switched",
-                translation_placeholders={"relay": str(relay), "address": address},
-            )
-        self.meter_answered(address)
-        self.async_set_updated_data({**(self.data or {}), address: self.publishable(reading)})
-
-    def shared_bus(self, port: str) -> EkmBus | None:
-        return self.bus if port == self.bus.url else None
-
-    def diagnostics(self) -> dict[str, Any]:
-        stats = {address: asdict(self.bus.stats(address)) for address in self.meters}
-        return {
-            **super().diagnostics(),
-            "connected": self.bus.connected,
-            "cycle": self._cycle,
-            "stats": stats,
-        }
+        for start in range(0, len(listeners), LISTENER_SLICE):
+            if start:
+                await asyncio.sleep(0)
+            for listener_id, (update_callback, _) in listeners[start : start + LISTENER_SLICE]:
+                if listener_id in self._listeners:  # not removed meanwhile
+                    update_callback()

@@ -1,28 +1,31 @@
-"""Diagnostics download: the entry (password redacted), per-meter counters and last readings."""
+"""Diagnostics download: the entry (secrets redacted), per-meter state and last readings, per mode."""
 
 from __future__ import annotations
 
 from typing import Any, Final
 
 from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_PASSWORD, CONF_PORT
+from .const import CONF_API_TOKEN, CONF_PASSWORD, CONF_PORT
 from .coordinator import EkmConfigEntry
-from .helpers import port_label
+from .helpers import connection_of, port_label
 
-TO_REDACT: Final = {CONF_PASSWORD}
+TO_REDACT: Final = {CONF_PASSWORD, CONF_API_KEY, CONF_API_TOKEN, "key", "token"}
 
 
 async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: EkmConfigEntry) -> dict[str, Any]:
     """Everything that helps to tell why a meter does not read, without secrets."""
     coordinator = entry.runtime_data
+    data = dict(entry.data)
+    if CONF_PORT in data:
+        data[CONF_PORT] = port_label(data[CONF_PORT])
     return {
         "entry": {
             "title": entry.title,
-            "data": async_redact_data(
-                {**entry.data, CONF_PORT: port_label(entry.data[CONF_PORT])}, TO_REDACT
-            ),
+            "mode": connection_of(entry),
+            "data": async_redact_data(data, TO_REDACT),
             "options": dict(entry.options),
         },
         "last_update_success": coordinator.last_update_success,

@@ -1,12 +1,21 @@
-"""Base entity: one meter's view of the coordinator, whatever the connection mode."""
+"""Base entities: one meter's (or one gateway's) view of the coordinator, whatever the connection mode."""
 
 from __future__ import annotations
 
-from homeassistant.helpers.entity import EntityDescription
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from homeassistant.core import callback
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .aioekm.readings import MeterReading
-from .coordinator import EkmCoordinator
+from .coordinator import EkmConfigEntry, EkmCoordinator
+
+# What an entity last wrote: (the reading's identity, its time stamp, coordinator success).
+type Written = tuple[int, datetime | None, bool]
 
 
 class EkmEntity(CoordinatorEntity[EkmCoordinator]):
@@ -20,6 +29,7 @@ class EkmEntity(CoordinatorEntity[EkmCoordinator]):
         self.address = address
         self._attr_unique_id = f"{address}_{description.key}"
         self._attr_device_info = coordinator.meter_device_info(address)
+        self._written: Written | None = None
 
     @property
     def reading(self) -> MeterReading | None:
@@ -29,3 +39,47 @@ class EkmEntity(CoordinatorEntity[EkmCoordinator]):
     @property
     def available(self) -> bool:
         return super().available and self.reading is not None
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the state only when this meter's reading changed: a poll that brings the same
+        reading (same time stamp) leaves the entity alone."""
+        reading = self.reading
+        written: Written = (
+            id(reading),
+            None if reading is None else reading.timestamp,
+            self.coordinator.last_update_success,
+        )
+        if written == self._written:
+            return
+        self._written = written
+        self.async_write_ha_state()
+
+
+class EkmGatewayEntity(CoordinatorEntity[EkmCoordinator]):
+    """An entity of one gateway (cloud and Push3 modes)."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: EkmCoordinator, mac: str, description: EntityDescription) -> None:
+        super().__init__(coordinator)
+        self.entity_description = description
+        self.mac = mac
+        self._attr_unique_id = f"{mac or coordinator.config_entry.entry_id}_{description.key}"
+        self._attr_device_info = DeviceInfo(identifiers={coordinator.gateway_device(mac)})
+
+
+def add_entities_of_meters(
+    entry: EkmConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    make: Callable[[EkmCoordinator, list[str]], Iterable[Entity]],
+) -> None:
+    """Add the entities `make` builds for the entry's meters, now and as meters appear."""
+    coordinator = entry.runtime_data
+    async_add_entities(make(coordinator, list(coordinator.meters)))
+
+    @callback
+    def added(addresses: list[str]) -> None:
+        async_add_entities(make(coordinator, addresses))
+
+    entry.async_on_unload(coordinator.async_add_meters_listener(added))

@@ -22,8 +22,8 @@ from homeassistant.util import dt as dt_util
 from . import compat
 from .aioekm.fields import FIELDS, Kind, Quantity
 from .aioekm.readings import MeterReading, Protocol
-from .coordinator import EkmConfigEntry
-from .entity import EkmEntity
+from .coordinator import EkmConfigEntry, EkmCoordinator
+from .entity import EkmEntity, add_entities_of_meters
 from .entity_table import ENTITY_TABLE, Enabled, SensorRow, carried, line_is_live
 
 # Read-only, fed by the coordinator.
@@ -122,13 +122,16 @@ async def async_setup_entry(
     entry: EkmConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """One sensor per field of each meter."""
-    coordinator = entry.runtime_data
-    async_add_entities(
-        EkmSensor(coordinator, address, for_meter(description, coordinator.reading(address)))
-        for address, protocol in coordinator.meters.items()
-        for description in SENSORS[protocol]
-    )
+    """One sensor per field of each meter, also of meters that appear later."""
+
+    def make(coordinator: EkmCoordinator, addresses: list[str]) -> list[EkmSensor]:
+        return [
+            EkmSensor(coordinator, address, for_meter(description, coordinator.reading(address)))
+            for address in addresses
+            for description in SENSORS[coordinator.meters[address]]
+        ]
+
+    add_entities_of_meters(entry, async_add_entities, make)
 
 
 class EkmSensor(EkmEntity, SensorEntity):

@@ -14,8 +14,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import compat
 from .aioekm.readings import MeterReading
-from .coordinator import EkmConfigEntry
-from .entity import EkmEntity
+from .coordinator import EkmConfigEntry, EkmCoordinator
+from .entity import EkmEntity, add_entities_of_meters
 from .entity_table import ENTITY_TABLE, DecodedRow, Enabled, carried, decoded
 from .helpers import ekm_exception_handler
 from .services import SERVICE_SET_RELAY, SET_RELAY_FIELDS
@@ -60,14 +60,18 @@ async def async_setup_entry(
     entry: EkmConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Relay 1 and 2 of every meter that reports them (v4; v3 meters have none)."""
-    coordinator = entry.runtime_data
-    async_add_entities(
-        EkmRelaySwitch(coordinator, address, description)
-        for address, protocol in coordinator.meters.items()
-        for description in RELAYS
-        if carried(description.field, protocol)
-    )
+    """Relay 1 and 2 of every meter whose relays this connection can switch (none on v3 meters)."""
+
+    def make(coordinator: EkmCoordinator, addresses: list[str]) -> list[EkmRelaySwitch]:
+        return [
+            EkmRelaySwitch(coordinator, address, description)
+            for address in addresses
+            if coordinator.relay_capable(address)
+            for description in RELAYS
+            if carried(description.field, coordinator.meters[address])
+        ]
+
+    add_entities_of_meters(entry, async_add_entities, make)
     if not compat.HAS_PLATFORM_ENTITY_SERVICE:  # older HA: no registration in async_setup
         compat.register_entity_service(
             entity_platform.async_get_current_platform(),

@@ -1,0 +1,103 @@
+"""The RS-485 mode: the meters of one bus, polled in turn."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.update_coordinator import UpdateFailed
+
+from .aioekm.errors import EkmConnectionError, EkmError, WriteUnconfirmedError
+from .aioekm.readings import MeterReading, Protocol
+from .aioekm.rs485.bus import EkmBus
+from .const import CONF_PASSWORD, CONF_PORT, DEFAULT_PASSWORD, DOMAIN
+from .coordinator import EkmConfigEntry, EkmCoordinator
+from .helpers import BusOptions, failure_reason, port_label
+
+
+class BusCoordinator(EkmCoordinator):
+    """Polls the meters of one RS-485 bus in turn."""
+
+    def __init__(
+        self, hass: HomeAssistant, entry: EkmConfigEntry, bus: EkmBus, meters: Mapping[str, Protocol]
+    ) -> None:
+        options = BusOptions.of(entry.options)
+        super().__init__(hass, entry, meters=meters, update_interval=timedelta(seconds=options.scan_interval))
+        self.bus = bus
+        self._b_every = options.b_frame_every
+        self._cycle = 0
+        # v4 meters whose B frame must be read on the next cycle (e.g. after a write).
+        self._need_b: set[str] = set(meters)
+
+    @property
+    def password(self) -> str:
+        """The meter password for writes (the factory one when none is set)."""
+        password: str = self.config_entry.data.get(CONF_PASSWORD) or DEFAULT_PASSWORD
+        return password
+
+    async def _async_update_data(self) -> dict[str, MeterReading]:
+        read_b_all = self._cycle % self._b_every == 0
+        self._cycle += 1
+        data: dict[str, MeterReading] = {}
+        for address, protocol in self.meters.items():
+            read_b = protocol is Protocol.V4 and (read_b_all or address in self._need_b)
+            try:
+                reading = await self.bus.read(address, protocol=protocol, read_b=read_b)
+            except EkmConnectionError as err:
+                # The whole bus is gone: every entity becomes unavailable; the bus reconnects.
+                raise UpdateFailed(
+                    translation_domain=DOMAIN,
+                    translation_key="bus_unavailable",
+                    translation_placeholders={"port": port_label(self.config_entry.data[CONF_PORT])},
+                ) from err
+            except EkmError as err:
+                self.meter_failed(address, failure_reason(err))
+                continue
+            if read_b:
+                self._need_b.discard(address)
+            self.meter_answered(address)
+            self.sync_device(reading)
+            data[address] = self.publishable(reading)
+        if not data:
+            # Nothing on the bus answers: more likely the adapter or wiring than every meter.
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="no_meter_answers",
+                translation_placeholders={"port": port_label(self.config_entry.data[CONF_PORT])},
+            )
+        return data
+
+    async def async_set_relay(self, address: str, relay: int, closed: bool, seconds: int = 0) -> None:
+        """Write the relay once (never retried), then publish the meter's read-back."""
+        self._need_b.add(address)
+        try:
+            reading = await self.bus.set_relay(address, relay, closed, seconds, password=self.password)
+        except WriteUnconfirmedError as err:
+            # The ACK was lost; the read-back tells whether the write took effect.
+            if err.reading is None or err.reading.relay_closed(relay) is not closed:
+                raise
+            reading = err.reading
+        if reading.relay_closed(relay) is not closed:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="relay_not_switched",
+                translation_placeholders={"relay": str(relay), "address": address},
+            )
+        self.meter_answered(address)
+        self.async_set_updated_data({**(self.data or {}), address: self.publishable(reading)})
+
+    def shared_bus(self, port: str) -> EkmBus | None:
+        return self.bus if port == self.bus.url else None
+
+    def diagnostics(self) -> dict[str, Any]:
+        stats = {address: asdict(self.bus.stats(address)) for address in self.meters}
+        return {
+            **super().diagnostics(),
+            "connected": self.bus.connected,
+            "cycle": self._cycle,
+            "stats": stats,
+        }

@@ -1,0 +1,98 @@
+"""The Push3 mode: the meters of one Push3 gateway, read over its local API.
+
+The gateway answers for all its meters at once; a meter that starts answering is
+added while running, one missing from ABSENT_POLLS answers in a row is removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from homeassistant.const import CONF_HOST
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.device_registry import DeviceInfo
+
+from .aioekm.errors import EkmError
+from .aioekm.push import Push3Client
+from .aioekm.readings import MeterReading, Protocol
+from .const import CONF_MAC, DEFAULT_PUSH3_SCAN_INTERVAL
+from .coordinator import EkmConfigEntry, gateway_identifier
+from .push_coordinator import MAPPED_FIELDS, PushCoordinator
+
+ABSENT_POLLS: Final = 10
+
+
+def mac_colons(mac: str) -> str:
+    digits = mac.replace(":", "").replace("-", "").lower()
+    return ":".join(digits[i : i + 2] for i in range(0, 12, 2)) if len(digits) == 12 else mac
+
+
+class Push3Coordinator(PushCoordinator):
+    """Polls one Push3 gateway on the LAN."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: EkmConfigEntry,
+        client: Push3Client,
+        meters: Mapping[str, Protocol],
+    ) -> None:
+        super().__init__(hass, entry, meters=meters, default_interval=DEFAULT_PUSH3_SCAN_INTERVAL)
+        self.client = client
+        self.host: str = entry.data[CONF_HOST]
+        mac = entry.data.get(CONF_MAC)
+        self.mac: str | None = str(mac).lower() if mac else None
+        self._absent: dict[str, int] = {}
+
+    def hub_devices(self) -> list[DeviceInfo]:
+        info = DeviceInfo(
+            identifiers={self.hub_of("")},
+            manufacturer="EKM Metering",
+            model="Push3",
+            name=self.config_entry.title,
+            configuration_url=f"http://{self.host}",
+        )
+        if self.mac is not None:
+            info["connections"] = {(dr.CONNECTION_NETWORK_MAC, mac_colons(self.mac))}
+        return [info]
+
+    def hub_of(self, address: str) -> tuple[str, str]:
+        return self.hub_identifier if self.mac is None else gateway_identifier(self.mac)
+
+    def relay_capable(self, address: str) -> bool:
+        return False  # the local API only reads; relays switch through the cloud's sendCommand
+
+    def gateway_macs(self) -> list[str]:
+        return [self.mac or ""]
+
+    def gateway_device(self, mac: str) -> tuple[str, str]:
+        return self.hub_of("")
+
+    def gateway_connected(self, mac: str) -> bool | None:
+        return self.last_update_success  # the gateway answered its last poll
+
+    async def _async_update_data(self) -> dict[str, MeterReading]:
+        self.polls += 1
+        try:
+            result = await self.client.read_meters(map_fields=MAPPED_FIELDS)
+        except EkmError as err:
+            raise self.poll_failed(err, f"Push3 gateway {self.host}") from err
+        self.async_meters_added({a: r.protocol for a, r in result.readings.items() if a not in self.meters})
+        answered = set(result.readings) | set(result.problems)
+        gone: list[str] = []
+        for address in self.meters:
+            if address in answered:
+                self._absent.pop(address, None)
+                continue
+            self._absent[address] = count = self._absent.get(address, 0) + 1
+            if count >= ABSENT_POLLS:
+                gone.append(address)
+        for address in gone:
+            self._absent.pop(address, None)
+        self.async_meters_removed(gone)
+        return self.accept(result)
+
+    def diagnostics(self) -> dict[str, Any]:
+        return {**super().diagnostics(), "absent_polls": dict(self._absent), "requests": self.client.requests}
