@@ -4,7 +4,7 @@ The RS-485 parser reads frames with it, the simulator writes frames with it and 
 Push client maps JSON with it. It describes the protocol only: how Home Assistant
 shows each field is the integration's own table (entity_table.py beside this package).
 
-Offsets and lengths are those of ekm-rs485.md section 4 (0-based, inside the
+Offsets and lengths are those of docs/rs485-protocol.md section 4 (0-based, inside the
 255-byte reply). Names are EKM's own, the ones the Push API also uses.
 """
 
@@ -200,7 +200,7 @@ _BY_LAYOUT: Final[dict[Layout, tuple[Field, ...]]] = {
     layout: tuple(f for f in _FIELDS if layout in f.at) for layout in Layout
 }
 
-# Header and trailer positions shared by every layout (ekm-rs485.md section 4).
+# Header and trailer positions shared by every layout (docs/rs485-protocol.md section 4).
 MODEL_AT: Final = slice(1, 3)
 FIRMWARE_AT: Final = 3
 ADDRESS_AT: Final = slice(4, 16)

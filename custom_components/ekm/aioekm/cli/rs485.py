@@ -16,7 +16,8 @@ import sys
 from ..errors import WriteUnconfirmedError
 from ..readings import MeterReading, model_name
 from ..rs485 import commands
-from ..rs485.bus import DEFAULT_PASSWORD, EkmBus
+from ..rs485.bus import EkmBus
+from ..rs485.commands import DEFAULT_PASSWORD
 from .args import (
     MAX_SCAN,
     PASSWORD_ENV,
