@@ -1,7 +1,7 @@
 """History import, library half: N meters x D days of 15-minute Summary rows through fetch_hourly.
 
     .venv-py3.13/bin/python benchmarks/history_fetch.py [--meters 10] [--days 365] [--servers 2]
-                                                       [--concurrency 4] [--no-tracemalloc]
+                          [--concurrency 4] [--report 15|hr] [--distinct] [--no-tracemalloc]
 
 The fake Push server runs in child processes (the meters split between them), so
 time.process_time() here is the client's own CPU: HTTP, JSON decoding, SummaryRow
@@ -40,6 +40,7 @@ from custom_components.ekm.aioekm.push.history import (  # noqa: E402
     hourly_statistics,
 )
 from custom_components.ekm.aioekm.push.history_plan import plan_windows  # noqa: E402
+from custom_components.ekm.aioekm.push.summary import Report  # noqa: E402
 from custom_components.ekm.aioekm.readings import normalize_address  # noqa: E402
 from custom_components.ekm.aioekm.simulator.fleet import EPOCH, Fleet, ManualClock, make_meter  # noqa: E402
 from custom_components.ekm.aioekm.simulator.push import (  # noqa: E402
@@ -99,7 +100,10 @@ async def serve(size: int, days: int, distinct: bool) -> None:
 async def measure(args: argparse.Namespace) -> None:
     now = now_after(args.days)
     addresses = sorted(bench_fleet(args.meters, now.timestamp()).meters)
-    windows = plan_windows(now=now, history=timedelta(days=args.days))
+    report = Report(args.report)
+    windows = plan_windows(
+        now=now, history=timedelta(days=args.days), rows_per_hour=4 if report is Report.MIN_15 else 1
+    )
     children = [
         await asyncio.create_subprocess_exec(
             sys.executable,
@@ -129,7 +133,7 @@ async def measure(args: argparse.Namespace) -> None:
             async def one_meter(index: int, address: str) -> None:
                 async with gate:
                     client = clients[index % len(clients)]
-                    async for result in fetch_hourly(client, address, windows):
+                    async for result in fetch_hourly(client, address, windows, report=report):
                         totals["rows"] += result.rows
                         totals["windows"] += 1
                         totals["hours"] += len(result.statistics.sums.get("kWh_Tot", ()))
@@ -147,7 +151,7 @@ async def measure(args: argparse.Namespace) -> None:
             sample = []
             for window in windows[:10]:
                 sample += await clients[0].summary(
-                    [addresses[0]], "15", window.start, window.end, fields=HISTORY_FIELDS
+                    [addresses[0]], report, window.start, window.end, fields=HISTORY_FIELDS
                 )
         c1 = time.process_time()
         hourly_statistics(sample)
@@ -163,15 +167,16 @@ async def measure(args: argparse.Namespace) -> None:
     replay = "every meter computed" if args.distinct else "first meter replayed"
     print(f"meters {args.meters}, days {args.days}, {len(windows)} windows per meter", end=", ")
     print(f"{args.servers} servers ({replay})")
-    print(f"requests {requests}, 15-minute rows {totals['rows']}, hourly rows (kWh_Tot) {totals['hours']}")
+    print(f"report {report.value}, requests {requests}, Summary rows {totals['rows']}", end=", ")
+    print(f"hourly rows (kWh_Tot) {totals['hours']}")
     server_s = server_cpu.ru_utime + server_cpu.ru_stime
     print(f"wall {wall:.1f} s, client CPU {cpu:.1f} s, fake server CPU {server_s:.1f} s")
     if args.tracemalloc:
         print(f"client peak traced memory {peak / 2**20:.1f} MiB (tracemalloc on: client CPU inflated)")
     print(f"client max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     print(
-        f"hourly_statistics alone: {per_row * 1e6:.1f} us per 15-minute row, "
-        f"{per_row * 35040:.2f} s per meter-year"
+        f"hourly_statistics alone: {per_row * 1e6:.1f} us per row, "
+        f"{per_row * 8760 * (4 if report is Report.MIN_15 else 1):.2f} s per meter-year"
     )
 
 
@@ -182,6 +187,7 @@ async def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--servers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--report", choices=["15", "hr"], default="15", help="Summary rows: 15 min or hourly")
     parser.add_argument("--distinct", action="store_true", help="compute every meter's rows (slow)")
     parser.add_argument("--no-tracemalloc", dest="tracemalloc", action="store_false")
     args = parser.parse_args()

@@ -26,7 +26,7 @@ from custom_components.ekm.aioekm.push.history_plan import (
     plan_windows,
     window_hours,
 )
-from custom_components.ekm.aioekm.push.summary import FieldStats, SummaryRow
+from custom_components.ekm.aioekm.push.summary import FieldStats, Report, SummaryRow
 from custom_components.ekm.aioekm.simulator.fleet import EPOCH, Fleet, VirtualMeter
 from custom_components.ekm.aioekm.simulator.push import Fault, PushServer
 
@@ -354,3 +354,21 @@ async def test_resume_of_a_register_skips_hours_up_to_its_baseline(client: PushC
     assert resumed.sums["kWh_Tot"] == kwh[2:]
     assert resumed.sums["Fwd_kWh_Tot"] == whole.sums["Fwd_kWh_Tot"]  # no baseline: starts afresh
     assert resumed.means["RMS_Watts_Tot"] == whole.means["RMS_Watts_Tot"][2:]
+
+
+async def test_the_hourly_report_gives_the_same_sums_in_fewer_requests(
+    client: PushClient, server: PushServer, exporting: VirtualMeter
+) -> None:
+    now = datetime(2026, 11, 22, 0, 30, tzinfo=UTC)
+    quarters = await collect(client, V4, plan_windows(now=now, history=timedelta(days=20)))
+    server.log.clear()
+    hourly = plan_windows(now=now, history=timedelta(days=20), rows_per_hour=1)
+    assert len(hourly) == 1  # 480 hours of one row: one page
+    hours = await collect(client, V4, hourly, report=Report.HOUR)
+    assert [r.param("report") for r in server.requests_to("/summary")] == ["hr"]
+    for name in CHECKED:
+        assert series(hours, name) == series(quarters, name)
+        assert len(series(hours, name)) == 480
+    watts = hours[0].statistics.means["RMS_Watts_Tot"]
+    assert len(watts) == 480
+    assert all(m.min <= m.mean <= m.max for m in watts)

@@ -49,9 +49,9 @@ def floor_hour(when: datetime) -> datetime:
     return when.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def window_hours(page_rows: int = PAGE_ROWS) -> int:
-    """Hours per window: a meter's 15-minute rows fit one page, with room for rows at the edges."""
-    return max(1, (page_rows - 2 * ROWS_PER_HOUR) // ROWS_PER_HOUR)
+def window_hours(page_rows: int = PAGE_ROWS, rows_per_hour: int = ROWS_PER_HOUR) -> int:
+    """Hours per window: a meter's rows fit one page, with room for rows at the edges."""
+    return max(1, (page_rows - 2 * rows_per_hour) // rows_per_hour)
 
 
 def plan_windows(
@@ -61,6 +61,7 @@ def plan_windows(
     first_report: datetime | None = None,
     last_imported: datetime | None = None,
     page_rows: int = PAGE_ROWS,
+    rows_per_hour: int = ROWS_PER_HOUR,
     settle: timedelta = SETTLE,
 ) -> list[HistoryWindow]:
     """The windows to fetch, oldest first; [] when there is nothing to do.
@@ -71,6 +72,7 @@ def plan_windows(
       asked, however long ago it is (the statistics must stay continuous: the first
       new hour's sum carries the change since that hour).
     - the last window ends on the hour before now - settle: only whole hours are asked.
+    - rows_per_hour: 4 for 15-minute rows, 1 for the Summary's hourly report.
     """
     if history <= timedelta(0):
         return []
@@ -78,7 +80,7 @@ def plan_windows(
     start = floor_hour(now - history) if last_imported is None else floor_hour(last_imported) + HOUR
     if first_report is not None:
         start = max(start, floor_hour(first_report))
-    step = window_hours(page_rows) * HOUR
+    step = window_hours(page_rows, rows_per_hour) * HOUR
     windows: list[HistoryWindow] = []
     while start < end:
         stop = min(start + step, end)
