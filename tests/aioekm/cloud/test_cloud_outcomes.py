@@ -168,3 +168,13 @@ async def test_gateway_status_connected(client: PushClient, server: PushServer) 
     assert status[GW1].connected is True
     assert status[GW2].connected is False
     assert status[GW2].last_seen is not None
+
+
+async def test_account_state_of_a_stale_meter_is_its_last_reading(
+    client: PushClient, server: PushServer, clock: ManualClock
+) -> None:
+    server.stale[V4_B] = clock.t - 7200
+    account = await client.account(deep=True, state=True)
+    states = {m.address: m.state for m in account.meters}
+    assert states[V4_B]["Time_Stamp_UTC_ms"] == round((clock.t - 7200) * 1000)
+    assert states[V4]["Time_Stamp_UTC_ms"] == round(clock.t * 1000)

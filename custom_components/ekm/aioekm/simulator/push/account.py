@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 
 def _meter_entry(meter: VirtualMeter, deep: bool, state: bool, now: float) -> dict[str, Any]:
+    """One meter as the Account API lists it; `now` is when its last reading was taken."""
     entry: dict[str, Any] = {"address": meter.address}
     if deep:
         entry.update(
@@ -74,7 +75,9 @@ async def account(server: PushServer, request: web.Request) -> web.Response:
             gateway["name"] = f"{'Push3' if push3 else 'Push2'} {mac[-6:]}"
             gateway["model"] = "Push3" if push3 else "Push2"
             gateway["firmware"] = "3.1.4" if push3 else "2.0.9"
-            gateway["meters"] = [_meter_entry(m, deep, state, now) for m in meters if gateway_of(m) == mac]
+            gateway["meters"] = [
+                _meter_entry(m, deep, state, server.read_time(m, now)) for m in meters if gateway_of(m) == mac
+            ]
             gateway["iostacks"] = []
         gateways.append(gateway)
     body = {
@@ -82,7 +85,7 @@ async def account(server: PushServer, request: web.Request) -> web.Response:
         "key_type": scope.kind,
         "host": request.host,
         "gateways": gateways,
-        "meters": [_meter_entry(m, deep, state, now) for m in meters],
+        "meters": [_meter_entry(m, deep, state, server.read_time(m, now)) for m in meters],
         "metersets": [],
         "iostacks": [],
     }
