@@ -8,22 +8,40 @@ import re
 from typing import Any, Final
 
 from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
     ConfigEntry,
     ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
 )
+from homeassistant.const import CONF_API_KEY, CONF_HOST
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import AbortFlow
 from homeassistant.helpers import selector
+from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
 import voluptuous as vol
 
 from . import compat
-from .aioekm.errors import EkmConnectionError, EkmTimeoutError, FrameError
+from .aioekm.errors import (
+    AuthenticationError,
+    EkmConnectionError,
+    EkmTimeoutError,
+    FrameError,
+    RateLimitedError,
+    ServerError,
+)
+from .aioekm.push.account import Account
+from .aioekm.push.cloud import DEFAULT_API_URL, DEFAULT_SUMMARY_URL
+from .aioekm.push.redaction import redact
 from .aioekm.readings import Protocol, normalize_address
 from .aioekm.rs485.bus import EkmBus
 from .const import (
+    CONF_API_TOKEN,
+    CONF_API_URL,
     CONF_B_FRAME_EVERY,
+    CONF_CONNECTION,
+    CONF_HISTORY_DAYS,
+    CONF_MAC,
     CONF_METERS,
     CONF_PASSWORD,
     CONF_PORT,
@@ -32,16 +50,57 @@ from .const import (
     CONF_SCAN_FROM,
     CONF_SCAN_INTERVAL,
     CONF_SCAN_TO,
+    CONF_STALE_AFTER,
+    CONF_SUMMARY_URL,
     CONF_TIMEOUT,
+    CONNECTION_CLOUD,
+    CONNECTION_PUSH3,
     CONNECTION_RS485,
+    DEFAULT_CLOUD_SCAN_INTERVAL,
+    DEFAULT_HISTORY_DAYS,
+    DEFAULT_PUSH3_SCAN_INTERVAL,
+    DEFAULT_STALE_AFTER,
     DOMAIN,
+    LOGGER,
 )
 from .coordinator import EkmConfigEntry
-from .helpers import BusOptions, bus_unique_id, failure_reason, meters_in_entries, port_label
+from .flow_push import (
+    Push3Host,
+    account_name,
+    async_read_account,
+    async_read_push3,
+    cloud_unique_id,
+    meter_label,
+    normalize_mac,
+    parse_host,
+    same_url,
+    valid_base_url,
+)
+from .helpers import (
+    BusOptions,
+    bus_unique_id,
+    connection_of,
+    failure_reason,
+    meters_in_entries,
+    port_label,
+)
 from .ports import async_port_identity
 
-# The first step offers these; "cloud" and "push3" join the list with their steps.
-CONNECTION_TYPES: Final = [CONNECTION_RS485]
+# The first step offers these.
+CONNECTION_TYPES: Final = [CONNECTION_RS485, CONNECTION_CLOUD, CONNECTION_PUSH3]
+
+# A discovered Push3 serves its local API on the HTTP port.
+DISCOVERY_PORT = 80
+
+# Poll intervals (seconds). EKM documents no rate limit for the cloud (docs/push-api.md): a
+# minute is its own example, and a floor of 15 s keeps an account's requests modest. A Push3
+# answers from its LAN memory, so it can be asked more often.
+CLOUD_MIN_SCAN_INTERVAL: Final = 15
+PUSH3_MIN_SCAN_INTERVAL: Final = 5
+MAX_SCAN_INTERVAL: Final = 3600
+MIN_STALE_AFTER: Final = 60
+MAX_STALE_AFTER: Final = 7 * 24 * 3600
+MAX_HISTORY_DAYS: Final = 3650
 
 # Testing meters in the flow: short waits, one retry, so a wrong address costs little.
 PROBE_TIMEOUT = 1.0
@@ -59,6 +118,7 @@ PASSWORD_SELECTOR: Final = selector.TextSelector(
     selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
 )
 TEXT_SELECTOR: Final = selector.TextSelector()
+URL_SELECTOR: Final = selector.TextSelector(selector.TextSelectorConfig(type=selector.TextSelectorType.URL))
 
 
 def parse_addresses(text: str) -> list[str]:
@@ -189,6 +249,7 @@ def meters_elsewhere(
 
 def _entry_data(port: str, protocols: Mapping[str, Protocol], password: str) -> dict[str, Any]:
     data: dict[str, Any] = {
+        CONF_CONNECTION: CONNECTION_RS485,
         CONF_PORT: port,
         CONF_METERS: {address: str(protocol) for address, protocol in protocols.items()},
     }
@@ -201,8 +262,102 @@ def _title(port: str) -> str:
     return f"RS-485 {port_label(port)}"
 
 
+def _form_errors(err: Exception, what: str, secrets: Iterable[str | None]) -> dict[str, str]:
+    """The form error for a failed check of a key or gateway; unexpected ones are logged."""
+    if isinstance(err, AuthenticationError):
+        return {"base": "invalid_auth"}
+    if isinstance(err, (EkmConnectionError, EkmTimeoutError, ServerError, RateLimitedError)):
+        return {"base": "cannot_connect"}
+    # No traceback: its frames could hold the request URL, which carries the key.
+    LOGGER.error(
+        "Unexpected error while checking %s: %s: %s", what, type(err).__name__, redact(str(err), secrets)
+    )
+    return {"base": "unknown"}
+
+
+def _text(user_input: Mapping[str, Any], key: str) -> str:
+    return str(user_input.get(key) or "").strip()
+
+
+@dataclass(frozen=True, slots=True)
+class CloudSettings:
+    """How a cloud entry reaches EKM Push: the key, the optional token and the two base URLs."""
+
+    key: str
+    token: str | None = None
+    api_url: str = DEFAULT_API_URL
+    summary_url: str = DEFAULT_SUMMARY_URL
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> CloudSettings:
+        """The settings of a stored cloud entry (URLs not stored are EKM's own)."""
+        return cls(
+            data[CONF_API_KEY],
+            data.get(CONF_API_TOKEN),
+            data.get(CONF_API_URL, DEFAULT_API_URL),
+            data.get(CONF_SUMMARY_URL, DEFAULT_SUMMARY_URL),
+        )
+
+    @property
+    def secrets(self) -> tuple[str | None, ...]:
+        return (self.key, self.token)
+
+    def data(self, meters: Iterable[str]) -> dict[str, Any]:
+        """The entry data; the URLs only when they are not EKM's own."""
+        data: dict[str, Any] = {CONF_CONNECTION: CONNECTION_CLOUD, CONF_API_KEY: self.key}
+        if self.token:
+            data[CONF_API_TOKEN] = self.token
+        if not same_url(self.api_url, DEFAULT_API_URL):
+            data[CONF_API_URL] = self.api_url
+        if not same_url(self.summary_url, DEFAULT_SUMMARY_URL):
+            data[CONF_SUMMARY_URL] = self.summary_url
+        data[CONF_METERS] = list(meters)
+        return data
+
+
+def read_cloud_form(
+    user_input: Mapping[str, Any], current: CloudSettings | None, *, advanced: bool
+) -> tuple[CloudSettings, dict[str, str]]:
+    """The settings a cloud form gives; an empty key or token keeps `current`'s."""
+    errors: dict[str, str] = {}
+    key = _text(user_input, CONF_API_KEY) or (current.key if current else "")
+    if not key:
+        errors[CONF_API_KEY] = "no_key"
+    token = _text(user_input, CONF_API_TOKEN) or (current.token if current else None)
+    api_url = current.api_url if current else DEFAULT_API_URL
+    summary_url = current.summary_url if current else DEFAULT_SUMMARY_URL
+    if advanced:
+        api_url = _text(user_input, CONF_API_URL)
+        summary_url = _text(user_input, CONF_SUMMARY_URL)
+        if not valid_base_url(api_url):
+            errors[CONF_API_URL] = "invalid_url"
+        if not valid_base_url(summary_url):
+            errors[CONF_SUMMARY_URL] = "invalid_url"
+    return CloudSettings(key, token, api_url, summary_url), errors
+
+
+def _push3_title(host: str, mac: str | None) -> str:
+    return f"Push3 {_mac_colons(mac)}" if mac else f"Push3 {host}"
+
+
+def _mac_colons(mac: str) -> str:
+    return ":".join(mac[i : i + 2] for i in range(0, len(mac), 2))
+
+
+def _push3_data(host: str, key: str, mac: str | None) -> dict[str, Any]:
+    data: dict[str, Any] = {CONF_CONNECTION: CONNECTION_PUSH3, CONF_HOST: host, CONF_API_KEY: key}
+    if mac:
+        data[CONF_MAC] = mac
+    return data
+
+
+# A meter_configured error names the meters and the entry; the forms that can show it always
+# pass these placeholders.
+NO_OWNERS: Final = {"meters": "", "entry": ""}
+
+
 class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Set up one connection (an RS-485 bus) and its meters."""
+    """Set up one connection (an RS-485 bus, a Push key or a Push3 gateway) and its meters."""
 
     VERSION = 1
     # 1.2: the unique_id names a meter on the bus instead of the port as typed.
@@ -212,6 +367,10 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
         self._port = ""
         self._password = ""
         self._addresses: list[str] = []
+        self._cloud: CloudSettings | None = None
+        self._account: Account | None = None
+        self._discovered: Push3Host | None = None
+        self._mac: str | None = None
 
     @staticmethod
     @callback
@@ -222,6 +381,329 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose how to connect."""
         return self.async_show_menu(step_id="user", menu_options=CONNECTION_TYPES)
+
+    # --- EKM Push cloud ---------------------------------------------------------------
+
+    async def async_step_cloud(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """A Push key (account, gateway or meter), checked with the Account API."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            settings, errors = read_cloud_form(user_input, None, advanced=self.show_advanced_options)
+            if not errors:
+                await self.async_set_unique_id(cloud_unique_id(settings.key), raise_on_progress=False)
+                self._abort_if_unique_id_configured()
+                account, errors = await self._async_read_account(settings)
+                if account is not None:
+                    self._cloud, self._account = settings, account
+                    return await self.async_step_meters()
+        return self._show_cloud_form("cloud", None, user_input, errors)
+
+    def _show_cloud_form(
+        self,
+        step_id: str,
+        current: CloudSettings | None,
+        user_input: Mapping[str, Any] | None,
+        errors: dict[str, str],
+        placeholders: Mapping[str, str] | None = None,
+    ) -> ConfigFlowResult:
+        # A stored key or token is never shown again: empty fields keep it.
+        key_field = vol.Required(CONF_API_KEY) if current is None else vol.Optional(CONF_API_KEY)
+        fields: dict[Any, Any] = {
+            key_field: PASSWORD_SELECTOR,
+            vol.Optional(CONF_API_TOKEN): PASSWORD_SELECTOR,
+        }
+        suggested: dict[str, Any] = {}
+        if self.show_advanced_options and step_id != "reauth_cloud":
+            fields[vol.Required(CONF_API_URL)] = URL_SELECTOR
+            fields[vol.Required(CONF_SUMMARY_URL)] = URL_SELECTOR
+            suggested[CONF_API_URL] = current.api_url if current else DEFAULT_API_URL
+            suggested[CONF_SUMMARY_URL] = current.summary_url if current else DEFAULT_SUMMARY_URL
+            suggested.update(
+                (k, v) for k, v in (user_input or {}).items() if k in (CONF_API_URL, CONF_SUMMARY_URL)
+            )
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=compat.with_suggested_values(self, vol.Schema(fields), suggested),
+            errors=errors,
+            description_placeholders=dict(placeholders or {}),
+        )
+
+    async def _async_read_account(self, settings: CloudSettings) -> tuple[Account | None, dict[str, str]]:
+        """What the key sees, or the form errors saying why it cannot be used."""
+        try:
+            account = await async_read_account(
+                self.hass, settings.key, settings.token, settings.api_url, settings.summary_url
+            )
+        except Exception as err:
+            return None, _form_errors(err, "the EKM Push key", settings.secrets)
+        if not account.meters:
+            return None, {"base": "no_meters_found"}
+        return account, {}
+
+    async def async_step_meters(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Pick the meters of the key to add (all of them unless another entry has them)."""
+        assert self._cloud is not None and self._account is not None
+        reconfiguring = self.source == SOURCE_RECONFIGURE
+        entry = self._get_reconfigure_entry() if reconfiguring else None
+        exclude = entry.entry_id if entry else None
+        visible = [meter.address for meter in self._account.meters]
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            picked = [address for address in visible if address in user_input.get(CONF_METERS, [])]
+            if not picked:
+                errors[CONF_METERS] = "no_meters_selected"
+            else:
+                errors, placeholders = meters_elsewhere(self.hass, picked, exclude=exclude)
+            if not errors:
+                data = self._cloud.data(picked)
+                unique_id = cloud_unique_id(self._cloud.key)
+                if entry is not None:
+                    return self.async_update_reload_and_abort(entry, unique_id=unique_id, data=data)
+                return self.async_create_entry(title=account_name(self._account), data=data)
+        if entry is not None:
+            default = [address for address in visible if address in entry.data.get(CONF_METERS, [])]
+        else:
+            owners = meters_in_entries(self._async_current_entries(include_ignore=False))
+            default = [address for address in visible if address not in owners]
+        options = [
+            selector.SelectOptionDict(value=meter.address, label=meter_label(meter))
+            for meter in self._account.meters
+        ]
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_METERS): selector.SelectSelector(
+                    selector.SelectSelectorConfig(
+                        options=options, multiple=True, mode=selector.SelectSelectorMode.LIST
+                    )
+                )
+            }
+        )
+        suggested = {CONF_METERS: user_input[CONF_METERS] if user_input else default}
+        return self.async_show_form(
+            step_id="meters",
+            data_schema=compat.with_suggested_values(self, schema, suggested),
+            errors=errors,
+            description_placeholders={"name": account_name(self._account), **NO_OWNERS, **placeholders},
+        )
+
+    def _abort_if_other_account(self, entry: ConfigEntry, account: Account) -> None:
+        """A new key for an entry must see at least one of its meters: else it is another account."""
+        if not {meter.address for meter in account.meters} & set(entry.data.get(CONF_METERS, [])):
+            raise AbortFlow("wrong_account")
+
+    def _abort_if_key_taken(self, key: str, entry: ConfigEntry) -> None:
+        """Another entry already uses this key."""
+        unique_id = cloud_unique_id(key)
+        for other in self._async_current_entries(include_ignore=False):
+            if other.entry_id != entry.entry_id and other.unique_id == unique_id:
+                raise AbortFlow("already_configured")
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The cloud or the gateway refused the key: ask for a new one."""
+        if connection_of(self._get_reauth_entry()) == CONNECTION_PUSH3:
+            return await self.async_step_reauth_push3()
+        return await self.async_step_reauth_cloud()
+
+    async def async_step_reauth_cloud(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """A new Push key (and token) for a cloud entry, of the same account."""
+        entry = self._get_reauth_entry()
+        current = CloudSettings.of(entry.data)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            settings, errors = read_cloud_form(user_input, current, advanced=False)
+            if not errors:
+                account, errors = await self._async_read_account(settings)
+                if account is not None:
+                    self._abort_if_other_account(entry, account)
+                    self._abort_if_key_taken(settings.key, entry)
+                    return self.async_update_reload_and_abort(
+                        entry,
+                        unique_id=cloud_unique_id(settings.key),
+                        data=settings.data(entry.data[CONF_METERS]),
+                        reason="reauth_successful",
+                    )
+        return self._show_cloud_form("reauth_cloud", current, user_input, errors, {"name": entry.title})
+
+    async def async_step_reconfigure_cloud(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the key, token or URLs of a cloud entry; its meters in the next step."""
+        entry = self._get_reconfigure_entry()
+        current = CloudSettings.of(entry.data)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            settings, errors = read_cloud_form(user_input, current, advanced=self.show_advanced_options)
+            if not errors:
+                account, errors = await self._async_read_account(settings)
+                if account is not None:
+                    self._abort_if_other_account(entry, account)
+                    self._abort_if_key_taken(settings.key, entry)
+                    self._cloud, self._account = settings, account
+                    return await self.async_step_meters()
+        return self._show_cloud_form("reconfigure_cloud", current, user_input, errors, {"name": entry.title})
+
+    # --- Push3 gateway on the LAN --------------------------------------------------------
+
+    async def async_step_push3(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """A gateway's address and local key, checked by reading its meters."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = dict(NO_OWNERS)
+        if user_input is not None:
+            host = parse_host(_text(user_input, CONF_HOST))
+            key = _text(user_input, CONF_API_KEY)
+            if host is None:
+                errors[CONF_HOST] = "invalid_host"
+            elif not key:
+                errors[CONF_API_KEY] = "no_key"
+            else:
+                self._abort_if_host_configured(host)
+                errors, placeholders = await self._async_read_push3(host, key)
+                if not errors:
+                    # The local API does not tell the gateway's MAC; DHCP discovery adds it later.
+                    await self.async_set_unique_id(host.host, raise_on_progress=False)
+                    self._abort_if_unique_id_configured()
+                    return self.async_create_entry(
+                        title=_push3_title(host.host, None), data=_push3_data(host.host, key, None)
+                    )
+        schema = vol.Schema(
+            {vol.Required(CONF_HOST): TEXT_SELECTOR, vol.Required(CONF_API_KEY): PASSWORD_SELECTOR}
+        )
+        suggested = {CONF_HOST: (user_input or {}).get(CONF_HOST, "")}
+        return self.async_show_form(
+            step_id="push3",
+            data_schema=compat.with_suggested_values(self, schema, suggested),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def _async_read_push3(
+        self, host: Push3Host, key: str, exclude: str | None = None
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """Errors and placeholders after reading the gateway: none when its meters are free."""
+        try:
+            meters = await async_read_push3(self.hass, host.host, key)
+        except Exception as err:
+            return _form_errors(err, "the Push3 gateway", (key,)), dict(NO_OWNERS)
+        errors, placeholders = meters_elsewhere(self.hass, meters, exclude=exclude)
+        if errors:
+            return {"base": "meter_configured"}, placeholders
+        return {}, dict(NO_OWNERS)
+
+    def _abort_if_host_configured(self, host: Push3Host, exclude: str | None = None) -> None:
+        """Another Push3 entry reads the same gateway address."""
+        for entry in self._async_current_entries(include_ignore=False):
+            if entry.entry_id == exclude or connection_of(entry) != CONNECTION_PUSH3:
+                continue
+            other = parse_host(entry.data[CONF_HOST])
+            if other is not None and other.host == host.host:
+                raise AbortFlow("already_configured")
+
+    async def async_step_dhcp(self, discovery_info: DhcpServiceInfo) -> ConfigFlowResult:
+        """A device with EKM's MAC prefix on the network: a Push3 gateway."""
+        mac = normalize_mac(discovery_info.macaddress)
+        ip = discovery_info.ip
+        await self.async_set_unique_id(mac)
+        known = self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, mac)
+        if known is not None:
+            # Keep a port typed by the user: DHCP only tells the address.
+            old = parse_host(known.data.get(CONF_HOST, ""))
+            self._abort_if_unique_id_configured(updates={CONF_HOST: ip + (old.port_suffix if old else "")})
+        for entry in self._async_current_entries(include_ignore=False):
+            if connection_of(entry) != CONNECTION_PUSH3 or CONF_MAC in entry.data:
+                continue
+            old = parse_host(entry.data[CONF_HOST])
+            if old is not None and old.name == ip:
+                # Added by address before its MAC was known: now it is.
+                self.hass.config_entries.async_update_entry(
+                    entry, unique_id=mac, data={**entry.data, CONF_MAC: mac}
+                )
+                return self.async_abort(reason="already_configured")
+        self._mac = mac
+        self._discovered = parse_host(ip if DISCOVERY_PORT == 80 else f"{ip}:{DISCOVERY_PORT}")
+        self.context["title_placeholders"] = {"name": _push3_title(ip, mac)}
+        return await self.async_step_dhcp_confirm()
+
+    async def async_step_dhcp_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Add a discovered gateway: only its local key is asked."""
+        assert self._discovered is not None and self._mac is not None
+        host = self._discovered
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = dict(NO_OWNERS)
+        if user_input is not None:
+            key = _text(user_input, CONF_API_KEY)
+            if not key:
+                errors[CONF_API_KEY] = "no_key"
+            else:
+                errors, placeholders = await self._async_read_push3(host, key)
+                if not errors:
+                    return self.async_create_entry(
+                        title=_push3_title(host.host, self._mac), data=_push3_data(host.host, key, self._mac)
+                    )
+        return self.async_show_form(
+            step_id="dhcp_confirm",
+            data_schema=vol.Schema({vol.Required(CONF_API_KEY): PASSWORD_SELECTOR}),
+            errors=errors,
+            description_placeholders={"mac": _mac_colons(self._mac), "host": host.host, **placeholders},
+        )
+
+    async def async_step_reauth_push3(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The gateway refused its key: ask for the new one."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = dict(NO_OWNERS)
+        if user_input is not None:
+            host = parse_host(entry.data[CONF_HOST])
+            assert host is not None
+            key = _text(user_input, CONF_API_KEY)
+            if not key:
+                errors[CONF_API_KEY] = "no_key"
+            else:
+                errors, placeholders = await self._async_read_push3(host, key, exclude=entry.entry_id)
+                if not errors:
+                    return self.async_update_reload_and_abort(
+                        entry, data_updates={CONF_API_KEY: key}, reason="reauth_successful"
+                    )
+        return self.async_show_form(
+            step_id="reauth_push3",
+            data_schema=vol.Schema({vol.Required(CONF_API_KEY): PASSWORD_SELECTOR}),
+            errors=errors,
+            description_placeholders={"name": entry.title, "host": entry.data[CONF_HOST], **placeholders},
+        )
+
+    async def async_step_reconfigure_push3(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the gateway's address or key; an empty key keeps the current one."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = dict(NO_OWNERS)
+        if user_input is not None:
+            host = parse_host(_text(user_input, CONF_HOST))
+            key = _text(user_input, CONF_API_KEY) or entry.data[CONF_API_KEY]
+            if host is None:
+                errors[CONF_HOST] = "invalid_host"
+            else:
+                self._abort_if_host_configured(host, exclude=entry.entry_id)
+                errors, placeholders = await self._async_read_push3(host, key, exclude=entry.entry_id)
+                if not errors:
+                    # A gateway known by its MAC keeps it; one known by its address moves with it.
+                    unique_id = entry.unique_id if CONF_MAC in entry.data else host.host
+                    return self.async_update_reload_and_abort(
+                        entry, unique_id=unique_id, data_updates={CONF_HOST: host.host, CONF_API_KEY: key}
+                    )
+        schema = vol.Schema(
+            {vol.Required(CONF_HOST): TEXT_SELECTOR, vol.Optional(CONF_API_KEY): PASSWORD_SELECTOR}
+        )
+        suggested = {CONF_HOST: (user_input or {}).get(CONF_HOST, entry.data[CONF_HOST])}
+        return self.async_show_form(
+            step_id="reconfigure_push3",
+            data_schema=compat.with_suggested_values(self, schema, suggested),
+            errors=errors,
+            description_placeholders={"name": entry.title, **placeholders},
+        )
+
+    # --- RS-485 bus ------------------------------------------------------------------------
 
     async def async_step_rs485(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Port, meters and password of an RS-485 bus; tested before the entry is made."""
@@ -314,6 +796,15 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self._async_show_rs485(suggested, errors, placeholders)
 
     async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Change how an entry reaches its meters: each connection has its own form."""
+        connection = connection_of(self._get_reconfigure_entry())
+        if connection == CONNECTION_CLOUD:
+            return await self.async_step_reconfigure_cloud()
+        if connection == CONNECTION_PUSH3:
+            return await self.async_step_reconfigure_push3()
+        return await self._async_reconfigure_bus(user_input)
+
+    async def _async_reconfigure_bus(self, user_input: dict[str, Any] | None) -> ConfigFlowResult:
         """Change the port, the meters or the password of a bus."""
         entry: EkmConfigEntry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
@@ -368,10 +859,15 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class EkmOptionsFlow(compat.OptionsFlowWithReload):
-    """Polling and timing of a bus; the entry reloads when they change."""
+    """Polling and timing of an entry, per connection; the entry reloads when they change."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """One form with every option."""
+        """One form with every option of the entry's connection."""
+        connection = connection_of(self.config_entry)
+        if connection == CONNECTION_CLOUD:
+            return await self.async_step_cloud()
+        if connection == CONNECTION_PUSH3:
+            return await self.async_step_push3()
         if user_input is not None:
             return self.async_create_entry(data=BusOptions.of(user_input).as_dict())
         schema = vol.Schema(
@@ -387,6 +883,32 @@ class EkmOptionsFlow(compat.OptionsFlowWithReload):
             data_schema=compat.with_suggested_values(
                 self, schema, BusOptions.of(self.config_entry.options).as_dict()
             ),
+        )
+
+    async def async_step_cloud(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Poll interval, stale threshold and history import of a cloud entry."""
+        return self._push_options("cloud", user_input, CLOUD_MIN_SCAN_INTERVAL, DEFAULT_CLOUD_SCAN_INTERVAL)
+
+    async def async_step_push3(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Poll interval and stale threshold of a Push3 entry."""
+        return self._push_options("push3", user_input, PUSH3_MIN_SCAN_INTERVAL, DEFAULT_PUSH3_SCAN_INTERVAL)
+
+    def _push_options(
+        self, step_id: str, user_input: dict[str, Any] | None, min_scan: int, default_scan: int
+    ) -> ConfigFlowResult:
+        if user_input is not None:
+            return self.async_create_entry(data={name: int(value) for name, value in user_input.items()})
+        fields: dict[Any, Any] = {
+            vol.Required(CONF_SCAN_INTERVAL): _number(min_scan, MAX_SCAN_INTERVAL, 1, "s"),
+            vol.Required(CONF_STALE_AFTER): _number(MIN_STALE_AFTER, MAX_STALE_AFTER, 1, "s"),
+        }
+        values: dict[str, Any] = {CONF_SCAN_INTERVAL: default_scan, CONF_STALE_AFTER: DEFAULT_STALE_AFTER}
+        if step_id == "cloud":
+            fields[vol.Required(CONF_HISTORY_DAYS)] = _number(0, MAX_HISTORY_DAYS, 1, "d")
+            values[CONF_HISTORY_DAYS] = DEFAULT_HISTORY_DAYS
+        values.update((name, value) for name, value in self.config_entry.options.items() if name in values)
+        return self.async_show_form(
+            step_id=step_id, data_schema=compat.with_suggested_values(self, vol.Schema(fields), values)
         )
 
 

@@ -18,6 +18,7 @@ from custom_components.ekm.aioekm.simulator.rs485 import Faults, Rs485Simulator
 from custom_components.ekm.config_flow import parse_addresses
 from custom_components.ekm.const import (
     CONF_B_FRAME_EVERY,
+    CONF_CONNECTION,
     CONF_METERS,
     CONF_PASSWORD,
     CONF_PORT,
@@ -27,6 +28,7 @@ from custom_components.ekm.const import (
     CONF_SCAN_INTERVAL,
     CONF_SCAN_TO,
     CONF_TIMEOUT,
+    CONNECTION_RS485,
     DOMAIN,
 )
 
@@ -43,7 +45,7 @@ async def _bus_form(hass: HomeAssistant) -> dict[str, Any]:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "user"
-    assert result["menu_options"] == ["rs485"]
+    assert result["menu_options"] == ["rs485", "cloud", "push3"]
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "rs485"})
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "rs485"
@@ -70,6 +72,7 @@ async def test_user_flow_creates_entry(hass: HomeAssistant, port: str, simulator
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == f"RS-485 {port}"
     assert result["data"] == {
+        CONF_CONNECTION: CONNECTION_RS485,
         CONF_PORT: port,
         CONF_METERS: {V4: "v4", V3: "v3"},
         CONF_PASSWORD: PASSWORD,
@@ -283,6 +286,7 @@ async def test_reconfigure(hass: HomeAssistant, loaded_entry: MockConfigEntry, p
     await hass.async_block_till_done()
     assert loaded_entry.data[CONF_METERS] == {V4: "v4"}
     assert loaded_entry.data[CONF_PASSWORD] == PASSWORD
+    assert loaded_entry.data[CONF_CONNECTION] == CONNECTION_RS485  # an entry from before the key gets it
     assert loaded_entry.state is ConfigEntryState.LOADED
     assert set(loaded_entry.runtime_data.meters) == {V4}
     assert loaded_entry.unique_id == f"rs485_{V4}"  # its meter left the bus: named after a kept one

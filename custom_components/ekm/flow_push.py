@@ -1,0 +1,118 @@
+"""What the config flow asks of the Push cloud and of a Push3 gateway, and the names it gives them.
+
+The library's errors come through as they are; the flow turns them into form errors. Nothing
+here puts the key or token into a title or an id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import hashlib
+from typing import Final
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from yarl import URL
+
+from .aioekm.push.account import Account, AccountMeter, KeyType
+from .aioekm.push.cloud import PushClient
+from .aioekm.push.http import RetryPolicy
+from .aioekm.push.push3 import Push3Client
+
+# One try in a form: the user sees the error at once and can submit again.
+FLOW_RETRY: Final = RetryPolicy(attempts=1)
+FLOW_TIMEOUT: Final = 15.0
+CLOUD_UNIQUE_ID_PREFIX: Final = "cloud_"
+
+
+async def async_read_account(
+    hass: HomeAssistant, key: str, token: str | None, api_url: str, summary_url: str
+) -> Account:
+    """What the key sees: gateways with their names, meters and ioStacks (deep answer)."""
+    client = PushClient(
+        async_get_clientsession(hass),
+        key,
+        api_url=api_url,
+        summary_url=summary_url,
+        api_token=token,
+        timeout=FLOW_TIMEOUT,
+        retry=FLOW_RETRY,
+    )
+    return await client.account(deep=True)
+
+
+async def async_read_push3(hass: HomeAssistant, host: str, key: str) -> list[str]:
+    """The addresses of the meters a Push3 gateway serves, read with its local key."""
+    client = Push3Client(async_get_clientsession(hass), host, key, timeout=FLOW_TIMEOUT, retry=FLOW_RETRY)
+    result = await client.read_meters()
+    return sorted(result.readings)
+
+
+def cloud_unique_id(key: str) -> str:
+    """A stable id for a Push key that does not reveal it: the same key cannot be added twice."""
+    return CLOUD_UNIQUE_ID_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def account_name(account: Account) -> str:
+    """The title of an entry: the gateway's or meter's name for their keys, else the account's."""
+    if account.key_type is KeyType.GATEWAY and len(account.gateways) == 1:
+        gateway = account.gateways[0]
+        return gateway.name or f"EKM Push gateway {gateway.mac_colons}"
+    if account.key_type is KeyType.METER and len(account.meters) == 1:
+        meter = account.meters[0]
+        return meter.name or f"EKM Push meter {meter.address}"
+    name = account.extra.get("name")
+    return name if isinstance(name, str) and name.strip() else "EKM Push account"
+
+
+def meter_label(meter: AccountMeter) -> str:
+    """A meter as listed in the picker: its name where it has one, and always its address."""
+    return f"{meter.name} ({meter.address})" if meter.name else meter.address
+
+
+@dataclass(frozen=True, slots=True)
+class Push3Host:
+    """A gateway's address as typed: `host` or `host:port`."""
+
+    host: str  # as stored: name or IP, with ":port" when not 80
+    name: str  # without the port
+
+    @property
+    def port_suffix(self) -> str:
+        return self.host[len(self.name) :]
+
+
+def parse_host(text: str) -> Push3Host | None:
+    """`host` or `host:port` (an `http://` prefix and a trailing `/` are tolerated); None if not one."""
+    text = text.strip().removeprefix("http://").rstrip("/")
+    if not text or any(c in text for c in "/?#@ "):
+        return None
+    try:
+        url = URL(f"http://{text}")
+        port = url.explicit_port
+    except ValueError:
+        return None
+    if not url.host:
+        return None
+    name = url.raw_host or url.host
+    if ":" in name:  # an IPv6 address keeps its brackets
+        name = f"[{name}]"
+    return Push3Host(f"{name}:{port}" if port not in (None, 80) else name, name)
+
+
+def normalize_mac(mac: str) -> str:
+    """A MAC as the entries store it: 12 lower-case hex digits."""
+    return mac.replace(":", "").replace("-", "").lower()
+
+
+def same_url(a: str, b: str) -> bool:
+    """Two base URLs that name the same server (a trailing slash or case in the host aside)."""
+    return a.strip().rstrip("/").lower() == b.strip().rstrip("/").lower()
+
+
+def valid_base_url(text: str) -> bool:
+    try:
+        url = URL(text.strip())
+    except ValueError:
+        return False
+    return url.scheme in ("http", "https") and bool(url.host)

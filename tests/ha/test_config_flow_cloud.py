@@ -1,0 +1,457 @@
+"""The EKM Push cloud config flow, reauth, reconfigure and options, over real HTTP to the fake server."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
+from homeassistant.const import CONF_API_KEY
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ekm import config_flow
+from custom_components.ekm.aioekm.push.cloud import DEFAULT_API_URL, DEFAULT_SUMMARY_URL
+from custom_components.ekm.aioekm.simulator.push import PushServer
+from custom_components.ekm.aioekm.simulator.push.faults import HTML_PAGE, Fault
+from custom_components.ekm.const import (
+    CONF_API_TOKEN,
+    CONF_API_URL,
+    CONF_CONNECTION,
+    CONF_HISTORY_DAYS,
+    CONF_METERS,
+    CONF_SCAN_INTERVAL,
+    CONF_STALE_AFTER,
+    CONF_SUMMARY_URL,
+    CONNECTION_CLOUD,
+    DOMAIN,
+)
+from custom_components.ekm.flow_push import cloud_unique_id
+
+from . import push_support
+from .conftest import V3, V4, entry_data
+from .push_support import API_TOKEN, GATEWAY, closed_port_url
+
+# The fake server's fixtures, used by name.
+loopback_http = push_support.loopback_http
+push_server = push_support.push_server
+no_entry_setup = push_support.no_entry_setup
+
+pytestmark = pytest.mark.usefixtures("no_entry_setup")
+
+
+@pytest.fixture
+def ekm_hosts(push_server: PushServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """EKM's own hosts are the fake server: the flow without advanced mode reaches it."""
+    monkeypatch.setattr(config_flow, "DEFAULT_API_URL", push_server.url)
+    monkeypatch.setattr(config_flow, "DEFAULT_SUMMARY_URL", push_server.url)
+    return push_server.url
+
+
+async def _cloud_form(hass: HomeAssistant, *, advanced: bool = False) -> dict[str, Any]:
+    context = {"source": SOURCE_USER, "show_advanced_options": advanced}
+    result = await hass.config_entries.flow.async_init(DOMAIN, context=context)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["rs485", "cloud", "push3"]
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "cloud"})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "cloud"
+    assert result["errors"] == {}
+    return dict(result)
+
+
+def _fields(result: dict[str, Any]) -> list[str]:
+    return [str(key) for key in result["data_schema"].schema]
+
+
+def _suggested(result: dict[str, Any], name: str) -> Any:
+    for key in result["data_schema"].schema:
+        if str(key) == name:
+            return (key.description or {}).get("suggested_value")
+    raise KeyError(name)
+
+
+def _cloud_entry(key: str, meters: list[str], **data: Any) -> MockConfigEntry:
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="EKM Push account",
+        unique_id=cloud_unique_id(key),
+        data={CONF_CONNECTION: CONNECTION_CLOUD, CONF_API_KEY: key, CONF_METERS: meters, **data},
+    )
+
+
+async def test_account_key_adds_every_meter(
+    hass: HomeAssistant, push_server: PushServer, ekm_hosts: str
+) -> None:
+    """The key is checked with the Account API; the meters step lists and picks every meter."""
+    form = await _cloud_form(hass)
+    assert _fields(form) == [CONF_API_KEY, CONF_API_TOKEN]  # no URLs outside advanced mode
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_API_KEY: f" {push_server.keys.account} ", CONF_API_TOKEN: API_TOKEN}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "meters"
+    assert result["description_placeholders"]["name"] == "EKM Push account"
+    assert _suggested(dict(result), CONF_METERS) == [V3, V4]
+    options = result["data_schema"].schema[CONF_METERS].config["options"]
+    assert options == [
+        {"value": V3, "label": f"Meter 17507 ({V3})"},
+        {"value": V4, "label": f"Meter 300000001 ({V4})"},
+    ]
+    assert [r.param("key") for r in push_server.requests_to("/account/api/account")] == [
+        push_server.keys.account
+    ]
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V4, V3]})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "EKM Push account"
+    assert result["data"] == {
+        CONF_CONNECTION: CONNECTION_CLOUD,
+        CONF_API_KEY: push_server.keys.account,
+        CONF_API_TOKEN: API_TOKEN,
+        CONF_METERS: [V3, V4],
+    }
+    unique_id = result["result"].unique_id
+    assert unique_id == cloud_unique_id(push_server.keys.account)
+    assert push_server.keys.account not in unique_id
+
+
+async def test_gateway_key_titled_with_the_gateway(
+    hass: HomeAssistant, push_server: PushServer, ekm_hosts: str
+) -> None:
+    form = await _cloud_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_API_KEY: push_server.keys.gateways[GATEWAY]}
+    )
+    assert result["description_placeholders"]["name"] == "Push3 100000"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V4]})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Push3 100000"
+    assert result["data"][CONF_METERS] == [V4]
+    assert CONF_API_TOKEN not in result["data"]
+
+
+async def test_meter_key_titled_with_the_meter(
+    hass: HomeAssistant, push_server: PushServer, ekm_hosts: str
+) -> None:
+    form = await _cloud_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_API_KEY: push_server.keys.meters[V3]}
+    )
+    assert _suggested(dict(result), CONF_METERS) == [V3]
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V3]})
+    assert result["title"] == "Meter 17507"
+    assert result["data"][CONF_METERS] == [V3]
+
+
+async def test_advanced_urls_stored_only_when_not_ekms(hass: HomeAssistant, push_server: PushServer) -> None:
+    """Advanced mode shows EKM's hosts; another server's URLs are stored."""
+    form = await _cloud_form(hass, advanced=True)
+    assert _fields(form) == [CONF_API_KEY, CONF_API_TOKEN, CONF_API_URL, CONF_SUMMARY_URL]
+    assert _suggested(form, CONF_API_URL) == DEFAULT_API_URL
+    assert _suggested(form, CONF_SUMMARY_URL) == DEFAULT_SUMMARY_URL
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"],
+        {
+            CONF_API_KEY: push_server.keys.account,
+            CONF_API_URL: push_server.url,
+            CONF_SUMMARY_URL: push_server.url + "/",
+        },
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V4, V3]})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_API_URL] == push_server.url
+    assert result["data"][CONF_SUMMARY_URL] == push_server.url + "/"
+
+
+async def test_advanced_default_urls_not_stored(
+    hass: HomeAssistant, push_server: PushServer, ekm_hosts: str
+) -> None:
+    """The hosts left as shown (a trailing slash aside) are EKM's: nothing stored."""
+    form = await _cloud_form(hass, advanced=True)
+    assert _suggested(form, CONF_API_URL) == ekm_hosts
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"],
+        {CONF_API_KEY: push_server.keys.account, CONF_API_URL: ekm_hosts + "/", CONF_SUMMARY_URL: ekm_hosts},
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V4]})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert CONF_API_URL not in result["data"]
+    assert CONF_SUMMARY_URL not in result["data"]
+
+
+async def test_bad_urls(hass: HomeAssistant, push_server: PushServer) -> None:
+    form = await _cloud_form(hass, advanced=True)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"],
+        {CONF_API_KEY: push_server.keys.account, CONF_API_URL: "ftp://x", CONF_SUMMARY_URL: "not a url"},
+    )
+    assert result["errors"] == {CONF_API_URL: "invalid_url", CONF_SUMMARY_URL: "invalid_url"}
+    assert _suggested(dict(result), CONF_API_URL) == "ftp://x"  # typed values stay
+    assert push_server.log == []
+
+
+async def test_errors_then_recover(
+    hass: HomeAssistant, push_server: PushServer, ekm_hosts: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Empty key, wrong key, unexpected answer: form errors, the key never in the log; then it works."""
+    form = await _cloud_form(hass)
+    flow_id = form["flow_id"]
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_API_KEY: "  "})
+    assert result["errors"] == {CONF_API_KEY: "no_key"}
+
+    wrong = "wrong-key-0123456789"
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_API_KEY: wrong})
+    assert result["errors"] == {"base": "invalid_auth"}
+    assert push_server.log[-1].status == 401
+
+    push_server.inject(Fault(body=HTML_PAGE, content_type="text/html", path="/account"))
+    caplog.set_level(logging.DEBUG)
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_API_KEY: push_server.keys.account})
+    assert result["errors"] == {"base": "unknown"}
+    assert "Unexpected error while checking the EKM Push key: MalformedResponseError" in caplog.text
+    assert push_server.keys.account not in caplog.text and wrong not in caplog.text
+
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_API_KEY: push_server.keys.account})
+    assert result["step_id"] == "meters"
+
+
+@pytest.mark.parametrize("fault", [Fault(status=503), Fault(status=429, retry_after="30")])
+async def test_server_failing_is_cannot_connect(
+    hass: HomeAssistant, push_server: PushServer, ekm_hosts: str, fault: Fault
+) -> None:
+    push_server.inject(fault)
+    form = await _cloud_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_API_KEY: push_server.keys.account}
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert len(push_server.log) == 1  # one try: the user submits again
+
+
+async def test_server_down_is_cannot_connect(hass: HomeAssistant, push_server: PushServer) -> None:
+    down = await closed_port_url()
+    form = await _cloud_form(hass, advanced=True)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_API_KEY: push_server.keys.account, CONF_API_URL: down, CONF_SUMMARY_URL: down}
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+async def test_key_seeing_no_meters(hass: HomeAssistant, push_server: PushServer, ekm_hosts: str) -> None:
+    push_server.remove_meter(V4)
+    push_server.remove_meter(V3)
+    form = await _cloud_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_API_KEY: push_server.keys.account}
+    )
+    assert result["errors"] == {"base": "no_meters_found"}
+
+
+async def test_same_key_twice_aborts(hass: HomeAssistant, push_server: PushServer, ekm_hosts: str) -> None:
+    _cloud_entry(push_server.keys.account, [V4]).add_to_hass(hass)
+    form = await _cloud_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_API_KEY: push_server.keys.account}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert push_server.log == []
+
+
+async def test_meters_of_other_entries(hass: HomeAssistant, push_server: PushServer, ekm_hosts: str) -> None:
+    """A meter on an RS-485 entry is not picked by default, and refused when picked."""
+    bus = MockConfigEntry(
+        domain=DOMAIN, title="RS-485 bus", data=entry_data("/dev/x", **{CONF_METERS: {V3: "v3"}})
+    )
+    bus.add_to_hass(hass)
+    form = await _cloud_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_API_KEY: push_server.keys.account}
+    )
+    assert _suggested(dict(result), CONF_METERS) == [V4]
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: []})
+    assert result["errors"] == {CONF_METERS: "no_meters_selected"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V3, V4]})
+    assert result["errors"] == {CONF_METERS: "meter_configured"}
+    assert result["description_placeholders"]["meters"] == V3
+    assert result["description_placeholders"]["entry"] == "RS-485 bus"
+    assert _suggested(dict(result), CONF_METERS) == [V3, V4]
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V4]})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+# --- reauth ---------------------------------------------------------------------------
+
+
+async def test_reauth_with_a_new_key(hass: HomeAssistant, push_server: PushServer) -> None:
+    """A key of the same account replaces the old one; token kept, unique_id follows the key."""
+    old = "revoked-key-0123456789"
+    entry = _cloud_entry(
+        old,
+        [V4, V3],
+        **{CONF_API_TOKEN: API_TOKEN, CONF_API_URL: push_server.url, CONF_SUMMARY_URL: push_server.url},
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    assert result["step_id"] == "reauth_cloud"
+    assert _fields(dict(result)) == [CONF_API_KEY, CONF_API_TOKEN]
+    assert result["description_placeholders"] == {"name": "EKM Push account"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: "still-wrong-key"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: push_server.keys.gateways[GATEWAY]}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert entry.data == {
+        CONF_CONNECTION: CONNECTION_CLOUD,
+        CONF_API_KEY: push_server.keys.gateways[GATEWAY],
+        CONF_API_TOKEN: API_TOKEN,
+        CONF_API_URL: push_server.url,
+        CONF_SUMMARY_URL: push_server.url,
+        CONF_METERS: [V4, V3],
+    }
+    assert entry.unique_id == cloud_unique_id(push_server.keys.gateways[GATEWAY])
+
+
+async def test_reauth_with_a_key_of_another_account(hass: HomeAssistant, push_server: PushServer) -> None:
+    """A key that sees none of the entry's meters is another account's."""
+    entry = _cloud_entry(
+        "old-key", [V3], **{CONF_API_URL: push_server.url, CONF_SUMMARY_URL: push_server.url}
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: push_server.keys.meters[V4]}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+    assert entry.data[CONF_API_KEY] == "old-key"
+
+
+async def test_reauth_with_the_key_of_another_entry(hass: HomeAssistant, push_server: PushServer) -> None:
+    urls = {CONF_API_URL: push_server.url, CONF_SUMMARY_URL: push_server.url}
+    _cloud_entry(push_server.keys.account, [V4], **urls).add_to_hass(hass)
+    entry = _cloud_entry("old-key", [V3], **urls)
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: push_server.keys.account}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+# --- reconfigure ------------------------------------------------------------------------
+
+
+async def _reconfigure(
+    hass: HomeAssistant, entry: MockConfigEntry, *, advanced: bool = False
+) -> dict[str, Any]:
+    context = {"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id, "show_advanced_options": advanced}
+    result = await hass.config_entries.flow.async_init(DOMAIN, context=context)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure_cloud"
+    return dict(result)
+
+
+async def test_reconfigure_meters_keeping_the_key(hass: HomeAssistant, push_server: PushServer) -> None:
+    """Empty key and token fields keep both; the meters step starts from the entry's meters."""
+    urls = {CONF_API_URL: push_server.url, CONF_SUMMARY_URL: push_server.url}
+    entry = _cloud_entry(push_server.keys.account, [V4], **{CONF_API_TOKEN: API_TOKEN, **urls})
+    entry.add_to_hass(hass)
+    form = await _reconfigure(hass, entry)
+    assert _fields(form) == [CONF_API_KEY, CONF_API_TOKEN]
+    result = await hass.config_entries.flow.async_configure(form["flow_id"], {})
+    assert result["step_id"] == "meters"
+    assert _suggested(dict(result), CONF_METERS) == [V4]
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V3, V4]})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data == {
+        CONF_CONNECTION: CONNECTION_CLOUD,
+        CONF_API_KEY: push_server.keys.account,
+        CONF_API_TOKEN: API_TOKEN,
+        **urls,
+        CONF_METERS: [V3, V4],
+    }
+    assert entry.unique_id == cloud_unique_id(push_server.keys.account)
+
+
+async def test_reconfigure_new_key_and_urls(
+    hass: HomeAssistant, push_server: PushServer, ekm_hosts: str
+) -> None:
+    """Advanced mode: the URLs set back to EKM's are no longer stored; the new key moves the unique_id."""
+    entry = _cloud_entry(
+        "old-key", [V4], **{CONF_API_URL: "http://old.example", CONF_SUMMARY_URL: "http://old.example"}
+    )
+    entry.add_to_hass(hass)
+    form = await _reconfigure(hass, entry, advanced=True)
+    assert _suggested(form, CONF_API_URL) == "http://old.example"
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"],
+        {CONF_API_KEY: "bad-key", CONF_API_URL: ekm_hosts, CONF_SUMMARY_URL: ekm_hosts},
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"],
+        {
+            CONF_API_KEY: push_server.keys.gateways[GATEWAY],
+            CONF_API_URL: ekm_hosts,
+            CONF_SUMMARY_URL: ekm_hosts,
+        },
+    )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V4]})
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data == {
+        CONF_CONNECTION: CONNECTION_CLOUD,
+        CONF_API_KEY: push_server.keys.gateways[GATEWAY],
+        CONF_METERS: [V4],
+    }
+    assert entry.unique_id == cloud_unique_id(push_server.keys.gateways[GATEWAY])
+
+
+async def test_reconfigure_to_another_account_aborts(hass: HomeAssistant, push_server: PushServer) -> None:
+    entry = _cloud_entry(
+        "old-key", [V3], **{CONF_API_URL: push_server.url, CONF_SUMMARY_URL: push_server.url}
+    )
+    entry.add_to_hass(hass)
+    form = await _reconfigure(hass, entry)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_API_KEY: push_server.keys.meters[V4]}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+
+
+# --- options --------------------------------------------------------------------------------
+
+
+async def test_options(hass: HomeAssistant) -> None:
+    entry = _cloud_entry("some-key", [V4])
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["step_id"] == "cloud"
+    assert _fields(dict(result)) == [CONF_SCAN_INTERVAL, CONF_STALE_AFTER, CONF_HISTORY_DAYS]
+    assert _suggested(dict(result), CONF_SCAN_INTERVAL) == 60
+    assert _suggested(dict(result), CONF_STALE_AFTER) == 600
+    assert _suggested(dict(result), CONF_HISTORY_DAYS) == 365
+    with pytest.raises(InvalidData):  # EKM's cloud is not polled more often than every 15 s
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], {CONF_SCAN_INTERVAL: 5, CONF_STALE_AFTER: 600, CONF_HISTORY_DAYS: 0}
+        )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SCAN_INTERVAL: 30.0, CONF_STALE_AFTER: 900, CONF_HISTORY_DAYS: 0}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options == {CONF_SCAN_INTERVAL: 30, CONF_STALE_AFTER: 900, CONF_HISTORY_DAYS: 0}
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert _suggested(dict(result), CONF_SCAN_INTERVAL) == 30
