@@ -372,3 +372,24 @@ async def test_the_hourly_report_gives_the_same_sums_in_fewer_requests(
     watts = hours[0].statistics.means["RMS_Watts_Tot"]
     assert len(watts) == 480
     assert all(m.min <= m.mean <= m.max for m in watts)
+
+
+async def test_a_window_without_data_is_empty_and_the_next_counts_across_it(
+    client: PushClient, server: PushServer, exporting: VirtualMeter
+) -> None:
+    start = datetime(2026, 11, 24, tzinfo=UTC)
+    windows = [HistoryWindow(start + i * 2 * HOUR, start + (i + 1) * 2 * HOUR) for i in range(3)]
+    results: list[WindowResult] = []
+    async for result in fetch_hourly(client, V4, windows):
+        results.append(result)
+        if len(results) == 1:  # EKM has nothing for the next window (meter offline): 1001, not an error
+            server.inject(Fault(status=400, code=1001, message="There is not data for: 300000001"))
+    first, empty, last = results
+    assert empty.rows == 0 and empty.statistics.sums == {}
+    assert empty.baselines == first.baselines
+    before, after = series([first], "Fwd_kWh_Tot")[-1], series([last], "Fwd_kWh_Tot")[0]
+    assert after.start == start + 4 * HOUR
+    change = register(exporting, "Fwd_kWh_Tot", start + 5 * HOUR) - register(
+        exporting, "Fwd_kWh_Tot", start + 2 * HOUR
+    )
+    assert after.sum - before.sum == pytest.approx(change, abs=1e-6)

@@ -295,11 +295,9 @@ class WindowResult:
     window: HistoryWindow
     statistics: HourlyStatistics
     rows: int  # Summary rows received
+    # Where each register stands after this window (those without rows here keep theirs).
+    baselines: Mapping[str, Baseline]
     first_report: datetime | None = None  # the meter's first report, once EKM 1002 named it
-
-    @property
-    def baselines(self) -> dict[str, Baseline]:
-        return self.statistics.baselines()
 
 
 _NO_DATA = (1000, 1001, 1002, 1003)  # no data / none in range / before first / after last report
@@ -353,7 +351,7 @@ async def fetch_hourly(
     first_report: datetime | None = None
     for window in windows:
         if first_report is not None and window.end <= first_report:
-            yield WindowResult(window, EMPTY, 0, first_report)
+            yield WindowResult(window, EMPTY, 0, MappingProxyType(dict(carry)), first_report)
             continue
         rows, named = await _window_rows(
             client,
@@ -372,7 +370,7 @@ async def fetch_hourly(
         last = statistics.last_hour
         if last is not None and (after is None or last > after):
             after = last
-        yield WindowResult(window, statistics, len(rows), first_report)
+        yield WindowResult(window, statistics, len(rows), MappingProxyType(dict(carry)), first_report)
 
 
 async def _window_rows(
