@@ -21,7 +21,8 @@ import sys
 import time
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "custom_components" / "ekm"))
+# Appended, not prepended: the HA glue's select.py must not shadow the standard library's.
+sys.path.append(str(ROOT / "custom_components" / "ekm"))
 
 from aioekm.push.cloud import PushClient, short_address  # noqa: E402
 from aioekm.push.errors import decode_json  # noqa: E402

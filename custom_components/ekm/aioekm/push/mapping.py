@@ -207,6 +207,15 @@ def with_inputs(fields: Iterable[str]) -> frozenset[str]:
     return frozenset(wanted)
 
 
+@lru_cache(maxsize=16)
+def _plan(only: frozenset[str]) -> tuple[tuple[str, Callable[[Any], FieldValue] | None], ...]:
+    """(name, parser) of the fields to map, in a stable order; no parser for what is kept as sent."""
+    return tuple(
+        (name, None if name in _RECOMPUTED or name in READ_KEYS else _PARSERS.get(name))
+        for name in sorted(only)
+    )
+
+
 def is_good(read: Mapping[str, Any]) -> bool:
     """False for reads flagged `Good: 0` (any spelling); reads without the flag count as good."""
     flag = read.get("Good", 1)
@@ -275,20 +284,31 @@ def map_read(
     values: dict[str, FieldValue] = {}
     extra: dict[str, Any] = {k: v for k, v in (context or {}).items() if k not in READSET_KEYS}
     bad = 0
-    parsers = _PARSERS
-    # With `only`, look its few names up rather than walk every key of the read.
-    items = read.items() if only is None else ((n, read[n]) for n in only if n in read)
-    for name, raw in items:
-        parse = parsers.get(name)
-        if parse is None or name in _RECOMPUTED or raw is None:
-            if name not in READ_KEYS:
+    if only is None:
+        for name, raw in read.items():
+            parse = _PARSERS.get(name)
+            if parse is None or name in _RECOMPUTED or raw is None:
+                if name not in READ_KEYS:
+                    extra[name] = raw
+                continue
+            try:
+                values[name] = parse(raw)
+            except ValueError:
                 extra[name] = raw
-            continue
-        try:
-            values[name] = parse(raw)
-        except ValueError:
-            extra[name] = raw
-            bad += 1
+                bad += 1
+    else:
+        # Look the few wanted names up rather than walk every key of the read.
+        for name, parser in _plan(only if isinstance(only, frozenset) else frozenset(only)):
+            raw = read.get(name)
+            if raw is None or parser is None:
+                if name in read:
+                    extra[name] = raw
+                continue
+            try:
+                values[name] = parser(raw)
+            except ValueError:
+                extra[name] = raw
+                bad += 1
     _legacy_power_factors(read, values, only)
     stamp = datetime_of_ms(read.get("Time_Stamp_UTC_ms"))
     reading = make_reading(
