@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 import itertools
+import json
 import random
 from zoneinfo import ZoneInfo
 
@@ -393,3 +394,20 @@ async def test_a_window_without_data_is_empty_and_the_next_counts_across_it(
         exporting, "Fwd_kWh_Tot", start + 2 * HOUR
     )
     assert after.sum - before.sum == pytest.approx(change, abs=1e-6)
+
+
+async def test_a_row_touching_the_window_edge_is_left_to_its_own_window(
+    client: PushClient, server: PushServer
+) -> None:
+    start = datetime(2026, 11, 24, tzinfo=UTC)
+    edge = {
+        "Start_Time_Stamp_UTC_ms": int((start - timedelta(minutes=15)).timestamp() * 1000),
+        "End_Time_Stamp_UTC_ms": int(start.timestamp() * 1000),
+        "Meter": "300000001",
+        "kWh_Tot_Min": 1.0,
+        "kWh_Tot_Max": 2.0,
+    }
+    server.inject(Fault(body=json.dumps([edge]), path="/summary"))
+    [result] = await collect(client, V4, [HistoryWindow(start, start + HOUR)])
+    assert result.rows == 0
+    assert result.statistics.sums == {}

@@ -409,5 +409,7 @@ async def _window_rows(
             if err.code not in _NO_DATA:
                 raise
             return [], first_report_of(err)
-        return [r for r in rows if r.meter in ("", meter)], None
+        # Only rows starting inside the window: one touching its edge belongs to a neighbour.
+        inside = [r for r in rows if r.meter in ("", meter) and window.start <= r.start < window.end]
+        return inside, None
     raise AssertionError("unreachable")  # pragma: no cover
