@@ -29,8 +29,8 @@ __all__ = [
     "serving",
 ]
 
-# EKM example payloads, in ../shared beside the repository (as in CI).
-EXAMPLES = Path(__file__).parents[4] / "shared" / "data" / "push-api-examples"
+# EKM example payloads (data/README.md says where each comes from).
+EXAMPLES = Path(__file__).parent / "data"
 
 # 2026-11-25 12:00 UTC: after the fleet's epoch, so there is history to summarise.
 T = datetime(2026, 11, 25, 12, 0, tzinfo=UTC).timestamp()

@@ -22,7 +22,7 @@ from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from .cloud_support import V3, V4, V4_B, V4_GW2
 
 DATA = Path(__file__).parent / "data"
-EXAMPLE = DATA / "push3_local_readMeter.json"
+EXAMPLE = DATA / "push3_local_readMeter.third_party_fixture.json"
 V4_EXAMPLE = "000300000001"
 
 
