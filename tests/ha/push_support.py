@@ -164,12 +164,16 @@ async def poll(hass: HomeAssistant, seconds: float = CLOUD_INTERVAL + 1) -> None
     await hass.async_block_till_done(wait_background_tasks=True)
 
 
-def meter_states(hass: HomeAssistant, entry: MockConfigEntry, address: str) -> dict[str, str]:
-    """{entity key: state} of one meter's entities."""
+def meter_states(
+    hass: HomeAssistant, entry: MockConfigEntry, address: str, domains: tuple[str, ...] | None = None
+) -> dict[str, str]:
+    """{entity key: state} of one meter's entities (of `domains` only, if given)."""
     registry = er.async_get(hass)
     out: dict[str, str] = {}
     for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
         state = hass.states.get(entity.entity_id)
+        if domains is not None and entity.domain not in domains:
+            continue
         if entity.unique_id.startswith(f"{address}_") and state is not None:
             out[entity.unique_id.removeprefix(f"{address}_")] = state.state
     return out

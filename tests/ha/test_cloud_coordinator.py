@@ -1,0 +1,229 @@
+"""The cloud coordinator against every EKM status code, stale readings and a changing account."""
+
+from __future__ import annotations
+
+import logging
+
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
+from homeassistant.helpers.update_coordinator import UpdateFailed
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ekm import cloud_coordinator, compat
+from custom_components.ekm.aioekm.simulator import ManualClock
+from custom_components.ekm.aioekm.simulator.fleet import make_meter
+from custom_components.ekm.aioekm.simulator.push import Fault, PushServer
+from custom_components.ekm.compat import get_device
+from custom_components.ekm.const import CONF_METERS, DOMAIN
+
+from . import push_support
+from .conftest import V3, V4
+from .push_support import GATEWAY, meter_states, poll, set_up
+
+cloud_entry = push_support.cloud_entry
+live_clock = push_support.live_clock
+loopback_http = push_support.loopback_http
+push_server = push_support.push_server
+
+NEW = "000300000099"
+
+
+def _available(states: dict[str, str]) -> bool:
+    """Every entity of the meter available (Communicating on)."""
+    return states["communicating"] == STATE_ON and STATE_UNAVAILABLE not in states.values()
+
+
+def _unavailable(states: dict[str, str]) -> bool:
+    """Every entity of the meter unavailable but Communicating, which is off."""
+    rest = {k: v for k, v in states.items() if k != "communicating"}
+    return states["communicating"] == STATE_OFF and set(rest.values()) == {STATE_UNAVAILABLE}
+
+
+@pytest.fixture
+async def loaded(hass: HomeAssistant, cloud_entry: MockConfigEntry) -> MockConfigEntry:
+    await set_up(hass, cloud_entry)
+    assert cloud_entry.state is ConfigEntryState.LOADED
+    return cloud_entry
+
+
+@pytest.mark.parametrize("code", [1000, 1001, 1002, 1003])
+async def test_no_data_makes_that_meter_unavailable(
+    hass: HomeAssistant, loaded: MockConfigEntry, push_server: PushServer, code: int
+) -> None:
+    """EKM has no data for one meter: only that meter goes unavailable, with EKM's reason in diagnostics."""
+    push_server.no_data[V3] = code
+    await poll(hass)
+    assert _unavailable(meter_states(hass, loaded, V3))
+    assert _available(meter_states(hass, loaded, V4))
+    problem = loaded.runtime_data.diagnostics()["problems"][V3]
+    assert problem["reason"] == "no_data"
+    assert problem["code"] == code
+    assert "There is not data for" in problem["message"]
+
+    del push_server.no_data[V3]
+    await poll(hass)
+    assert _available(meter_states(hass, loaded, V3))
+
+
+async def test_unknown_meter_raises_a_repair_issue(
+    hass: HomeAssistant, loaded: MockConfigEntry, push_server: PushServer
+) -> None:
+    """1200 for one meter: it alone is unavailable and a repair issue says to remove it."""
+    key = push_server.keys.account
+    push_server.inject(
+        Fault(status=400, code=1200, message=f"Found invalid meter: 17507 for key: {key}", path="/readMeter")
+    )
+    await poll(hass)
+    assert _unavailable(meter_states(hass, loaded, V3))
+    assert _available(meter_states(hass, loaded, V4))
+    issue_id = f"unknown_meter_{loaded.entry_id}_{V3}"
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "unknown_meter"
+    assert issue.translation_placeholders == {"address": V3, "entry": loaded.title}
+    problem = loaded.runtime_data.problems[V3]
+    assert problem.code == 1200
+    assert key not in (problem.message or "")
+
+    # The account still lists it: it stays; the next good answer clears the issue.
+    await poll(hass)
+    assert _available(meter_states(hass, loaded, V3))
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_invalid_request_is_logged_once_as_a_bug(
+    hass: HomeAssistant, loaded: MockConfigEntry, push_server: PushServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """1100-1103: the poll fails; logged once as a bug, the key masked."""
+    key = push_server.keys.account
+    push_server.inject(
+        Fault(status=400, code=1102, message=f"Invalid value: key={key}", path="/readMeter", times=2)
+    )
+    await poll(hass)
+    await poll(hass)
+    bugs = [
+        r for r in caplog.records if r.levelno == logging.ERROR and "report this as a bug" in r.getMessage()
+    ]
+    assert len(bugs) == 1
+    assert "EKM 1102" in bugs[0].getMessage()
+    assert key not in caplog.text
+    assert (
+        _unavailable(meter_states(hass, loaded, V4))
+        or meter_states(hass, loaded, V4)["kWh_Tot"] == STATE_UNAVAILABLE
+    )
+    await poll(hass)
+    assert _available(meter_states(hass, loaded, V4))
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault(status=500, code=1300, message="Internal error", path="/readMeter", times=3),
+        Fault(status=503, message="busy", path="/readMeter", times=3),
+    ],
+    ids=["1300", "503"],
+)
+async def test_server_errors_fail_the_poll(
+    hass: HomeAssistant, loaded: MockConfigEntry, push_server: PushServer, fault: Fault
+) -> None:
+    """1300 and HTTP 5xx (after the client's retries): UpdateFailed, every meter unavailable; then back."""
+    push_server.inject(fault)
+    await poll(hass)
+    coordinator = loaded.runtime_data
+    assert not coordinator.last_update_success
+    assert isinstance(coordinator.last_exception, UpdateFailed)
+    assert meter_states(hass, loaded, V4)["kWh_Tot"] == STATE_UNAVAILABLE
+    await poll(hass)
+    assert coordinator.last_update_success
+    assert _available(meter_states(hass, loaded, V4))
+
+
+async def test_rate_limited_backs_off(
+    hass: HomeAssistant, loaded: MockConfigEntry, push_server: PushServer
+) -> None:
+    """429: UpdateFailed carrying Retry-After where HA supports it."""
+    push_server.inject(Fault(status=429, retry_after="120", path="/readMeter"))
+    await poll(hass)
+    coordinator = loaded.runtime_data
+    assert isinstance(coordinator.last_exception, UpdateFailed)
+    if compat.HAS_UPDATE_FAILED_RETRY_AFTER:
+        assert getattr(coordinator.last_exception, "retry_after", None) == 120
+
+
+async def test_refused_key_starts_reauth(
+    hass: HomeAssistant, loaded: MockConfigEntry, push_server: PushServer
+) -> None:
+    """401 on a poll: ConfigEntryAuthFailed, and a reauth flow starts."""
+    push_server.inject(Fault(status=401, message="invalid key", path="/readMeter", times=None))
+    await poll(hass)
+    flows = list(loaded.async_get_active_flows(hass, {SOURCE_REAUTH}))
+    assert len(flows) == 1
+
+
+async def test_refused_key_at_setup(
+    hass: HomeAssistant, cloud_entry: MockConfigEntry, push_server: PushServer
+) -> None:
+    push_server.inject(Fault(status=403, message="invalid key", path="/account", times=None))
+    assert not await hass.config_entries.async_setup(cloud_entry.entry_id)
+    assert cloud_entry.state is ConfigEntryState.SETUP_ERROR
+    assert len(list(cloud_entry.async_get_active_flows(hass, {SOURCE_REAUTH}))) == 1
+
+
+async def test_stale_reading(
+    hass: HomeAssistant, loaded: MockConfigEntry, push_server: PushServer, live_clock: ManualClock
+) -> None:
+    """A reading older than stale_after: that meter is unavailable, the others not."""
+    push_server.stale[V3] = live_clock.t - 601
+    await poll(hass)
+    assert _unavailable(meter_states(hass, loaded, V3))
+    assert _available(meter_states(hass, loaded, V4))
+    assert loaded.runtime_data.failures == {V3: "stale"}
+    del push_server.stale[V3]
+    await poll(hass)
+    assert _available(meter_states(hass, loaded, V3))
+
+
+async def test_same_reading_is_not_rewritten(
+    hass: HomeAssistant, loaded: MockConfigEntry, live_clock: ManualClock
+) -> None:
+    """A poll that brings the same reading (same Time_Stamp_UTC_ms) writes no state."""
+    entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{V4}_RMS_Watts_Tot")
+    assert entity_id is not None
+    before = hass.states.get(entity_id)
+    await poll(hass)
+    assert hass.states.get(entity_id).last_reported == before.last_reported
+    live_clock.advance(30)
+    await poll(hass)
+    assert hass.states.get(entity_id).last_reported != before.last_reported
+
+
+async def test_meter_added_and_removed(
+    hass: HomeAssistant,
+    loaded: MockConfigEntry,
+    push_server: PushServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A meter new to the account gets its device and entities without a reload; a meter taken off
+    the account (1200) is removed with its device."""
+    monkeypatch.setattr(cloud_coordinator, "ACCOUNT_EVERY", 1)
+    push_server.add_meter(make_meter(NEW, "v4", gateway=GATEWAY, index=5))
+    await poll(hass)
+    registry = dr.async_get(hass)
+    assert get_device(registry, (DOMAIN, NEW), loaded.entry_id) is not None
+    await poll(hass)
+    assert _available(meter_states(hass, loaded, NEW))
+    assert NEW in loaded.data[CONF_METERS]
+
+    monkeypatch.setattr(cloud_coordinator, "ACCOUNT_EVERY", 1000)
+    push_server.remove_meter(V3)
+    await poll(hass)  # 1200: unavailable, repair issue, the account is read again next time
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"unknown_meter_{loaded.entry_id}_{V3}") is not None
+    await poll(hass)
+    assert get_device(registry, (DOMAIN, V3), loaded.entry_id) is None
+    assert meter_states(hass, loaded, V3) == {}
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"unknown_meter_{loaded.entry_id}_{V3}") is None
+    assert V3 not in loaded.data[CONF_METERS]
+    assert _available(meter_states(hass, loaded, V4))
