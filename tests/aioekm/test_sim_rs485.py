@@ -148,7 +148,7 @@ async def test_month_table(wire: Wire, fleet: Fleet, clock: ManualClock) -> None
     reply = await wire.ask(commands.month_table_read(), FRAME_LENGTH)
     table = parse_table(reply, register="0011", kwh_scale=meter.kwh_scale)
     assert table.months[0].total <= meter.total_kwh(clock.t)
-    await wire.send(table_read_frame("0070"))  # a table the simulator does not keep
+    await wire.send(table_read_frame("0013"))  # a table the simulator does not keep
     assert await wire.silence()
 
 

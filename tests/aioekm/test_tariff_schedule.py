@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 import pytest
 
 from custom_components.ekm.aioekm.errors import CommandRejectedError
 from custom_components.ekm.aioekm.rs485 import commands
 from custom_components.ekm.aioekm.rs485.bus import EkmBus
+from custom_components.ekm.aioekm.rs485.tariffs import TariffPeriod
 from custom_components.ekm.aioekm.simulator.fleet import Fleet
 from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator
 
@@ -46,12 +49,16 @@ async def test_written_schedule_is_kept_by_the_meter(
 ) -> None:
     reading = await bus.set_tariff_schedule(address, 2, [(6, 0, 1), (22, 30, 2)])
     assert reading.address == address
-    assert fleet.meters[address].tariff_schedules == {2: [(6, 0, 1), (22, 30, 2)]}
+    assert fleet.meters[address].tariffs.schedule(2).periods == (
+        TariffPeriod(time(6, 0), 1),
+        TariffPeriod(time(22, 30), 2),
+    )
     assert [r.data for r in sim.log if r.kind == "write"] == ["060001223002" + "0" * 36]
 
 
 async def test_wrong_password_leaves_the_schedules(bus: EkmBus, fleet: Fleet) -> None:
     fleet.meters[V4].password = "99999999"
+    before = fleet.meters[V4].tariffs
     with pytest.raises(CommandRejectedError):
         await bus.set_tariff_schedule(V4, 1, [(0, 0, 1)])
-    assert fleet.meters[V4].tariff_schedules == {}
+    assert fleet.meters[V4].tariffs == before

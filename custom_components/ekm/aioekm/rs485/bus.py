@@ -1,7 +1,7 @@
 """The RS-485 bus client: one adapter, many meters, one transaction at a time.
 
-A meter transaction is: read (selects the meter) -> optional B / table reads or
-password + write -> sign-off. Reads are retried a bounded number of times on a
+A meter transaction is: read (selects the meter) -> optional B / table reads (month
+tables, time-of-use tables) or password + write -> sign-off. Reads are retried a bounded number of times on a
 timeout or a bad frame (exchange.Exchanges, which also keeps every reply with
 its request); a write is never repeated: when its ACK is lost the meter is read
 back and WriteUnconfirmedError says what state it is in. The port reconnects by
@@ -35,8 +35,16 @@ from .commands import DEFAULT_PASSWORD
 from .exchange import Answer, Exchanges, MeterStats
 from .frames import MONTH_TABLE_REGISTERS, Frame, MonthTable, parse_reply, parse_table, to_reading
 from .port import Port
-from .requests import password_frame, read_request
+from .requests import password_frame, read_request, table_read_frame
 from .settings import Describe, MeterSettings
+from .tariffs import (
+    HOLIDAY_TABLE,
+    SCHEDULE_TABLES,
+    TariffTables,
+    parse_holiday_table,
+    parse_schedule_table,
+    tariff_tables,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -235,6 +243,35 @@ class EkmBus(MeterSettings):
                 )
             finally:
                 await self._x.sign_off()
+
+    async def read_tariffs(self, address: str) -> TariffTables:
+        """The time-of-use setup (schedules, seasons, holidays): tables 0070, 0071, 00B0 in one session."""
+        address = normalize_address(address)
+        first, second = SCHEDULE_TABLES
+        async with self.lock:
+            try:
+                await self._select(address)
+                first_table = await self._x.frame(
+                    address,
+                    table_read_frame(first),
+                    lambda data: parse_schedule_table(data, register=first),
+                    what=f"table {first}",
+                )
+                second_table = await self._x.frame(
+                    address,
+                    table_read_frame(second),
+                    lambda data: parse_schedule_table(data, register=second),
+                    what=f"table {second}",
+                )
+                holidays = await self._x.frame(
+                    address,
+                    table_read_frame(HOLIDAY_TABLE),
+                    parse_holiday_table,
+                    what=f"table {HOLIDAY_TABLE}",
+                )
+            finally:
+                await self._x.sign_off()
+        return tariff_tables(first_table, second_table, holidays)
 
     async def _select(self, address: str) -> tuple[Protocol, Frame]:
         """The read that opens a meter session (v3 read or v4 A read)."""

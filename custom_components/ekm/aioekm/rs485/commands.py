@@ -9,14 +9,28 @@ read -> password -> write -> sign-off, which the bus client runs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, time
 from enum import IntEnum
 from types import MappingProxyType
 from typing import Final
 
 from ..readings import format_meter_time
+from . import tariffs
 from .frames import MONTH_TABLE_REGISTERS
 from .requests import table_read_frame, write_frame
+from .tariffs import (
+    HOLIDAYS,
+    PERIODS,
+    SCHEDULES,
+    SEASONS,
+    Holiday,
+    Season,
+    TariffPeriod,
+    encode_holidays,
+    encode_periods,
+    encode_schedule_number,
+    encode_seasons,
+)
 
 type Command = tuple[str, str]
 """A write: (register, data)."""
@@ -27,8 +41,11 @@ RESET_MAX_DEMAND: Final = "0040"
 MAX_DEMAND_PERIOD: Final = "0050"
 SET_TIME: Final = "0060"
 TARIFF_SCHEDULES: Final = ("0070", "0071", "0072", "0073", "0074", "0075")
+SEASON_TABLE: Final = "0080"
 RELAYS: Final = ("0081", "0082")
 PULSE_INPUT_RATIOS: Final = ("00A0", "00A1", "00A2")
+HOLIDAY_DATES: Final = "00B0"
+WEEKEND_HOLIDAY_SCHEDULES: Final = "00C0"
 CT_RATIO: Final = "00D0"
 LCD_ITEMS: Final = "00D2"
 ZERO_RESETTABLE_KWH: Final = "00D3"
@@ -45,8 +62,8 @@ MAX_DEMAND_PERIODS: Final[Mapping[int, str]] = MappingProxyType({15: "1", 30: "2
 MAX_RELAY_SECONDS: Final = 9999  # the longest timed relay switch the meter holds
 MAX_PULSE_INPUT_RATIO: Final = 9999
 MAX_LCD_ITEMS: Final = 40
-MAX_TARIFF_PERIODS: Final = 4  # periods of one tariff schedule
-TARIFFS: Final = 4
+MAX_TARIFF_PERIODS: Final = PERIODS  # periods of one tariff schedule
+TARIFFS: Final = tariffs.TARIFFS
 
 
 class MaxDemandReset(IntEnum):
@@ -229,23 +246,76 @@ def lcd_items(items: Sequence[int | str]) -> Command:
     return LCD_ITEMS, "".join(f"{code:02d}" for code in codes)
 
 
-type TariffPeriod = tuple[int, int, int]
-"""(hour, minute, tariff): from that time of day on, the meter counts into that tariff."""
+type PeriodLike = TariffPeriod | tuple[int, int, int]
+"""A period as a TariffPeriod or as (hour, minute, tariff): from then on the meter counts into that tariff."""
+
+type SeasonLike = Season | tuple[int, int, int]
+"""A season as a Season or as (month, day, schedule)."""
+
+type HolidayLike = Holiday | tuple[int, int]
+"""A holiday as a Holiday or as (month, day)."""
 
 
-def tariff_schedule(schedule: int, periods: Sequence[TariffPeriod]) -> Command:
+def _period(period: PeriodLike) -> TariffPeriod:
+    if isinstance(period, TariffPeriod):
+        return period
+    hour, minute, tariff = period
+    start = time(_in_range(hour, "hour", 0, 23), _in_range(minute, "minute", 0, 59))
+    return TariffPeriod(start, _in_range(tariff, "tariff", 1, TARIFFS))
+
+
+def tariff_schedule(schedule: int, periods: Sequence[PeriodLike]) -> Command:
     """Schedule 1..6: 1..4 periods, each `hhmmtt`, padded with 0 to 48 characters."""
     number = _in_range(schedule, "schedule", 1, len(TARIFF_SCHEDULES))
     if not 1 <= len(periods) <= MAX_TARIFF_PERIODS:
         raise ValueError(f"a schedule holds 1..{MAX_TARIFF_PERIODS} periods, got {len(periods)}")
-    data = ""
-    for hour, minute, tariff in periods:
-        data += f"{_in_range(hour, 'hour', 0, 23):02d}{_in_range(minute, 'minute', 0, 59):02d}"
-        data += f"{_in_range(tariff, 'tariff', 1, TARIFFS):02d}"
-    starts = [data[i : i + 4] for i in range(0, len(data), 6)]
+    typed = [_period(p) for p in periods]
+    starts = [p.start for p in typed]
     if starts != sorted(set(starts)):
         raise ValueError("the periods of a schedule must start at different times, in order")
-    return TARIFF_SCHEDULES[number - 1], data.ljust(48, "0")
+    return TARIFF_SCHEDULES[number - 1], encode_periods(typed)
+
+
+def _season(season: SeasonLike) -> Season:
+    if isinstance(season, Season):
+        return season
+    month, day, schedule = season
+    return Season(month, day, schedule)
+
+
+def seasons(seasons: Sequence[SeasonLike]) -> Command:
+    """1..4 seasons (start date, schedule), in date order: `mmddss` each, padded with 0 to 48."""
+    if not 1 <= len(seasons) <= SEASONS:
+        raise ValueError(f"the meter takes 1..{SEASONS} seasons, got {len(seasons)}")
+    typed = [_season(s) for s in seasons]
+    starts = [(s.month, s.day) for s in typed]
+    if starts != sorted(set(starts)):
+        raise ValueError("seasons must start on different dates, in date order")
+    return SEASON_TABLE, encode_seasons(typed).ljust(48, "0")
+
+
+def _holiday(holiday: HolidayLike) -> Holiday:
+    if isinstance(holiday, Holiday):
+        return holiday
+    month, day = holiday
+    return Holiday(month, day)
+
+
+def holidays(holidays: Sequence[HolidayLike]) -> Command:
+    """0..20 holiday dates as `mmdd`, padded with 0 to 80 characters (none clears them)."""
+    if len(holidays) > HOLIDAYS:
+        raise ValueError(f"the meter takes up to {HOLIDAYS} holidays, got {len(holidays)}")
+    typed = [_holiday(h) for h in holidays]
+    if len(set(typed)) != len(typed):
+        raise ValueError("holidays must be different dates")
+    return HOLIDAY_DATES, encode_holidays(typed)
+
+
+def weekend_holiday_schedules(weekend: int, holiday: int) -> Command:
+    """The schedules (1..6) that weekends and holidays follow: 2 digits each."""
+    weekend = _in_range(weekend, "weekend schedule", 1, SCHEDULES)
+    holiday = _in_range(holiday, "holiday schedule", 1, SCHEDULES)
+    return WEEKEND_HOLIDAY_SCHEDULES, encode_schedule_number(weekend) + encode_schedule_number(holiday)
 
 
 def month_table_read(*, reverse: bool = False) -> bytes:

@@ -270,6 +270,17 @@ def check_table_register(register: str) -> None:
         raise ValueError(f"month tables are registers 0011 and 0012, got {register!r}")
 
 
+def check_table_header(data: bytes, register: str) -> None:
+    """Length, STX and CRC of an R1 reply, then its register echo (RequestTypeError) and '('."""
+    what = f"table {register} reply"
+    check_frame(data, what)
+    echo = data[1:5]
+    if echo != register.encode("ascii"):
+        raise RequestTypeError(f"{what} echoes register {echo!r}")
+    if data[5:6] != b"(":
+        raise FieldValueError(f"{what} has no '(' after the register")
+
+
 def parse_table(data: bytes, *, register: str, kwh_scale: int) -> MonthTable:
     """Validate and decode a 255-byte R1 reply for 0011/0012 (kWh scaled by `kwh_scale`).
 
@@ -278,13 +289,7 @@ def parse_table(data: bytes, *, register: str, kwh_scale: int) -> MonthTable:
     """
     check_table_register(register)
     check_kwh_scale(kwh_scale)
-    what = f"table {register} reply"
-    check_frame(data, what)
-    echo = data[1:5]
-    if echo != register.encode("ascii"):
-        raise RequestTypeError(f"{what} echoes register {echo!r}")
-    if data[5:6] != b"(":
-        raise FieldValueError(f"{what} has no '(' after the register")
+    check_table_header(data, register)
     months = []
     for month in range(TABLE_MONTHS):
         numbers = []

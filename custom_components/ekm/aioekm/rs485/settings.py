@@ -42,6 +42,13 @@ def _not_readable(what: str) -> Describe:
     return describe
 
 
+def _in_tables(what: str) -> Describe:
+    def describe(reading: MeterReading) -> str:
+        return f"the meter answers; its {what} show in its tariff tables (read_tariffs)"
+
+    return describe
+
+
 class MeterSettings(ABC):
     """Setters of one meter's settings; every one is a single write session."""
 
@@ -130,13 +137,36 @@ class MeterSettings(ABC):
         self,
         address: str,
         schedule: int,
-        periods: Sequence[commands.TariffPeriod],
+        periods: Sequence[commands.PeriodLike],
         *,
         password: str = DEFAULT_PASSWORD,
     ) -> MeterReading:
-        """Write tariff schedule 1..6: up to 4 periods of (hour, minute, tariff 1..4)."""
+        """Write schedule 1..6: 1..4 periods (TariffPeriod or (hour, minute, tariff 1..4)), in order."""
         return await self._write(
-            address, commands.tariff_schedule(schedule, periods), password, _not_readable("tariff schedule")
+            address, commands.tariff_schedule(schedule, periods), password, _in_tables("tariff schedule")
+        )
+
+    async def set_seasons(
+        self, address: str, seasons: Sequence[commands.SeasonLike], *, password: str = DEFAULT_PASSWORD
+    ) -> MeterReading:
+        """Write the 1..4 seasons (Season or (month, day, schedule 1..6)), in date order."""
+        return await self._write(address, commands.seasons(seasons), password, _in_tables("seasons"))
+
+    async def set_holidays(
+        self, address: str, holidays: Sequence[commands.HolidayLike], *, password: str = DEFAULT_PASSWORD
+    ) -> MeterReading:
+        """Write the 0..20 holiday dates (Holiday or (month, day)); the others are cleared."""
+        return await self._write(address, commands.holidays(holidays), password, _in_tables("holidays"))
+
+    async def set_weekend_holiday_schedules(
+        self, address: str, weekend: int, holiday: int, *, password: str = DEFAULT_PASSWORD
+    ) -> MeterReading:
+        """Choose the schedules (1..6) that weekends and holidays follow."""
+        return await self._write(
+            address,
+            commands.weekend_holiday_schedules(weekend, holiday),
+            password,
+            _in_tables("weekend and holiday schedules"),
         )
 
     async def set_lcd_items(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time as clock_time
 import hashlib
 import math
 import random
@@ -32,12 +32,28 @@ from ..readings import (
     watts_dir_code,
 )
 from ..rs485.commands import DEFAULT_PASSWORD
+from ..rs485.tariffs import Holiday, Season, TariffPeriod, TariffSchedule, TariffTables, empty_schedules
 
 DAY = 86400.0
 V3_MODEL = "1017"
 V4_MODEL = "1024"
 # Where the load curves are anchored: registers read `start_kwh` at this instant.
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+
+# A new simulated meter's time-of-use setup: day (tariff 1) and night (tariff 2) on weekdays
+# all year, the whole day in tariff 2 on weekends and two holidays. What real meters ship
+# with is not documented.
+FACTORY_TARIFFS = TariffTables(
+    schedules=(
+        TariffSchedule(1, (TariffPeriod(clock_time(7, 0), 1), TariffPeriod(clock_time(23, 0), 2))),
+        TariffSchedule(2, (TariffPeriod(clock_time(0, 0), 2),)),
+        *empty_schedules()[2:],
+    ),
+    seasons=(Season(1, 1, 1),),
+    holidays=(Holiday(1, 1), Holiday(12, 25)),
+    weekend_schedule=2,
+    holiday_schedule=2,
+)
 
 
 @dataclass
@@ -85,8 +101,8 @@ class VirtualMeter:
     rst_baseline_rev_kwh: float = 0.0
     clock_offset_s: float = 0.0
     lcd_items: list[int] = field(default_factory=lambda: [1, 2, 3, 4, 12])
-    # Tariff schedules as written: number 1..6 -> periods of (hour, minute, tariff).
-    tariff_schedules: dict[int, list[tuple[int, int, int]]] = field(default_factory=dict)
+    # Time-of-use setup: written with 0070-0075, 0080, 00B0, 00C0; read as tables 0070, 0071, 00B0.
+    tariffs: TariffTables = field(default_factory=lambda: FACTORY_TARIFFS)
     gateway: str = ""  # MAC of the simulated Push3 gateway it sits behind
     seed: int = 0
     last_tick: float = field(default=float("-inf"), repr=False)

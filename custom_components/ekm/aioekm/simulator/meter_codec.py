@@ -6,7 +6,7 @@ inverse of what the client builds (rs485.requests) and parses (rs485.frames).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 import math
 from types import MappingProxyType
@@ -15,6 +15,7 @@ from typing import Final, Literal
 from ..errors import CrcError, FieldValueError, FrameError, FrameStartError
 from ..fields import FRAME_LENGTH, REQUEST_TYPE_AT, Field, Kind, Layout, fields_in
 from ..readings import FieldValue, cos_theta_to_wire, normalize_address, parse_cos_theta
+from ..rs485 import tariffs
 from ..rs485.crc import crc_ok, seal
 from ..rs485.frames import (
     ETX,
@@ -36,6 +37,7 @@ from ..rs485.frames import (
     field_slice,
 )
 from ..rs485.requests import MAX_REQUEST_LENGTH, READ_PREFIX, SIGN_OFF
+from ..rs485.tariffs import Holiday, Season, TariffSchedule, TariffTables
 
 _READ_TAILS: Final[Mapping[bytes, Layout]] = MappingProxyType(
     {b"!\r\n": Layout.V3, b"00!\r\n": Layout.V4A, b"01!\r\n": Layout.V4B}
@@ -154,6 +156,63 @@ def build_table(register: str, months: tuple[MonthKwh, ...], *, kwh_scale: int) 
             at += TABLE_FIELD_WIDTH
     frame[TABLE_CLOSE_AT : TABLE_CLOSE_AT + 2] = bytes((0x29, ETX))
     return seal(bytes(frame[:-2]))
+
+
+def _table_frame(register: str, parts: Mapping[int, str]) -> bytes:
+    """An R1 reply: STX reg '(' then each digit string at its offset, ')' ETX near the end, CRC."""
+    frame = bytearray(b"0" * FRAME_LENGTH)
+    frame[0:6] = bytes((STX,)) + register.encode("ascii") + b"("
+    for at, digits in parts.items():
+        frame[at : at + len(digits)] = digits.encode("ascii")
+    frame[TABLE_CLOSE_AT : TABLE_CLOSE_AT + 2] = bytes((0x29, ETX))
+    return seal(bytes(frame[:-2]))
+
+
+def build_schedule_table(
+    register: str, schedules: Sequence[TariffSchedule], seasons: Sequence[Season] = ()
+) -> bytes:
+    """The 255-byte R1 reply for 0070 (schedules 1-4, seasons) or 0071 (schedules 5-6).
+
+    The inverse of tariffs.parse_schedule_table: `schedules` are the ones the table
+    holds, in order; unused periods, seasons and padding are '0'.
+    """
+    slots = tariffs.SCHEDULE_SLOTS.get(register)
+    if slots is None:
+        raise ValueError(f"schedule tables are registers 0070 and 0071, got {register!r}")
+    if [s.number for s in schedules] != list(slots):
+        raise ValueError(f"table {register} holds schedules {', '.join(map(str, slots))}")
+    if seasons and register != "0070":
+        raise ValueError("seasons are in table 0070")
+    parts = {slots[s.number]: tariffs.encode_periods(s.periods) for s in schedules}
+    if register == "0070":
+        parts[tariffs.SEASONS_AT] = tariffs.encode_seasons(seasons)
+    return _table_frame(register, parts)
+
+
+def build_holiday_table(
+    holidays: Sequence[Holiday], weekend_schedule: int | None, holiday_schedule: int | None
+) -> bytes:
+    """The 255-byte R1 reply for 00B0; the inverse of tariffs.parse_holiday_table."""
+    return _table_frame(
+        tariffs.HOLIDAY_TABLE,
+        {
+            tariffs.HOLIDAYS_AT: tariffs.encode_holidays(holidays),
+            tariffs.WEEKEND_SCHEDULE_AT: tariffs.encode_schedule_number(weekend_schedule),
+            tariffs.HOLIDAY_SCHEDULE_AT: tariffs.encode_schedule_number(holiday_schedule),
+        },
+    )
+
+
+def build_tariff_tables(tables: TariffTables) -> dict[str, bytes]:
+    """The replies to R1 0070, 0071 and 00B0 of a meter set up with `tables`, by register."""
+    first, second = tariffs.SCHEDULE_TABLES
+    return {
+        first: build_schedule_table(first, tables.schedules[:4], tables.seasons),
+        second: build_schedule_table(second, tables.schedules[4:]),
+        tariffs.HOLIDAY_TABLE: build_holiday_table(
+            tables.holidays, tables.weekend_schedule, tables.holiday_schedule
+        ),
+    }
 
 
 # --- requests as a meter sees them ------------------------------------------------

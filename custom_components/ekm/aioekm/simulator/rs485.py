@@ -31,7 +31,14 @@ from ..readings import Protocol
 from ..rs485.frames import ACK, MONTH_TABLE_REGISTERS, SOH, STX, MonthKwh
 from .faults import Faults
 from .fleet import Fleet, VirtualMeter
-from .meter_codec import Request, build_reply, build_table, parse_request, request_length
+from .meter_codec import (
+    Request,
+    build_reply,
+    build_table,
+    build_tariff_tables,
+    parse_request,
+    request_length,
+)
 from .writes import apply_write
 
 _LOGGER = logging.getLogger(__name__)
@@ -201,12 +208,13 @@ def frame_for(meter: VirtualMeter, layout: Layout, t: float) -> bytes:
 
 
 def table_for(meter: VirtualMeter, register: str, t: float) -> bytes | None:
-    """The R1 month table (0011 forward / 0012 reverse kWh), or None for other tables.
+    """The R1 reply: month tables (0011 forward / 0012 reverse kWh), the time-of-use tables
+    (0070, 0071, 00B0) from the meter's setup, or None for other tables.
 
-    Each of the six rows is the register at the start of a month, newest first.
+    Each of the six month rows is the register at the start of a month, newest first.
     """
     if register not in MONTH_TABLE_REGISTERS:
-        return None
+        return build_tariff_tables(meter.tariffs).get(register)
     reverse = register == "0012"
     scale = 1 if meter.protocol is Protocol.V3 else meter.kwh_scale
     step = 10.0**scale

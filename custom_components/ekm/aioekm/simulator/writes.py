@@ -8,13 +8,16 @@ meter untouched and return False (the face then answers NAK or nothing).
 from __future__ import annotations
 
 from collections.abc import Callable, Container
+from dataclasses import replace
 
+from ..errors import FrameError
 from ..readings import Protocol, parse_meter_time
-from ..rs485 import commands
+from ..rs485 import commands, tariffs
 from .fleet import VirtualMeter
 
 # Registers a v3 meter has; the rest are v4+ only (docs/rs485-protocol.md, section 5). v3 meters report
-# CT_Ratio and the notes do not mark 00D0 v4-only, so a v3 meter takes it too.
+# CT_Ratio and the notes do not mark 00D0 v4-only, so a v3 meter takes it too; the same for the
+# time-of-use registers (v3 frames carry the kWh_Tariff_N fields).
 _V3_REGISTERS = frozenset(
     {
         commands.CHANGE_PASSWORD,
@@ -23,6 +26,9 @@ _V3_REGISTERS = frozenset(
         commands.SET_TIME,
         commands.CT_RATIO,
         *commands.TARIFF_SCHEDULES,
+        commands.SEASON_TABLE,
+        commands.HOLIDAY_DATES,
+        commands.WEEKEND_HOLIDAY_SCHEDULES,
     }
 )
 
@@ -103,24 +109,62 @@ def _lcd_items(meter: VirtualMeter, data: str, t: float) -> bool:
 
 
 def _tariff_schedule(number: int) -> Callable[[VirtualMeter, str, float], bool]:
-    """Periods `hhmmtt` in time order, then `0` padding to 48 characters."""
+    """48 digits: four `hhmmtt` periods (zeros for unused ones), then 24 zeros; one period at least."""
 
     def apply(meter: VirtualMeter, data: str, t: float) -> bool:
-        if _number(data, 48) is None:
+        if _number(data, 48) is None or data[24:] != "0" * 24:
             return False
-        used = data.rstrip("0")
-        periods = [
-            (int(data[i : i + 2]), int(data[i + 2 : i + 4]), int(data[i + 4 : i + 6]))
-            for i in range(0, len(used), 6)
-        ]
-        if not 1 <= len(periods) <= commands.MAX_TARIFF_PERIODS:
+        try:
+            schedule = tariffs.decode_periods(data[:24], number)
+        except FrameError:
             return False
-        if any(h > 23 or m > 59 or not 1 <= tariff <= commands.TARIFFS for h, m, tariff in periods):
+        if not schedule.periods:
             return False
-        meter.tariff_schedules[number] = periods
+        schedules = list(meter.tariffs.schedules)
+        schedules[number - 1] = schedule
+        meter.tariffs = replace(meter.tariffs, schedules=tuple(schedules))
         return True
 
     return apply
+
+
+def _seasons(meter: VirtualMeter, data: str, t: float) -> bool:
+    """48 digits: four `mmddss` seasons (zeros for unused ones), then 24 zeros."""
+    if _number(data, 48) is None or data[24:] != "0" * 24:
+        return False
+    try:
+        seasons = tariffs.decode_seasons(data[:24])
+    except FrameError:
+        return False
+    meter.tariffs = replace(meter.tariffs, seasons=seasons)
+    return True
+
+
+def _holidays(meter: VirtualMeter, data: str, t: float) -> bool:
+    """80 digits: twenty `mmdd` dates, zeros for unused ones."""
+    if _number(data, 80) is None:
+        return False
+    try:
+        holidays = tariffs.decode_holidays(data)
+    except FrameError:
+        return False
+    meter.tariffs = replace(meter.tariffs, holidays=holidays)
+    return True
+
+
+def _weekend_holiday_schedules(meter: VirtualMeter, data: str, t: float) -> bool:
+    """4 digits: the weekend schedule, then the holiday schedule (01..06 each)."""
+    if _number(data, 4) is None:
+        return False
+    try:
+        weekend = tariffs.decode_schedule_number(data[:2], "weekend schedule")
+        holiday = tariffs.decode_schedule_number(data[2:], "holiday schedule")
+    except FrameError:
+        return False
+    if weekend is None or holiday is None:
+        return False
+    meter.tariffs = replace(meter.tariffs, weekend_schedule=weekend, holiday_schedule=holiday)
+    return True
 
 
 def _zero_resettable(meter: VirtualMeter, data: str, t: float) -> bool:
@@ -136,6 +180,9 @@ _HANDLERS: dict[str, Callable[[VirtualMeter, str, float], bool]] = {
     commands.MAX_DEMAND_PERIOD: _setting("max_demand_period", 1, (1, 2, 3)),  # 15/30/60 min
     commands.SET_TIME: _set_time,
     **{reg: _tariff_schedule(i + 1) for i, reg in enumerate(commands.TARIFF_SCHEDULES)},
+    commands.SEASON_TABLE: _seasons,
+    commands.HOLIDAY_DATES: _holidays,
+    commands.WEEKEND_HOLIDAY_SCHEDULES: _weekend_holiday_schedules,
     commands.RELAYS[0]: _relay(0),
     commands.RELAYS[1]: _relay(1),
     **{reg: _pulse_input_ratio(i) for i, reg in enumerate(commands.PULSE_INPUT_RATIOS)},
