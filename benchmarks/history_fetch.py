@@ -1,7 +1,7 @@
 """History import, library half: N meters x D days of 15-minute Summary rows through fetch_hourly.
 
     .venv-py3.13/bin/python benchmarks/history_fetch.py [--meters 10] [--days 365] [--servers 2]
-                          [--concurrency 4] [--report 15|hr] [--distinct] [--no-tracemalloc]
+                          [--concurrency 4] [--report 15|hr] [--energy] [--distinct] [--no-tracemalloc]
 
 The fake Push server runs in child processes (the meters split between them), so
 time.process_time() here is the client's own CPU: HTTP, JSON decoding, SummaryRow
@@ -35,8 +35,10 @@ from aiohttp import web  # noqa: E402
 
 from custom_components.ekm.aioekm.push.cloud import PushClient  # noqa: E402
 from custom_components.ekm.aioekm.push.history import (  # noqa: E402
-    HISTORY_FIELDS,
+    MEAN_FIELDS,
+    SUM_REGISTERS,
     fetch_hourly,
+    fields_for,
     hourly_statistics,
 )
 from custom_components.ekm.aioekm.push.history_plan import plan_windows  # noqa: E402
@@ -101,6 +103,18 @@ async def measure(args: argparse.Namespace) -> None:
     now = now_after(args.days)
     addresses = sorted(bench_fleet(args.meters, now.timestamp()).meters)
     report = Report(args.report)
+    # --energy: what the Energy dashboard uses (import, export, net, total, pulse inputs, total power).
+    energy = {
+        "kWh_Tot",
+        "Rev_kWh_Tot",
+        "Fwd_kWh_Tot",
+        "Net_kWh_Tot",
+        "Pulse_Cnt_1",
+        "Pulse_Cnt_2",
+        "Pulse_Cnt_3",
+    }
+    registers = [r for r in SUM_REGISTERS if r.name in energy] if args.energy else list(SUM_REGISTERS)
+    means = ["RMS_Watts_Tot"] if args.energy else list(MEAN_FIELDS)
     windows = plan_windows(
         now=now, history=timedelta(days=args.days), rows_per_hour=4 if report is Report.MIN_15 else 1
     )
@@ -133,7 +147,9 @@ async def measure(args: argparse.Namespace) -> None:
             async def one_meter(index: int, address: str) -> None:
                 async with gate:
                     client = clients[index % len(clients)]
-                    async for result in fetch_hourly(client, address, windows, report=report):
+                    async for result in fetch_hourly(
+                        client, address, windows, report=report, registers=registers, mean_fields=means
+                    ):
                         totals["rows"] += result.rows
                         totals["windows"] += 1
                         totals["hours"] += len(result.statistics.sums.get("kWh_Tot", ()))
@@ -151,10 +167,10 @@ async def measure(args: argparse.Namespace) -> None:
             sample = []
             for window in windows[:10]:
                 sample += await clients[0].summary(
-                    [addresses[0]], report, window.start, window.end, fields=HISTORY_FIELDS
+                    [addresses[0]], report, window.start, window.end, fields=fields_for(registers, means)
                 )
         c1 = time.process_time()
-        hourly_statistics(sample)
+        hourly_statistics(sample, registers=registers, mean_fields=means)
         per_row = (time.process_time() - c1) / max(1, len(sample))
     finally:
         for child in children:
@@ -167,6 +183,7 @@ async def measure(args: argparse.Namespace) -> None:
     replay = "every meter computed" if args.distinct else "first meter replayed"
     print(f"meters {args.meters}, days {args.days}, {len(windows)} windows per meter", end=", ")
     print(f"{args.servers} servers ({replay})")
+    print(f"{len(registers)} registers, {len(means)} means, fields {len(fields_for(registers, means))}")
     print(f"report {report.value}, requests {requests}, Summary rows {totals['rows']}", end=", ")
     print(f"hourly rows (kWh_Tot) {totals['hours']}")
     server_s = server_cpu.ru_utime + server_cpu.ru_stime
@@ -188,6 +205,7 @@ async def main() -> None:
     parser.add_argument("--servers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--report", choices=["15", "hr"], default="15", help="Summary rows: 15 min or hourly")
+    parser.add_argument("--energy", action="store_true", help="only the Energy dashboard's registers")
     parser.add_argument("--distinct", action="store_true", help="compute every meter's rows (slow)")
     parser.add_argument("--no-tracemalloc", dest="tracemalloc", action="store_false")
     args = parser.parse_args()

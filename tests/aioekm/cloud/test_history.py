@@ -14,6 +14,7 @@ import pytest
 from custom_components.ekm.aioekm.errors import NoDataError, RateLimitedError, ServerError
 from custom_components.ekm.aioekm.push.cloud import PushClient
 from custom_components.ekm.aioekm.push.history import (
+    SUM_REGISTERS,
     Baseline,
     HourlySum,
     WindowResult,
@@ -411,3 +412,18 @@ async def test_a_row_touching_the_window_edge_is_left_to_its_own_window(
     [result] = await collect(client, V4, [HistoryWindow(start, start + HOUR)])
     assert result.rows == 0
     assert result.statistics.sums == {}
+
+
+async def test_only_the_fields_of_the_wanted_registers_are_asked(
+    client: PushClient, server: PushServer, exporting: VirtualMeter
+) -> None:
+    wanted = [r for r in SUM_REGISTERS if r.name in ("Fwd_kWh_Tot", "Pulse_Cnt_1")]
+    start = datetime(2026, 11, 24, tzinfo=UTC)
+    [result] = await collect(
+        client, V4, [HistoryWindow(start, start + 3 * HOUR)], registers=wanted, mean_fields=["RMS_Watts_Tot"]
+    )
+    [logged] = server.requests_to("/summary")
+    assert logged.param("fields") == "kWh_Tot~Rev_kWh_Tot~Pulse_Cnt_1~RMS_Watts_Tot"
+    assert set(result.statistics.sums) == {"Fwd_kWh_Tot", "Pulse_Cnt_1"}
+    assert set(result.statistics.means) == {"RMS_Watts_Tot"}
+    assert_follows_register(series([result], "Fwd_kWh_Tot"), exporting, "Fwd_kWh_Tot", 0.0)

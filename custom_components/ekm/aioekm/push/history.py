@@ -68,10 +68,14 @@ SUM_REGISTERS: tuple[Register, ...] = (
     *(_field(f"Pulse_Cnt_{n}") for n in range(1, 4)),
 )
 MEAN_FIELDS: tuple[str, ...] = ("RMS_Watts_Tot", "RMS_Watts_Ln_1", "RMS_Watts_Ln_2", "RMS_Watts_Ln_3")
-# What an import asks the Summary API for (fewer fields, smaller pages).
-HISTORY_FIELDS: tuple[str, ...] = tuple(
-    dict.fromkeys([f for r in SUM_REGISTERS for f, _ in r.terms] + list(MEAN_FIELDS))
-)
+
+
+def fields_for(registers: Sequence[Register], mean_fields: Sequence[str]) -> tuple[str, ...]:
+    """The Summary fields these registers and means need (fewer fields, smaller pages)."""
+    return tuple(dict.fromkeys([f for r in registers for f, _ in r.terms] + list(mean_fields)))
+
+
+HISTORY_FIELDS = fields_for(SUM_REGISTERS, MEAN_FIELDS)
 _COMPONENTS = ("kWh_Tot", "Rev_kWh_Tot")  # the derived registers reset when one of these does
 
 
@@ -325,7 +329,8 @@ async def fetch_hourly(
     windows: Iterable[HistoryWindow],
     baselines: Mapping[str, Baseline] | None = None,
     *,
-    fields: Sequence[str] | None = HISTORY_FIELDS,
+    registers: Sequence[Register] = SUM_REGISTERS,
+    mean_fields: Sequence[str] = MEAN_FIELDS,
     report: Report = Report.MIN_15,
     page_rows: int = PAGE_ROWS,
     rate_limit_retries: int = RATE_LIMIT_RETRIES,
@@ -341,6 +346,8 @@ async def fetch_hourly(
     up to `rate_limit_retries` times; other errors propagate, and what was yielded
     before stays valid: resume with plan_windows(last_imported=...).
 
+    Only the fields `registers` and `mean_fields` need are asked (fewer is cheaper:
+    parsing the rows is most of the client's work).
     `report` Report.HOUR asks the Summary's hourly rows instead (a quarter of the rows
     and requests; plan the windows with rows_per_hour=1). Their hours are the same:
     the sums follow the registers either way, the means are those of whole hours.
@@ -357,7 +364,7 @@ async def fetch_hourly(
             client,
             meter,
             window,
-            fields=fields,
+            fields=fields_for(registers, mean_fields),
             report=report,
             page_rows=page_rows,
             retries=rate_limit_retries,
@@ -365,7 +372,11 @@ async def fetch_hourly(
             sleep=sleep,
         )
         first_report = named or first_report
-        statistics = hourly_statistics(rows, carry, after=after) if rows else EMPTY
+        statistics = (
+            hourly_statistics(rows, carry, after=after, registers=registers, mean_fields=mean_fields)
+            if rows
+            else EMPTY
+        )
         carry = statistics.baselines(carry)
         last = statistics.last_hour
         if last is not None and (after is None or last > after):
