@@ -511,18 +511,18 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
         current = CloudSettings.of(entry.data)
         errors: dict[str, str] = {}
         if user_input is not None:
-            settings, errors = read_cloud_form(user_input, current, advanced=False)
-            if not errors:
-                account, errors = await self._async_read_account(settings)
-                if account is not None:
-                    self._abort_if_other_account(entry, account)
-                    self._abort_if_key_taken(settings.key, entry)
-                    return self.async_update_reload_and_abort(
-                        entry,
-                        unique_id=cloud_unique_id(settings.key),
-                        data=settings.data(entry.data[CONF_METERS]),
-                        reason="reauth_successful",
-                    )
+            # An empty key keeps the current one: the token alone may have been refused (403).
+            settings, _ = read_cloud_form(user_input, current, advanced=False)
+            account, errors = await self._async_read_account(settings)
+            if account is not None:
+                self._abort_if_other_account(entry, account)
+                self._abort_if_key_taken(settings.key, entry)
+                return self.async_update_reload_and_abort(
+                    entry,
+                    unique_id=cloud_unique_id(settings.key),
+                    data=settings.data(entry.data[CONF_METERS]),
+                    reason="reauth_successful",
+                )
         return self._show_cloud_form("reauth_cloud", current, user_input, errors, {"name": entry.title})
 
     async def async_step_reconfigure_cloud(
@@ -595,8 +595,7 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
         for entry in self._async_current_entries(include_ignore=False):
             if entry.entry_id == exclude or connection_of(entry) != CONNECTION_PUSH3:
                 continue
-            other = parse_host(entry.data[CONF_HOST])
-            if other is not None and other.host == host.host:
+            if entry.data[CONF_HOST] == host.host:  # stored as parse_host gives it
                 raise AbortFlow("already_configured")
 
     async def async_step_dhcp(self, discovery_info: DhcpServiceInfo) -> ConfigFlowResult:

@@ -90,11 +90,9 @@ def parse_host(text: str) -> Push3Host | None:
     try:
         url = URL(f"http://{text}")
         port = url.explicit_port
-    except ValueError:
+    except (ValueError, IndexError):  # yarl: no host, a bad port; IndexError for "[]"
         return None
-    if not url.host:
-        return None
-    name = url.raw_host or url.host
+    name = url.raw_host or ""  # yarl requires a host in an http URL
     if ":" in name:  # an IPv6 address keeps its brackets
         name = f"[{name}]"
     return Push3Host(f"{name}:{port}" if port not in (None, 80) else name, name)
@@ -113,6 +111,6 @@ def same_url(a: str, b: str) -> bool:
 def valid_base_url(text: str) -> bool:
     try:
         url = URL(text.strip())
-    except ValueError:
+    except (ValueError, IndexError):  # yarl raises IndexError for "http://[]"
         return False
     return url.scheme in ("http", "https") and bool(url.host)

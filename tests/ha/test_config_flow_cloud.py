@@ -186,7 +186,7 @@ async def test_bad_urls(hass: HomeAssistant, push_server: PushServer) -> None:
     form = await _cloud_form(hass, advanced=True)
     result = await hass.config_entries.flow.async_configure(
         form["flow_id"],
-        {CONF_API_KEY: push_server.keys.account, CONF_API_URL: "ftp://x", CONF_SUMMARY_URL: "not a url"},
+        {CONF_API_KEY: push_server.keys.account, CONF_API_URL: "ftp://x", CONF_SUMMARY_URL: "http://[]"},
     )
     assert result["errors"] == {CONF_API_URL: "invalid_url", CONF_SUMMARY_URL: "invalid_url"}
     assert _suggested(dict(result), CONF_API_URL) == "ftp://x"  # typed values stay
@@ -300,6 +300,9 @@ async def test_reauth_with_a_new_key(hass: HomeAssistant, push_server: PushServe
     assert _fields(dict(result)) == [CONF_API_KEY, CONF_API_TOKEN]
     assert result["description_placeholders"] == {"name": "EKM Push account"}
 
+    # An empty key keeps the stored one, which EKM still refuses.
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_API_KEY: " "})
+    assert result["errors"] == {"base": "invalid_auth"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_API_KEY: "still-wrong-key"}
     )
@@ -395,6 +398,10 @@ async def test_reconfigure_new_key_and_urls(
     entry.add_to_hass(hass)
     form = await _reconfigure(hass, entry, advanced=True)
     assert _suggested(form, CONF_API_URL) == "http://old.example"
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_API_URL: "old.example", CONF_SUMMARY_URL: ekm_hosts}
+    )
+    assert result["errors"] == {CONF_API_URL: "invalid_url"}
     result = await hass.config_entries.flow.async_configure(
         form["flow_id"],
         {CONF_API_KEY: "bad-key", CONF_API_URL: ekm_hosts, CONF_SUMMARY_URL: ekm_hosts},

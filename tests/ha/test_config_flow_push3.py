@@ -1,0 +1,337 @@
+"""The Push3 gateway config flow, DHCP discovery, reauth, reconfigure and options, over real HTTP.
+
+The gateway is the fake server's Push3 local API on its own port, at its real path /readMeter.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_DHCP, SOURCE_USER
+from homeassistant.const import CONF_API_KEY, CONF_HOST
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ekm import config_flow
+from custom_components.ekm.aioekm.simulator.push.faults import HTML_PAGE, Fault
+from custom_components.ekm.aioekm.simulator.push.push3 import Push3Gateway
+from custom_components.ekm.const import (
+    CONF_CONNECTION,
+    CONF_MAC,
+    CONF_METERS,
+    CONF_SCAN_INTERVAL,
+    CONF_STALE_AFTER,
+    CONNECTION_PUSH3,
+    DOMAIN,
+)
+from custom_components.ekm.flow_push import parse_host
+
+from . import push_support
+from .conftest import V3, entry_data
+from .push_support import GATEWAY, closed_port_url, push3_host
+
+# The fake server's fixtures, used by name.
+loopback_http = push_support.loopback_http
+push_server = push_support.push_server
+push3_gateway = push_support.push3_gateway
+no_entry_setup = push_support.no_entry_setup
+
+pytestmark = pytest.mark.usefixtures("no_entry_setup")
+
+MAC_COLONS = "40:16:fa:10:00:00"
+
+
+async def _push3_form(hass: HomeAssistant) -> dict[str, Any]:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "push3"})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "push3"
+    assert result["errors"] == {}
+    return dict(result)
+
+
+def _push3_entry(host: str, key: str, *, mac: str | None = None) -> MockConfigEntry:
+    data = {CONF_CONNECTION: CONNECTION_PUSH3, CONF_HOST: host, CONF_API_KEY: key}
+    if mac:
+        data[CONF_MAC] = mac
+    return MockConfigEntry(domain=DOMAIN, title="Push3 gateway", unique_id=mac or host, data=data)
+
+
+def _dhcp(ip: str = "127.0.0.1", mac: str = GATEWAY) -> DhcpServiceInfo:
+    return DhcpServiceInfo(ip=ip, hostname="push3", macaddress=mac)
+
+
+@pytest.fixture
+def discovery_port(push3_gateway: Push3Gateway, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Discovered gateways are asked on the fake gateway's port instead of 80."""
+    port = int(push3_gateway.url.rsplit(":", 1)[1])
+    monkeypatch.setattr(config_flow, "DISCOVERY_PORT", port)
+    return port
+
+
+def test_parse_host() -> None:
+    assert parse_host(" 192.168.1.20 ") == parse_host("http://192.168.1.20/")
+    host = parse_host("Push3.local:8080")
+    assert host is not None and (host.host, host.name, host.port_suffix) == (
+        "push3.local:8080",
+        "push3.local",
+        ":8080",
+    )
+    assert parse_host("192.168.1.20:80").host == "192.168.1.20"  # type: ignore[union-attr]
+    assert parse_host("[fe80::1]:81").host == "[fe80::1]:81"  # type: ignore[union-attr]
+    for bad in ("", "host/path", "host:99999", "user@host", "a b", "http://", ":80", "[]"):
+        assert parse_host(bad) is None, bad
+
+
+async def test_user_flow_creates_entry(hass: HomeAssistant, push3_gateway: Push3Gateway) -> None:
+    """The gateway is read with its key; without a known MAC the host names the entry."""
+    _push3_entry("192.0.2.9", "other-key").add_to_hass(hass)  # another gateway
+    form = await _push3_form(hass)
+    host = push3_host(push3_gateway)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_HOST: f" http://{host}/ ", CONF_API_KEY: push3_gateway.key}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == f"Push3 {host}"
+    assert result["data"] == {
+        CONF_CONNECTION: CONNECTION_PUSH3,
+        CONF_HOST: host,
+        CONF_API_KEY: push3_gateway.key,
+    }
+    assert result["result"].unique_id == host
+    assert push3_gateway.log == ["cnt,key"]
+
+
+async def test_user_flow_errors_then_recover(
+    hass: HomeAssistant, push3_gateway: Push3Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    form = await _push3_form(hass)
+    flow_id = form["flow_id"]
+    host = push3_host(push3_gateway)
+
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_HOST: "a/b", CONF_API_KEY: "k"})
+    assert result["errors"] == {CONF_HOST: "invalid_host"}
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_HOST: host, CONF_API_KEY: " "})
+    assert result["errors"] == {CONF_API_KEY: "no_key"}
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_HOST: host, CONF_API_KEY: "wrong"})
+    assert result["errors"] == {"base": "invalid_auth"}  # a Push3 refuses a key with a bare HTTP 500
+
+    # A 500 that is no key error, then an answer that is not JSON.
+    push3_gateway.faults.append(Fault(status=500, body="flash write failed", content_type="text/plain"))
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_HOST: host, CONF_API_KEY: push3_gateway.key}
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+    push3_gateway.faults.append(Fault(body=HTML_PAGE, content_type="text/html"))
+    caplog.set_level(logging.DEBUG)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_HOST: host, CONF_API_KEY: push3_gateway.key}
+    )
+    assert result["errors"] == {"base": "unknown"}
+    assert "Unexpected error while checking the Push3 gateway: MalformedResponseError" in caplog.text
+    assert push3_gateway.key not in caplog.text
+
+    down = (await closed_port_url()).removeprefix("http://")
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_HOST: down, CONF_API_KEY: push3_gateway.key}
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_HOST: host, CONF_API_KEY: push3_gateway.key}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_same_gateway_twice_aborts(hass: HomeAssistant, push3_gateway: Push3Gateway) -> None:
+    host = push3_host(push3_gateway)
+    _push3_entry(host, push3_gateway.key, mac=GATEWAY).add_to_hass(hass)
+    form = await _push3_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_HOST: f"http://{host}", CONF_API_KEY: push3_gateway.key}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert push3_gateway.log == []
+
+
+async def test_meters_of_another_entry(hass: HomeAssistant, push3_gateway: Push3Gateway) -> None:
+    """A gateway whose meters another entry already reads is refused, naming that entry."""
+    MockConfigEntry(
+        domain=DOMAIN, title="RS-485 bus", data=entry_data("/dev/x", **{CONF_METERS: {V3: "v3"}})
+    ).add_to_hass(hass)
+    form = await _push3_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_HOST: push3_host(push3_gateway), CONF_API_KEY: push3_gateway.key}
+    )
+    assert result["errors"] == {"base": "meter_configured"}
+    assert result["description_placeholders"] == {"meters": V3, "entry": "RS-485 bus"}
+
+
+# --- DHCP discovery --------------------------------------------------------------------------
+
+
+async def test_dhcp_discovers_a_new_gateway(
+    hass: HomeAssistant, push3_gateway: Push3Gateway, discovery_port: int
+) -> None:
+    """Only the key is asked; the MAC names the entry."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_DHCP}, data=_dhcp(mac="40:16:FA:10:00:00")
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "dhcp_confirm"
+    assert [str(key) for key in result["data_schema"].schema] == [CONF_API_KEY]
+    assert result["description_placeholders"]["mac"] == MAC_COLONS
+    flow = hass.config_entries.flow.async_get(result["flow_id"])
+    assert flow["context"]["title_placeholders"] == {"name": f"Push3 {MAC_COLONS}"}
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_API_KEY: ""})
+    assert result["errors"] == {CONF_API_KEY: "no_key"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_API_KEY: "wrong"})
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: push3_gateway.key}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == f"Push3 {MAC_COLONS}"
+    assert result["data"] == {
+        CONF_CONNECTION: CONNECTION_PUSH3,
+        CONF_HOST: f"127.0.0.1:{discovery_port}",
+        CONF_API_KEY: push3_gateway.key,
+        CONF_MAC: GATEWAY,
+    }
+    assert result["result"].unique_id == GATEWAY
+
+
+async def test_dhcp_on_the_http_port(hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real gateway answers on port 80: the host is the bare address."""
+    monkeypatch.setattr(config_flow, "DISCOVERY_PORT", 80)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_DHCP}, data=_dhcp(ip="192.168.1.20")
+    )
+    assert result["description_placeholders"]["host"] == "192.168.1.20"
+
+
+async def test_dhcp_updates_the_host_of_a_known_gateway(hass: HomeAssistant) -> None:
+    """Same MAC at a new address: the host follows (its port kept), no second entry."""
+    entry = _push3_entry("192.168.1.20:8080", "key", mac=GATEWAY)
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_DHCP}, data=_dhcp(ip="192.168.1.33")
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert entry.data[CONF_HOST] == "192.168.1.33:8080"
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+
+
+async def test_dhcp_learns_the_mac_of_a_gateway_added_by_address(hass: HomeAssistant) -> None:
+    other = _push3_entry("192.168.1.21", "key2")  # another gateway, left alone
+    other.add_to_hass(hass)
+    _push3_entry("192.168.1.22", "key3", mac="4016fa100001").add_to_hass(hass)
+    MockConfigEntry(domain=DOMAIN, title="RS-485 bus", data=entry_data("/dev/x")).add_to_hass(hass)
+    entry = _push3_entry("192.168.1.20", "key")
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_DHCP}, data=_dhcp(ip="192.168.1.20")
+    )
+    assert result["reason"] == "already_configured"
+    assert entry.unique_id == GATEWAY
+    assert entry.data[CONF_MAC] == GATEWAY
+    assert other.unique_id == "192.168.1.21" and CONF_MAC not in other.data
+
+
+# --- reauth and reconfigure --------------------------------------------------------------
+
+
+async def test_reauth(hass: HomeAssistant, push3_gateway: Push3Gateway) -> None:
+    host = push3_host(push3_gateway)
+    entry = _push3_entry(host, "old-key", mac=GATEWAY)
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    assert result["step_id"] == "reauth_push3"
+    assert result["description_placeholders"]["host"] == host
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_API_KEY: " "})
+    assert result["errors"] == {CONF_API_KEY: "no_key"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_API_KEY: "still-wrong"})
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_API_KEY: push3_gateway.key}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert entry.data[CONF_API_KEY] == push3_gateway.key
+    assert entry.unique_id == GATEWAY
+
+
+async def test_reconfigure_to_a_new_address(hass: HomeAssistant, push3_gateway: Push3Gateway) -> None:
+    """An empty key keeps the stored one; a gateway known by address moves its unique_id along."""
+    host = push3_host(push3_gateway)
+    entry = _push3_entry("192.0.2.1", push3_gateway.key)
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "reconfigure_push3"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_HOST: "no/host"})
+    assert result["errors"] == {CONF_HOST: "invalid_host"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: host, CONF_API_KEY: "bad"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_HOST: host})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data == {CONF_CONNECTION: CONNECTION_PUSH3, CONF_HOST: host, CONF_API_KEY: push3_gateway.key}
+    assert entry.unique_id == host
+
+
+async def test_reconfigure_keeps_the_mac(hass: HomeAssistant, push3_gateway: Push3Gateway) -> None:
+    entry = _push3_entry("192.0.2.1", "old-key", mac=GATEWAY)
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: push3_host(push3_gateway), CONF_API_KEY: push3_gateway.key}
+    )
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.unique_id == GATEWAY
+    assert entry.data[CONF_API_KEY] == push3_gateway.key
+
+
+async def test_reconfigure_to_another_entrys_gateway_aborts(
+    hass: HomeAssistant, push3_gateway: Push3Gateway
+) -> None:
+    host = push3_host(push3_gateway)
+    _push3_entry(host, push3_gateway.key, mac=GATEWAY).add_to_hass(hass)
+    entry = _push3_entry("192.0.2.1", "key")
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_HOST: host})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert entry.data[CONF_HOST] == "192.0.2.1"
+
+
+# --- options ------------------------------------------------------------------------------------
+
+
+async def test_options(hass: HomeAssistant) -> None:
+    entry = _push3_entry("192.0.2.1", "key")
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["step_id"] == "push3"
+    fields = {
+        str(key): (key.description or {}).get("suggested_value") for key in result["data_schema"].schema
+    }
+    assert fields == {CONF_SCAN_INTERVAL: 15, CONF_STALE_AFTER: 600}
+    with pytest.raises(InvalidData):
+        await hass.config_entries.options.async_configure(
+            result["flow_id"], {CONF_SCAN_INTERVAL: 1, CONF_STALE_AFTER: 600}
+        )
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SCAN_INTERVAL: 5, CONF_STALE_AFTER: 120}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options == {CONF_SCAN_INTERVAL: 5, CONF_STALE_AFTER: 120}
