@@ -6,7 +6,7 @@ added while running, one missing from ABSENT_POLLS answers in a row is removed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Final
 
 from homeassistant.const import CONF_HOST
@@ -38,7 +38,11 @@ class Push3Coordinator(PushCoordinator):
         entry: EkmConfigEntry,
         client: Push3Client,
         meters: Mapping[str, Protocol],
+        taken: Collection[str] = (),
     ) -> None:
+        # Meters an earlier entry reads (e.g. the cloud entry of the same gateway) stay there.
+        self._taken = frozenset(taken)
+        meters = {a: p for a, p in meters.items() if a not in self._taken}
         super().__init__(hass, entry, meters=meters, default_interval=DEFAULT_PUSH3_SCAN_INTERVAL)
         self.client = client
         self.host: str = entry.data[CONF_HOST]
@@ -79,7 +83,13 @@ class Push3Coordinator(PushCoordinator):
             result = await self.client.read_meters(map_fields=MAPPED_FIELDS)
         except EkmError as err:
             raise self.poll_failed(err, f"Push3 gateway {self.host}") from err
-        self.async_meters_added({a: r.protocol for a, r in result.readings.items() if a not in self.meters})
+        self.async_meters_added(
+            {
+                a: r.protocol
+                for a, r in result.readings.items()
+                if a not in self.meters and a not in self._taken
+            }
+        )
         answered = set(result.readings) | set(result.problems)
         gone: list[str] = []
         for address in self.meters:

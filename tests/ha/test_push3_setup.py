@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import STATE_ON, STATE_UNAVAILABLE
+from homeassistant.const import CONF_API_KEY, CONF_HOST, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -16,11 +16,11 @@ from custom_components.ekm.aioekm.simulator import ManualClock
 from custom_components.ekm.aioekm.simulator.push import Fault, PushServer
 from custom_components.ekm.aioekm.simulator.push.push3 import Push3Gateway
 from custom_components.ekm.compat import get_device
-from custom_components.ekm.const import DOMAIN
+from custom_components.ekm.const import CONF_CONNECTION, CONF_MAC, CONNECTION_PUSH3, DOMAIN
 
 from . import push_support
 from .conftest import V3, V4
-from .push_support import GATEWAY, meter_states, poll, push3_host, set_up
+from .push_support import GATEWAY, add_cloud_entry, meter_states, poll, push3_host, set_up
 
 live_clock = push_support.live_clock
 loopback_http = push_support.loopback_http
@@ -86,3 +86,27 @@ async def test_wrong_key_starts_reauth(
     )
     await poll(hass)
     assert len(list(push3_entry.async_get_active_flows(hass, {SOURCE_REAUTH}))) == 1
+
+
+async def test_meters_read_by_another_entry_stay_there(
+    hass: HomeAssistant, push3_gateway: Push3Gateway, push_server: PushServer, live_clock: ManualClock
+) -> None:
+    """A cloud entry that picked V4, then a Push3 entry of the same gateway: the gateway gets V3 only."""
+    cloud = add_cloud_entry(hass, push_server, meters=[V4])
+    push3 = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=GATEWAY,
+        minor_version=2,
+        data={
+            CONF_CONNECTION: CONNECTION_PUSH3,
+            CONF_HOST: push3_host(push3_gateway),
+            CONF_API_KEY: push3_gateway.key,
+            CONF_MAC: GATEWAY,
+        },
+    )
+    push3.add_to_hass(hass)
+    await set_up(hass, cloud)
+    assert push3.state is ConfigEntryState.LOADED
+    assert set(cloud.runtime_data.meters) == {V4}
+    assert set(push3.runtime_data.meters) == {V3}
+    assert meter_states(hass, push3, V3)["kWh_Tot"] != STATE_UNAVAILABLE
