@@ -25,6 +25,7 @@ from .const import (
     CONF_SUMMARY_URL,
     CONNECTION_CLOUD,
     CONNECTION_PUSH3,
+    CONNECTION_RS485,
     DOMAIN,
     LOGGER,
 )
@@ -121,7 +122,7 @@ async def _async_push3_coordinator(hass: HomeAssistant, entry: EkmConfigEntry) -
             translation_placeholders={"source": f"Push3 gateway {entry.data[CONF_HOST]}"},
         ) from err
     meters = {address: reading.protocol for address, reading in first.readings.items()}
-    return Push3Coordinator(hass, entry, client, meters)
+    return Push3Coordinator(hass, entry, client, meters, taken=_meters_of_earlier_entries(hass, entry))
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> bool:
@@ -133,7 +134,7 @@ async def async_migrate_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> boo
     """1.1 -> 1.2: the unique_id names a meter of the bus instead of the port as typed."""
     if entry.version > 1:
         return False  # made by a newer version of the integration
-    if entry.minor_version < 2:
+    if entry.minor_version < 2 and connection_of(entry) == CONNECTION_RS485:
         taken = {e.unique_id for e in hass.config_entries.async_entries(DOMAIN) if e is not entry}
         free = [
             address for address in entry.data.get(CONF_METERS, {}) if bus_unique_id([address]) not in taken
