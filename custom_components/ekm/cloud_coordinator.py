@@ -130,7 +130,7 @@ class CloudCoordinator(PushCoordinator):
         if self._account_due or self.polls % ACCOUNT_EVERY == 0:
             await self._async_refresh_account()
         try:
-            result = await self.client.read_meters(list(self.meters), map_fields=MAPPED_FIELDS)
+            result = await self.client.read_meters(list(self.meters), map_fields=self.fields_to_map())
         except EkmError as err:
             raise self.poll_failed(err, "EKM Push") from err
         data = self.accept(result)

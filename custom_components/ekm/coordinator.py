@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
+import time
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
@@ -33,8 +34,9 @@ type MetersListener = Callable[[list[str]], None]
 
 # Above this many listeners, a refresh tells them in slices with the loop free in between:
 # a thousand meters have tens of thousands of entities, and writing them all at once would
-# hold the event loop for seconds.
-LISTENER_SLICE: Final = 400
+# hold the event loop for seconds. A slice ends after SLICE_SECONDS.
+LISTENER_SLICE: Final = 100
+SLICE_SECONDS: Final = 0.015
 
 
 def gateway_identifier(mac: str) -> tuple[str, str]:
@@ -265,9 +267,10 @@ class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
     async def _async_update_in_slices(
         self, listeners: list[tuple[int, tuple[CALLBACK_TYPE, object | None]]]
     ) -> None:
-        for start in range(0, len(listeners), LISTENER_SLICE):
-            if start:
+        deadline = time.perf_counter() + SLICE_SECONDS
+        for listener_id, (update_callback, _) in listeners:
+            if time.perf_counter() > deadline:
                 await asyncio.sleep(0)
-            for listener_id, (update_callback, _) in listeners[start : start + LISTENER_SLICE]:
-                if listener_id in self._listeners:  # not removed meanwhile
-                    update_callback()
+                deadline = time.perf_counter() + SLICE_SECONDS
+            if listener_id in self._listeners:  # not removed meanwhile
+                update_callback()

@@ -19,7 +19,7 @@ from .aioekm.push import Push3Client
 from .aioekm.readings import MeterReading, Protocol
 from .const import CONF_MAC, DEFAULT_PUSH3_SCAN_INTERVAL
 from .coordinator import EkmConfigEntry, gateway_identifier
-from .push_coordinator import MAPPED_FIELDS, PushCoordinator
+from .push_coordinator import PushCoordinator
 
 ABSENT_POLLS: Final = 10
 
@@ -80,7 +80,7 @@ class Push3Coordinator(PushCoordinator):
     async def _async_update_data(self) -> dict[str, MeterReading]:
         self.polls += 1
         try:
-            result = await self.client.read_meters(map_fields=MAPPED_FIELDS)
+            result = await self.client.read_meters(map_fields=self.fields_to_map())
         except EkmError as err:
             raise self.poll_failed(err, f"Push3 gateway {self.host}") from err
         self.async_meters_added(

@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, Final
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
@@ -24,11 +25,23 @@ from .aioekm.push.mapping import MeterProblem, RealtimeResult, Unavailable
 from .aioekm.readings import MeterReading, Protocol
 from .const import CONF_SCAN_INTERVAL, CONF_STALE_AFTER, DEFAULT_STALE_AFTER, DOMAIN, LOGGER
 from .coordinator import EkmConfigEntry, EkmCoordinator
-from .entity_table import ENTITY_TABLE, NoEntity
+from .entity_table import ENTITY_TABLE, DecodedRow, NoEntity, SensorRow
 
 # The fields that have entities: the only ones worth mapping from a large answer.
 MAPPED_FIELDS: Final = frozenset(name for name, row in ENTITY_TABLE.items() if not isinstance(row, NoEntity))
+# Entity key -> the field it shows (sensors, settings entities and decoded bits).
+KEY_FIELDS: Final[dict[str, str]] = {
+    **{name: name for name, row in ENTITY_TABLE.items() if isinstance(row, SensorRow)},
+    **{
+        f"{row.key_stem}_{index + 1}": name
+        for name, row in ENTITY_TABLE.items()
+        if isinstance(row, DecodedRow)
+        for index in range(row.count)
+    },
+}
+ADDRESS_LENGTH: Final = 12  # an entity's unique_id is "<address>_<key>"
 STALE: Final = "stale"
+MAPPED_PLATFORMS: Final = frozenset({"sensor", "binary_sensor", "switch", "select", "number"})
 
 
 class PushCoordinator(EkmCoordinator):
@@ -49,6 +62,38 @@ class PushCoordinator(EkmCoordinator):
         self.problems: dict[str, MeterProblem] = {}
         self.polls = 0
         self._bugs_logged: set[str] = set()
+        self._fields: frozenset[str] | None = None  # None: to be worked out again
+        entry.async_on_unload(
+            hass.bus.async_listen(
+                er.EVENT_ENTITY_REGISTRY_UPDATED, self._async_registry_updated, event_filter=self._ours
+            )
+        )
+
+    @callback
+    def _ours(self, event_data: Mapping[str, Any]) -> bool:
+        return str(event_data.get("entity_id", "")).split(".", 1)[0] in MAPPED_PLATFORMS
+
+    @callback
+    def _async_registry_updated(self, event: Event[Any]) -> None:
+        self._fields = None  # an entity came, went, or was enabled or disabled
+
+    def fields_to_map(self) -> frozenset[str]:
+        """The fields of this entry's enabled entities: mapping a large answer costs per field.
+
+        Before the entities exist (the first poll) every field with an entity is mapped.
+        """
+        if self.polls <= 1:
+            return MAPPED_FIELDS
+        if self._fields is None:
+            fields = set()
+            registry = er.async_get(self.hass)
+            for entity in er.async_entries_for_config_entry(registry, self.config_entry.entry_id):
+                if entity.disabled_by is None:
+                    name = KEY_FIELDS.get(entity.unique_id[ADDRESS_LENGTH + 1 :])
+                    if name is not None:
+                        fields.add(name)
+            self._fields = frozenset(fields)
+        return self._fields
 
     def accept(self, result: RealtimeResult) -> dict[str, MeterReading]:
         """The readings to publish from a poll; every meter without one is recorded as failed."""

@@ -227,3 +227,25 @@ async def test_meter_added_and_removed(
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"unknown_meter_{loaded.entry_id}_{V3}") is None
     assert V3 not in loaded.data[CONF_METERS]
     assert _available(meter_states(hass, loaded, V4))
+
+
+async def test_only_fields_of_enabled_entities_are_mapped(
+    hass: HomeAssistant, loaded: MockConfigEntry, live_clock: ManualClock
+) -> None:
+    """After the first poll, a poll maps only what enabled entities show; enabling one maps its field."""
+    coordinator = loaded.runtime_data
+    assert "Reactive_Pwr_Tot" in coordinator.data[V4]  # first poll: every field with an entity
+    live_clock.advance(30)
+    await poll(hass)
+    reading = coordinator.data[V4]
+    assert "kWh_Tot" in reading
+    assert "State_Out" in reading  # the relays
+    assert "Reactive_Pwr_Tot" not in reading  # its sensor starts disabled
+
+    registry = er.async_get(hass)
+    entity_id = registry.async_get_entity_id("sensor", DOMAIN, f"{V4}_Reactive_Pwr_Tot")
+    assert entity_id is not None
+    registry.async_update_entity(entity_id, disabled_by=None)
+    live_clock.advance(30)
+    await coordinator.async_refresh()  # before HA reloads the entry for the enabled entity
+    assert "Reactive_Pwr_Tot" in coordinator.data[V4]
