@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import time
+import json
 
 from hypothesis import given, settings, strategies as st
 import pytest
@@ -41,6 +43,7 @@ from custom_components.ekm.aioekm.simulator.meter_codec import (
 from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator
 from custom_components.ekm.aioekm.simulator.writes import apply_write
 
+from .cli_support import ROOT, ekm_command, ekm_environment
 from .conftest import V3, V4
 from .test_bus import settled
 
@@ -453,3 +456,39 @@ async def test_a_bad_table_reply_is_retried(
     assert await bus.read_tariffs(V4) == FACTORY_TARIFFS
     assert [r.register for r in sim.log if r.kind == "table"] == ["0070", "0071", "0071", "00B0"]
     assert bus.stats(V4).crc_errors == 1
+
+
+# --- the CLI ------------------------------------------------------------------------------------
+
+
+async def _ekm(*args: str) -> tuple[int, str, str]:
+    """`ekm ARGS` in a subprocess, while this test's loop serves the simulator."""
+    process = await asyncio.create_subprocess_exec(
+        *ekm_command(*args),
+        cwd=ROOT,
+        env=ekm_environment(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_cli_tariffs(sim: Rs485Simulator, fleet: Fleet, socket_enabled: None) -> None:
+    url = await sim.start_tcp()
+    fleet.meters[V3].tariffs = CUSTOM
+    code, out, err = await _ekm("tariffs", "--port", url, "--meter", V3, "--json")
+    assert code == 0, err
+    assert json.loads(out) == CUSTOM.as_dict()
+    code, out, err = await _ekm("tariffs", "--port", url, "--meter", V4)
+    assert code == 0, err
+    assert out.splitlines() == [
+        "schedule 1: 07:00 tariff 1, 23:00 tariff 2",
+        "schedule 2: 00:00 tariff 2",
+        *(f"schedule {n}: unused" for n in range(3, 7)),
+        "seasons: from 01-01 schedule 1",
+        "holidays: 01-01, 12-25",
+        "weekends: schedule 2",
+        "holidays follow: schedule 2",
+    ]

@@ -1,4 +1,4 @@
-"""The RS-485 bus commands of `ekm`: read, scan, month-table and the settings writes.
+"""The RS-485 bus commands of `ekm`: read, scan, month-table, tariffs and the settings writes.
 
 A write prints one line saying what the meter now reports (`--json`: its whole reading).
 """
@@ -132,6 +132,23 @@ async def _month_table(args: argparse.Namespace) -> int:
     for row, month in enumerate(table.months, start=1):
         tariffs = " ".join(f"{t:.2f}" for t in month.tariffs)
         print(f"  row {row}: total {month.total:.2f}  tariffs 1-4: {tariffs}")
+    return 0
+
+
+async def _tariffs(args: argparse.Namespace) -> int:
+    async with _bus(args) as bus:
+        tables = await bus.read_tariffs(args.meter)
+    if args.json:
+        print(json.dumps(tables.as_dict()))
+        return 0
+    for schedule in tables.schedules:
+        periods = ", ".join(f"{p.start:%H:%M} tariff {p.tariff}" for p in schedule.periods)
+        print(f"schedule {schedule.number}: {periods or 'unused'}")
+    seasons = ", ".join(f"from {s.month:02d}-{s.day:02d} schedule {s.schedule}" for s in tables.seasons)
+    print(f"seasons: {seasons or 'none'}")
+    print(f"holidays: {', '.join(f'{h.month:02d}-{h.day:02d}' for h in tables.holidays) or 'none'}")
+    print(f"weekends: schedule {tables.weekend_schedule or 'not set'}")
+    print(f"holidays follow: schedule {tables.holiday_schedule or 'not set'}")
     return 0
 
 
@@ -303,6 +320,11 @@ def register(sub: SubParsers) -> None:
     add_meter_option(table)
     table.add_argument("--reverse", action="store_true", help="reverse (exported) kWh")
     table.set_defaults(handler=_month_table)
+
+    tariffs = sub.add_parser("tariffs", help="time-of-use setup: tariff schedules, seasons, holidays")
+    add_bus_options(tariffs)
+    add_meter_option(tariffs)
+    tariffs.set_defaults(handler=_tariffs)
 
     for name, write in WRITES.items():
         command = sub.add_parser(name, help=write.help)
