@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
@@ -71,24 +71,50 @@ class BusCoordinator(EkmCoordinator):
             )
         return data
 
-    async def async_set_relay(self, address: str, relay: int, closed: bool, seconds: int = 0) -> None:
-        """Write the relay once (never retried), then publish the meter's read-back."""
+    async def async_write(
+        self,
+        address: str,
+        write: Callable[[str], Awaitable[MeterReading]],
+        took_effect: Callable[[MeterReading], bool] | None,
+        *,
+        zeroed: Iterable[str] = (),
+    ) -> MeterReading:
+        """Run one write (given the meter password; never retried), then publish the read-back.
+
+        A lost ACK counts as success only when the read-back shows `took_effect` (None: a
+        setting the meter does not report, so nothing can confirm it). Registers in `zeroed`
+        were reset by this write: their drop is published at once, not held as a bad read.
+        """
         self._need_b.add(address)
         try:
-            reading = await self.bus.set_relay(address, relay, closed, seconds, password=self.password)
+            reading = await write(self.password)
         except WriteUnconfirmedError as err:
-            # The ACK was lost; the read-back tells whether the write took effect.
-            if err.reading is None or err.reading.relay_closed(relay) is not closed:
+            if err.reading is None or took_effect is None or not took_effect(err.reading):
                 raise
             reading = err.reading
-        if reading.relay_closed(relay) is not closed:
+        self.meter_answered(address)
+        if zeroed and (guard := self._guards.get(address)) is not None:
+            guard.forget(zeroed)
+        self.async_set_updated_data({**(self.data or {}), address: self.publishable(reading)})
+        return reading
+
+    async def async_set_relay(self, address: str, relay: int, closed: bool, seconds: int = 0) -> None:
+        """Write the relay once (never retried), then publish the meter's read-back."""
+
+        def switched(reading: MeterReading) -> bool:
+            return reading.relay_closed(relay) is closed
+
+        reading = await self.async_write(
+            address,
+            lambda password: self.bus.set_relay(address, relay, closed, seconds, password=password),
+            switched,
+        )
+        if not switched(reading):
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="relay_not_switched",
                 translation_placeholders={"relay": str(relay), "address": address},
             )
-        self.meter_answered(address)
-        self.async_set_updated_data({**(self.data or {}), address: self.publishable(reading)})
 
     def shared_bus(self, port: str) -> EkmBus | None:
         return self.bus if port == self.bus.url else None

@@ -10,6 +10,7 @@ changed kWh scale) and published once.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Final
@@ -33,6 +34,12 @@ class MonotonicGuard:
     published: dict[str, float] = field(default_factory=dict)
     lower_reads: dict[str, int] = field(default_factory=dict)
     held: int = 0  # values held back so far (diagnostics)
+
+    def forget(self, names: Iterable[str]) -> None:
+        """Take the next value of these registers as it comes: the meter was told to zero them."""
+        for name in names:
+            self.published.pop(name, None)
+            self.lower_reads.pop(name, None)
 
     def apply(self, reading: MeterReading) -> MeterReading:
         """The reading to publish: registers that dropped are held at their last value."""
