@@ -41,6 +41,9 @@ class SensorRow:
     enabled: Enabled = Enabled.NO
     line: int | None = None  # the line whose voltage decides Enabled.LIVE_LINE
     precision: int | None = None  # suggested display precision
+    # A setting: on meters of these protocols a config entity (select, number) shows and
+    # writes it instead of this sensor (see settings.py).
+    config_on: frozenset[Protocol] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,17 +70,31 @@ type Row = SensorRow | DecodedRow | NoEntity
 
 
 def _sensor(
-    name: str, key: str, *, enabled: Enabled = Enabled.NO, precision: int | None = None
+    name: str,
+    key: str,
+    *,
+    enabled: Enabled = Enabled.NO,
+    precision: int | None = None,
+    config_on: frozenset[Protocol] = frozenset(),
 ) -> tuple[str, SensorRow]:
-    return name, SensorRow(key, enabled=enabled, precision=precision)
+    return name, SensorRow(key, enabled=enabled, precision=precision, config_on=config_on)
 
 
 def _numbered(
-    stem: str, key: str, placeholder: str, numbers: range, *, enabled: Enabled = Enabled.NO
+    stem: str,
+    key: str,
+    placeholder: str,
+    numbers: range,
+    *,
+    enabled: Enabled = Enabled.NO,
+    config_on: frozenset[Protocol] = frozenset(),
 ) -> list[tuple[str, SensorRow]]:
     """Rows of `<stem>_<n>`, named with {placeholder} = n."""
     return [
-        (f"{stem}_{n}", SensorRow(key, MappingProxyType({placeholder: str(n)}), enabled=enabled))
+        (
+            f"{stem}_{n}",
+            SensorRow(key, MappingProxyType({placeholder: str(n)}), enabled=enabled, config_on=config_on),
+        )
         for n in numbers
     ]
 
@@ -100,6 +117,9 @@ def _per_line(
 INPUTS = range(1, 4)
 TARIFFS = range(1, 5)
 LIVE = Enabled.LIVE_LINE
+# Which meters take each setting as a write (docs/rs485-protocol.md, section 5).
+ALL_METERS: Final = frozenset(Protocol)
+V4_METERS: Final = frozenset({Protocol.V4})
 
 ENTITY_TABLE: Final[Mapping[str, Row]] = MappingProxyType(
     dict(
@@ -131,12 +151,12 @@ ENTITY_TABLE: Final[Mapping[str, Row]] = MappingProxyType(
             # Pulse inputs: the count of input 1 is the one most installations wire up.
             *_numbered("Pulse_Cnt", "pulse_cnt", "input", range(1, 2), enabled=Enabled.YES),
             *_numbered("Pulse_Cnt", "pulse_cnt", "input", range(2, 4)),
-            *_numbered("Pulse_Ratio", "pulse_ratio", "input", INPUTS),
+            *_numbered("Pulse_Ratio", "pulse_ratio", "input", INPUTS, config_on=V4_METERS),
             # Demand and settings.
             _sensor("RMS_Watts_Max_Demand", "rms_watts_max_demand", enabled=Enabled.YES, precision=1),
-            _sensor("Max_Demand_Period", "max_demand_period"),
-            _sensor("Max_Demand_Rst", "max_demand_rst"),
-            _sensor("CT_Ratio", "ct_ratio"),
+            _sensor("Max_Demand_Period", "max_demand_period", config_on=ALL_METERS),
+            _sensor("Max_Demand_Rst", "max_demand_rst", config_on=V4_METERS),
+            _sensor("CT_Ratio", "ct_ratio", config_on=ALL_METERS),
             _sensor("CF_Ratio", "cf_ratio"),
             _sensor("kWh_Scale", "kwh_scale"),
             _sensor("Meter_Status_Code", "meter_status_code"),

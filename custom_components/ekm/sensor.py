@@ -25,6 +25,7 @@ from .aioekm.readings import MeterReading, Protocol
 from .coordinator import EkmConfigEntry, EkmCoordinator
 from .entity import EkmEntity, add_entities_of_meters
 from .entity_table import ENTITY_TABLE, Enabled, SensorRow, carried, line_is_live
+from .settings import shown_as_setting
 
 # Read-only, fed by the coordinator.
 PARALLEL_UPDATES = 0
@@ -129,6 +130,7 @@ async def async_setup_entry(
             EkmSensor(coordinator, address, for_meter(description, coordinator.reading(address)))
             for address in addresses
             for description in SENSORS[coordinator.meters[address]]
+            if not shown_as_setting(coordinator, address, description.key)
         ]
 
     add_entities_of_meters(entry, async_add_entities, make)

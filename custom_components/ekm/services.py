@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Sequence
+from datetime import time
+import importlib
 from typing import Any, Final
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv
+from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    entity_registry as er,
+    service,
+)
 import voluptuous as vol
 
 from . import compat
+from .aioekm.readings import MeterReading
+from .aioekm.rs485.bus import EkmBus
+from .aioekm.rs485.commands import MAX_TARIFF_PERIODS, TARIFF_SCHEDULES
 from .const import DOMAIN
+from .coordinator import EkmCoordinator
+from .entity_table import ALL_METERS, TARIFFS
+from .settings import async_write_setting
 
 SERVICE_SET_RELAY: Final = "set_relay"
 ATTR_STATE: Final = "state"
@@ -24,10 +40,111 @@ SET_RELAY_FIELDS: Final[dict[Any, Any]] = {
 }
 
 
-def async_setup_services(hass: HomeAssistant) -> None:
-    """Register the actions in async_setup, where the HA version allows it (2025.10+).
+SERVICE_SET_TARIFF_SCHEDULE: Final = "set_tariff_schedule"
+ATTR_SCHEDULE: Final = "schedule"
+ATTR_PERIODS: Final = "periods"
+ATTR_START: Final = "start"
+ATTR_TARIFF: Final = "tariff"
 
-    Older versions register them with the switch platform instead (see switch.py).
+
+def _start(value: Any) -> time:
+    """A period's start: "HH:MM" (the meter keeps no seconds; "HH:MM:00" from the UI is fine)."""
+    start = cv.time(value)
+    if start.second or start.microsecond:
+        raise vol.Invalid(f"a period starts on a whole minute, got {value}")
+    return start
+
+
+def _in_order(periods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    starts = [period[ATTR_START] for period in periods]
+    if starts != sorted(set(starts)):
+        raise vol.Invalid("the periods must start at different times, earliest first")
+    return periods
+
+
+PERIOD_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(ATTR_START): _start,
+        vol.Required(ATTR_TARIFF): vol.All(vol.Coerce(int), vol.In(list(TARIFFS))),
+    }
+)
+
+# The target (meter devices, their entities, or areas, floors, labels holding them) and the
+# schedule: 1..4 periods, each starting a tariff at a time of day.
+SET_TARIFF_SCHEDULE_FIELDS: Final[dict[Any, Any]] = {
+    **cv.ENTITY_SERVICE_FIELDS,
+    vol.Required(ATTR_SCHEDULE): vol.All(vol.Coerce(int), vol.Range(min=1, max=len(TARIFF_SCHEDULES))),
+    vol.Required(ATTR_PERIODS): vol.All(
+        cv.ensure_list, vol.Length(min=1, max=MAX_TARIFF_PERIODS), [PERIOD_SCHEMA], _in_order
+    ),
+}
+# Typed Any: the schema classes differ between HA versions (voluptuous, then probatio).
+SET_TARIFF_SCHEDULE_SCHEMA: Final[Any] = vol.All(
+    vol.Schema(SET_TARIFF_SCHEDULE_FIELDS), cv.has_at_least_one_key(*cv.ENTITY_SERVICE_FIELDS)
+)
+
+
+def _targeted_devices(hass: HomeAssistant, call: ServiceCall) -> set[str]:
+    """The ids of the devices the call targets, directly or through their entities, areas..."""
+    # homeassistant.helpers.target (2025.8+) took over the extraction from helpers.service.
+    try:
+        target: Any = importlib.import_module("homeassistant.helpers.target")
+    except ImportError:
+        selected: Any = getattr(service, "async_extract_referenced_entity_ids")(  # noqa: B009
+            hass, call, expand_group=False
+        )
+    else:
+        selected = target.async_extract_referenced_entity_ids(
+            hass, target.TargetSelectorData(call.data), expand_group=False
+        )
+    entities = er.async_get(hass)
+    devices: set[str] = set(selected.referenced_devices)
+    for entity_id in selected.referenced | selected.indirectly_referenced:
+        if (entity := entities.async_get(entity_id)) is not None and entity.device_id is not None:
+            devices.add(entity.device_id)
+    return devices
+
+
+def _targeted_meters(hass: HomeAssistant, call: ServiceCall) -> list[tuple[EkmCoordinator, str]]:
+    """(coordinator, address) of each meter of a loaded entry whose device the call targets."""
+    targeted = _targeted_devices(hass, call)
+    registry = dr.async_get(hass)
+    meters: list[tuple[EkmCoordinator, str]] = []
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if entry.state is not ConfigEntryState.LOADED:
+            continue
+        coordinator: EkmCoordinator = entry.runtime_data
+        for address in coordinator.meters:
+            device = compat.get_device(registry, (DOMAIN, address), entry.entry_id)
+            if device is not None and device.id in targeted:
+                meters.append((coordinator, address))
+    return meters
+
+
+async def _async_set_tariff_schedule(call: ServiceCall) -> None:
+    """Write one tariff schedule to each targeted meter, once, meter after meter."""
+    meters = _targeted_meters(call.hass, call)
+    if not meters:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_meter_targeted")
+    schedule: int = call.data[ATTR_SCHEDULE]
+    periods: Sequence[tuple[int, int, int]] = [
+        (period[ATTR_START].hour, period[ATTR_START].minute, period[ATTR_TARIFF])
+        for period in call.data[ATTR_PERIODS]
+    ]
+
+    def write(bus: EkmBus, address: str, password: str) -> Awaitable[MeterReading]:
+        return bus.set_tariff_schedule(address, schedule, periods, password=password)
+
+    for coordinator, address in meters:
+        # The meter does not report its schedules: its ACK confirms the write.
+        await async_write_setting(coordinator, address, ALL_METERS, write, None)
+
+
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the actions in async_setup.
+
+    ekm.set_relay is an entity action: older HA versions (before 2025.10) register it with the
+    switch platform instead (see switch.py).
     """
     compat.register_platform_entity_service(
         hass,
@@ -36,4 +153,10 @@ def async_setup_services(hass: HomeAssistant) -> None:
         entity_domain=Platform.SWITCH,
         fields=SET_RELAY_FIELDS,
         method="async_set_relay",
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_SET_TARIFF_SCHEDULE,
+        _async_set_tariff_schedule,
+        schema=SET_TARIFF_SCHEDULE_SCHEMA,
     )

@@ -8,7 +8,7 @@ from datetime import timedelta
 import logging
 from types import MappingProxyType
 
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
@@ -47,6 +47,8 @@ def _states(hass: HomeAssistant, entry: MockConfigEntry, address: str) -> dict[s
     out: dict[str, str] = {}
     for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
         state = hass.states.get(entity.entity_id)
+        if entity.entity_category is EntityCategory.CONFIG:
+            continue  # settings: their states are options, not the reading's values
         if entity.unique_id.startswith(address) and state is not None:
             out[entity.unique_id.removeprefix(f"{address}_")] = state.state
     return out

@@ -15,6 +15,7 @@ from custom_components.ekm.aioekm.fields import FIELDS
 from custom_components.ekm.aioekm.readings import inputs_high
 from custom_components.ekm.aioekm.simulator import Fleet
 from custom_components.ekm.sensor import SENSORS
+from custom_components.ekm.settings import setting_on
 
 from .conftest import FROZEN_T, V3, V4
 
@@ -36,7 +37,10 @@ async def test_entities(
     entries = sorted(
         er.async_entries_for_config_entry(entity_registry, loaded_entry.entry_id), key=lambda e: e.entity_id
     )
-    assert len(entries) == len(SENSORS[V4_PROTOCOL]) + len(SENSORS[V3_PROTOCOL]) + 2 * 4 + 2
+    # Settings are config entities instead of sensors (v4: 3 selects, 3 numbers, 3 buttons in
+    # place of 6 sensors; v3: 2 selects, 2 buttons in place of 2 sensors).
+    settings = 9 - 6 + 4 - 2
+    assert len(entries) == len(SENSORS[V4_PROTOCOL]) + len(SENSORS[V3_PROTOCOL]) + 2 * 4 + 2 + settings
     for entity_entry in entries:
         assert entity_entry == snapshot(name=f"{entity_entry.entity_id}-entry")
         state = hass.states.get(entity_entry.entity_id)
@@ -63,6 +67,8 @@ async def test_values_are_the_meters(
     for name, value in truth.values.items():
         if FIELDS[name].kind.value in ("time", "code") or name.startswith("State_"):
             continue
+        if setting_on(name, meter.protocol):
+            continue  # a select or number shows it (test_select.py, test_number.py)
         state = hass.states.get(_entity_id(entity_registry, "sensor", f"{address}_{name}"))
         assert state is not None
         if isinstance(value, str):
@@ -109,7 +115,6 @@ async def test_defaults(
             "Reactive_Pwr_Tot",
             "Reactive_Pwr_Ln_1",
             "Cos_Theta_Ln_1",
-            "CT_Ratio",
             "Meter_Time",
             "Net_kWh_Tot",
             "Pulse_Cnt_2",

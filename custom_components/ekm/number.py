@@ -1,0 +1,108 @@
+"""Pulse input ratios 1-3 of v4 meters: how many pulses the meter counts as one."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Final
+
+from homeassistant.components.number import NumberEntity, NumberEntityDescription, NumberMode
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .aioekm.readings import MeterReading, Protocol
+from .aioekm.rs485.bus import EkmBus
+from .aioekm.rs485.commands import MAX_PULSE_INPUT_RATIO
+from .const import DOMAIN
+from .coordinator import EkmConfigEntry, EkmCoordinator
+from .entity import add_entities_of_meters
+from .entity_table import ENTITY_TABLE, SensorRow
+from .settings import EkmSettingEntity, remove_replaced_sensors, setting_on, writes_settings
+
+# One write at a time per entity; the bus serialises them anyway.
+PARALLEL_UPDATES = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class EkmNumberEntityDescription(NumberEntityDescription):
+    """The ratio of one pulse input, reported in field `key`."""
+
+    input: int  # the pulse input (1..3) the meter's command takes
+    protocols: frozenset[Protocol]  # the meters that take it
+
+
+def _pulse_ratio(line: int) -> EkmNumberEntityDescription:
+    key = f"Pulse_Ratio_{line}"
+    row = ENTITY_TABLE[key]
+    assert isinstance(row, SensorRow)
+    return EkmNumberEntityDescription(
+        key=key,
+        translation_key=row.translation_key,
+        translation_placeholders=dict(row.placeholders or {}),
+        entity_category=EntityCategory.CONFIG,
+        # Input 1 is the one most installations wire up (its count starts enabled too).
+        entity_registry_enabled_default=line == 1,
+        native_min_value=1,
+        native_max_value=MAX_PULSE_INPUT_RATIO,
+        native_step=1,
+        mode=NumberMode.BOX,
+        input=line,
+        protocols=row.config_on,
+    )
+
+
+PULSE_RATIOS: Final = tuple(_pulse_ratio(line) for line in (1, 2, 3))
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EkmConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Pulse input ratios of the meters that take them (v4; a v3 meter shows them as sensors)."""
+
+    def make(coordinator: EkmCoordinator, addresses: list[str]) -> list[EkmPulseRatio]:
+        if not writes_settings(coordinator):
+            return []
+        entities = [
+            EkmPulseRatio(coordinator, address, description)
+            for address in addresses
+            for description in PULSE_RATIOS
+            if setting_on(description.key, coordinator.meters[address])
+        ]
+        remove_replaced_sensors(hass, entry, (entity.unique_id for entity in entities if entity.unique_id))
+        return entities
+
+    add_entities_of_meters(entry, async_add_entities, make)
+
+
+class EkmPulseRatio(EkmSettingEntity, NumberEntity):
+    """One pulse input ratio; the value shown is the one the meter reports."""
+
+    entity_description: EkmNumberEntityDescription
+
+    @property
+    def native_value(self) -> float | None:
+        reading = self.reading
+        value = None if reading is None else reading.get(self.entity_description.key)
+        return value if isinstance(value, int) else None
+
+    async def async_set_native_value(self, value: float) -> None:
+        description = self.entity_description
+        ratio = int(value)
+        if ratio != value:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="not_whole_number",
+                translation_placeholders={"value": str(value)},
+            )
+
+        def write(bus: EkmBus, address: str, password: str) -> Awaitable[MeterReading]:
+            return bus.set_pulse_input_ratio(address, description.input, ratio, password=password)
+
+        def confirms(reading: MeterReading) -> bool:
+            return reading.get(description.key) == ratio
+
+        await self.async_write(write, confirms, description.protocols)
