@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import re
 from typing import Any, Final
 
+from homeassistant import data_entry_flow
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigEntry,
@@ -16,7 +17,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_API_KEY, CONF_HOST
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.data_entry_flow import AbortFlow
+from homeassistant.data_entry_flow import AbortFlow, FlowHandler
 from homeassistant.helpers import selector
 from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
 import voluptuous as vol
@@ -92,6 +93,25 @@ CONNECTION_TYPES: Final = [CONNECTION_RS485, CONNECTION_CLOUD, CONNECTION_PUSH3]
 # A discovered Push3 serves its local API on the HTTP port.
 DISCOVERY_PORT = 80
 
+# The cloud form's collapsed section with the API and Summary base URLs (a self-hosted or test
+# server). HA 2025 shows it in advanced mode only; HA 2026 deprecated advanced mode for collapsed
+# sections (its show_advanced_options is always True), so there it is always offered, folded.
+SECTION_URLS: Final = "urls"
+_ADVANCED_MODE_DEPRECATED: Final = hasattr(
+    getattr(FlowHandler.show_advanced_options, "fget", None), "__wrapped__"
+)
+
+
+def _advanced_mode(flow: FlowHandler[Any, Any]) -> bool:
+    return _ADVANCED_MODE_DEPRECATED or flow.show_advanced_options
+
+
+def _section(schema: vol.Schema) -> data_entry_flow.section:
+    """A collapsed form section; through Any, as HA 2026 types schemas with probatio (see compat)."""
+    fields: Any = schema
+    return data_entry_flow.section(fields, {"collapsed": True})
+
+
 # Poll intervals (seconds). EKM documents no rate limit for the cloud (docs/push-api.md): a
 # minute is its own example, and a floor of 15 s keeps an account's requests modest. A Push3
 # answers from its LAN memory, so it can be asked more often.
@@ -118,6 +138,7 @@ PASSWORD_SELECTOR: Final = selector.TextSelector(
     selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
 )
 TEXT_SELECTOR: Final = selector.TextSelector()
+KEY_SCHEMA: Final = vol.Schema({vol.Required(CONF_API_KEY): PASSWORD_SELECTOR})
 URL_SELECTOR: Final = selector.TextSelector(selector.TextSelectorConfig(type=selector.TextSelectorType.URL))
 
 
@@ -316,9 +337,9 @@ class CloudSettings:
 
 
 def read_cloud_form(
-    user_input: Mapping[str, Any], current: CloudSettings | None, *, advanced: bool
+    user_input: Mapping[str, Any], current: CloudSettings | None
 ) -> tuple[CloudSettings, dict[str, str]]:
-    """The settings a cloud form gives; an empty key or token keeps `current`'s."""
+    """The settings a cloud form gives; an empty key or token, or no URL section, keeps `current`'s."""
     errors: dict[str, str] = {}
     key = _text(user_input, CONF_API_KEY) or (current.key if current else "")
     if not key:
@@ -326,13 +347,10 @@ def read_cloud_form(
     token = _text(user_input, CONF_API_TOKEN) or (current.token if current else None)
     api_url = current.api_url if current else DEFAULT_API_URL
     summary_url = current.summary_url if current else DEFAULT_SUMMARY_URL
-    if advanced:
-        api_url = _text(user_input, CONF_API_URL)
-        summary_url = _text(user_input, CONF_SUMMARY_URL)
-        if not valid_base_url(api_url):
-            errors[CONF_API_URL] = "invalid_url"
-        if not valid_base_url(summary_url):
-            errors[CONF_SUMMARY_URL] = "invalid_url"
+    if (urls := user_input.get(SECTION_URLS)) is not None:
+        api_url, summary_url = _text(urls, CONF_API_URL), _text(urls, CONF_SUMMARY_URL)
+        if not (valid_base_url(api_url) and valid_base_url(summary_url)):
+            errors["base"] = "invalid_url"
     return CloudSettings(key, token, api_url, summary_url), errors
 
 
@@ -388,7 +406,7 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
         """A Push key (account, gateway or meter), checked with the Account API."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            settings, errors = read_cloud_form(user_input, None, advanced=self.show_advanced_options)
+            settings, errors = read_cloud_form(user_input, None)
             if not errors:
                 await self.async_set_unique_id(cloud_unique_id(settings.key), raise_on_progress=False)
                 self._abort_if_unique_id_configured()
@@ -413,14 +431,19 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
             vol.Optional(CONF_API_TOKEN): PASSWORD_SELECTOR,
         }
         suggested: dict[str, Any] = {}
-        if self.show_advanced_options and step_id != "reauth_cloud":
-            fields[vol.Required(CONF_API_URL)] = URL_SELECTOR
-            fields[vol.Required(CONF_SUMMARY_URL)] = URL_SELECTOR
-            suggested[CONF_API_URL] = current.api_url if current else DEFAULT_API_URL
-            suggested[CONF_SUMMARY_URL] = current.summary_url if current else DEFAULT_SUMMARY_URL
-            suggested.update(
-                (k, v) for k, v in (user_input or {}).items() if k in (CONF_API_URL, CONF_SUMMARY_URL)
+        if step_id != "reauth_cloud" and _advanced_mode(self):
+            urls = {
+                CONF_API_URL: current.api_url if current else DEFAULT_API_URL,
+                CONF_SUMMARY_URL: current.summary_url if current else DEFAULT_SUMMARY_URL,
+                **(user_input or {}).get(SECTION_URLS, {}),
+            }
+            # Optional: a form sent without the section keeps the URLs (the frontend always sends it).
+            fields[vol.Optional(SECTION_URLS)] = _section(
+                vol.Schema(
+                    {vol.Required(CONF_API_URL): URL_SELECTOR, vol.Required(CONF_SUMMARY_URL): URL_SELECTOR}
+                )
             )
+            suggested[SECTION_URLS] = urls
         return self.async_show_form(
             step_id=step_id,
             data_schema=compat.with_suggested_values(self, vol.Schema(fields), suggested),
@@ -512,7 +535,7 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             # An empty key keeps the current one: the token alone may have been refused (403).
-            settings, _ = read_cloud_form(user_input, current, advanced=False)
+            settings, _ = read_cloud_form(user_input, current)
             account, errors = await self._async_read_account(settings)
             if account is not None:
                 self._abort_if_other_account(entry, account)
@@ -533,7 +556,7 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
         current = CloudSettings.of(entry.data)
         errors: dict[str, str] = {}
         if user_input is not None:
-            settings, errors = read_cloud_form(user_input, current, advanced=self.show_advanced_options)
+            settings, errors = read_cloud_form(user_input, current)
             if not errors:
                 account, errors = await self._async_read_account(settings)
                 if account is not None:
@@ -641,7 +664,7 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
                     )
         return self.async_show_form(
             step_id="dhcp_confirm",
-            data_schema=vol.Schema({vol.Required(CONF_API_KEY): PASSWORD_SELECTOR}),
+            data_schema=compat.with_suggested_values(self, KEY_SCHEMA, {}),
             errors=errors,
             description_placeholders={"mac": _mac_colons(self._mac), "host": host.host, **placeholders},
         )
@@ -665,7 +688,7 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
                     )
         return self.async_show_form(
             step_id="reauth_push3",
-            data_schema=vol.Schema({vol.Required(CONF_API_KEY): PASSWORD_SELECTOR}),
+            data_schema=compat.with_suggested_values(self, KEY_SCHEMA, {}),
             errors=errors,
             description_placeholders={"name": entry.title, "host": entry.data[CONF_HOST], **placeholders},
         )

@@ -16,6 +16,7 @@ from custom_components.ekm import config_flow
 from custom_components.ekm.aioekm.push.cloud import DEFAULT_API_URL, DEFAULT_SUMMARY_URL
 from custom_components.ekm.aioekm.simulator.push import PushServer
 from custom_components.ekm.aioekm.simulator.push.faults import HTML_PAGE, Fault
+from custom_components.ekm.config_flow import _ADVANCED_MODE_DEPRECATED, SECTION_URLS
 from custom_components.ekm.const import (
     CONF_API_TOKEN,
     CONF_API_URL,
@@ -73,6 +74,21 @@ def _suggested(result: dict[str, Any], name: str) -> Any:
     raise KeyError(name)
 
 
+def _url_suggested(result: dict[str, Any], name: str) -> Any:
+    """The suggested value of a field in the collapsed URL section."""
+    section = next(v for k, v in result["data_schema"].schema.items() if str(k) == SECTION_URLS)
+    assert section.options["collapsed"] is True
+    return _suggested({"data_schema": section.schema}, name)
+
+
+def _urls(api_url: str, summary_url: str) -> dict[str, Any]:
+    return {SECTION_URLS: {CONF_API_URL: api_url, CONF_SUMMARY_URL: summary_url}}
+
+
+# Advanced mode shows the URL section; HA 2026 deprecated advanced mode and always shows it, folded.
+BASIC_FIELDS = [CONF_API_KEY, CONF_API_TOKEN] + ([SECTION_URLS] if _ADVANCED_MODE_DEPRECATED else [])
+
+
 def _cloud_entry(key: str, meters: list[str], **data: Any) -> MockConfigEntry:
     return MockConfigEntry(
         domain=DOMAIN,
@@ -87,7 +103,7 @@ async def test_account_key_adds_every_meter(
 ) -> None:
     """The key is checked with the Account API; the meters step lists and picks every meter."""
     form = await _cloud_form(hass)
-    assert _fields(form) == [CONF_API_KEY, CONF_API_TOKEN]  # no URLs outside advanced mode
+    assert _fields(form) == BASIC_FIELDS  # no URLs outside advanced mode
     result = await hass.config_entries.flow.async_configure(
         form["flow_id"], {CONF_API_KEY: f" {push_server.keys.account} ", CONF_API_TOKEN: API_TOKEN}
     )
@@ -149,15 +165,14 @@ async def test_meter_key_titled_with_the_meter(
 async def test_advanced_urls_stored_only_when_not_ekms(hass: HomeAssistant, push_server: PushServer) -> None:
     """Advanced mode shows EKM's hosts; another server's URLs are stored."""
     form = await _cloud_form(hass, advanced=True)
-    assert _fields(form) == [CONF_API_KEY, CONF_API_TOKEN, CONF_API_URL, CONF_SUMMARY_URL]
-    assert _suggested(form, CONF_API_URL) == DEFAULT_API_URL
-    assert _suggested(form, CONF_SUMMARY_URL) == DEFAULT_SUMMARY_URL
+    assert _fields(form) == [CONF_API_KEY, CONF_API_TOKEN, SECTION_URLS]
+    assert _url_suggested(form, CONF_API_URL) == DEFAULT_API_URL
+    assert _url_suggested(form, CONF_SUMMARY_URL) == DEFAULT_SUMMARY_URL
     result = await hass.config_entries.flow.async_configure(
         form["flow_id"],
         {
             CONF_API_KEY: push_server.keys.account,
-            CONF_API_URL: push_server.url,
-            CONF_SUMMARY_URL: push_server.url + "/",
+            **_urls(push_server.url, push_server.url + "/"),
         },
     )
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V4, V3]})
@@ -171,10 +186,10 @@ async def test_advanced_default_urls_not_stored(
 ) -> None:
     """The hosts left as shown (a trailing slash aside) are EKM's: nothing stored."""
     form = await _cloud_form(hass, advanced=True)
-    assert _suggested(form, CONF_API_URL) == ekm_hosts
+    assert _url_suggested(form, CONF_API_URL) == ekm_hosts
     result = await hass.config_entries.flow.async_configure(
         form["flow_id"],
-        {CONF_API_KEY: push_server.keys.account, CONF_API_URL: ekm_hosts + "/", CONF_SUMMARY_URL: ekm_hosts},
+        {CONF_API_KEY: push_server.keys.account, **_urls(ekm_hosts + "/", ekm_hosts)},
     )
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V4]})
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -186,10 +201,10 @@ async def test_bad_urls(hass: HomeAssistant, push_server: PushServer) -> None:
     form = await _cloud_form(hass, advanced=True)
     result = await hass.config_entries.flow.async_configure(
         form["flow_id"],
-        {CONF_API_KEY: push_server.keys.account, CONF_API_URL: "ftp://x", CONF_SUMMARY_URL: "http://[]"},
+        {CONF_API_KEY: push_server.keys.account, **_urls("http://[]", "ftp://x")},
     )
-    assert result["errors"] == {CONF_API_URL: "invalid_url", CONF_SUMMARY_URL: "invalid_url"}
-    assert _suggested(dict(result), CONF_API_URL) == "ftp://x"  # typed values stay
+    assert result["errors"] == {"base": "invalid_url"}
+    assert _url_suggested(dict(result), CONF_SUMMARY_URL) == "ftp://x"  # typed values stay
     assert push_server.log == []
 
 
@@ -235,7 +250,7 @@ async def test_server_down_is_cannot_connect(hass: HomeAssistant, push_server: P
     down = await closed_port_url()
     form = await _cloud_form(hass, advanced=True)
     result = await hass.config_entries.flow.async_configure(
-        form["flow_id"], {CONF_API_KEY: push_server.keys.account, CONF_API_URL: down, CONF_SUMMARY_URL: down}
+        form["flow_id"], {CONF_API_KEY: push_server.keys.account, **_urls(down, down)}
     )
     assert result["errors"] == {"base": "cannot_connect"}
 
@@ -371,7 +386,7 @@ async def test_reconfigure_meters_keeping_the_key(hass: HomeAssistant, push_serv
     entry = _cloud_entry(push_server.keys.account, [V4], **{CONF_API_TOKEN: API_TOKEN, **urls})
     entry.add_to_hass(hass)
     form = await _reconfigure(hass, entry)
-    assert _fields(form) == [CONF_API_KEY, CONF_API_TOKEN]
+    assert _fields(form) == BASIC_FIELDS
     result = await hass.config_entries.flow.async_configure(form["flow_id"], {})
     assert result["step_id"] == "meters"
     assert _suggested(dict(result), CONF_METERS) == [V4]
@@ -397,23 +412,17 @@ async def test_reconfigure_new_key_and_urls(
     )
     entry.add_to_hass(hass)
     form = await _reconfigure(hass, entry, advanced=True)
-    assert _suggested(form, CONF_API_URL) == "http://old.example"
-    result = await hass.config_entries.flow.async_configure(
-        form["flow_id"], {CONF_API_URL: "old.example", CONF_SUMMARY_URL: ekm_hosts}
-    )
-    assert result["errors"] == {CONF_API_URL: "invalid_url"}
+    assert _url_suggested(form, CONF_API_URL) == "http://old.example"
+    result = await hass.config_entries.flow.async_configure(form["flow_id"], _urls("old.example", ekm_hosts))
+    assert result["errors"] == {"base": "invalid_url"}
     result = await hass.config_entries.flow.async_configure(
         form["flow_id"],
-        {CONF_API_KEY: "bad-key", CONF_API_URL: ekm_hosts, CONF_SUMMARY_URL: ekm_hosts},
+        {CONF_API_KEY: "bad-key", **_urls(ekm_hosts, ekm_hosts)},
     )
     assert result["errors"] == {"base": "invalid_auth"}
     result = await hass.config_entries.flow.async_configure(
         form["flow_id"],
-        {
-            CONF_API_KEY: push_server.keys.gateways[GATEWAY],
-            CONF_API_URL: ekm_hosts,
-            CONF_SUMMARY_URL: ekm_hosts,
-        },
+        {CONF_API_KEY: push_server.keys.gateways[GATEWAY], **_urls(ekm_hosts, ekm_hosts)},
     )
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V4]})
     assert result["reason"] == "reconfigure_successful"

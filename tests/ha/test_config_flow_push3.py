@@ -179,9 +179,7 @@ async def test_dhcp_discovers_a_new_gateway(
     hass: HomeAssistant, push3_gateway: Push3Gateway, discovery_port: int
 ) -> None:
     """Only the key is asked; the MAC names the entry."""
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_DHCP}, data=_dhcp(mac="40:16:FA:10:00:00")
-    )
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_DHCP}, data=_dhcp())
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "dhcp_confirm"
     assert [str(key) for key in result["data_schema"].schema] == [CONF_API_KEY]
