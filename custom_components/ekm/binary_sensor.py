@@ -12,7 +12,7 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntityDescription,
 )
 from homeassistant.const import EntityCategory, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .aioekm.readings import MeterReading
@@ -124,6 +124,8 @@ class EkmCommunicating(EkmEntity, BinarySensorEntity):
 class EkmGatewayConnected(EkmGatewayEntity, BinarySensorEntity):
     """On while the gateway reaches EKM (cloud: Summary V2 gateway status) or answers (Push3)."""
 
+    _written: bool | None = None
+
     @property
     def available(self) -> bool:
         return self.coordinator.gateway_connected(self.mac) is not None
@@ -131,3 +133,11 @@ class EkmGatewayConnected(EkmGatewayEntity, BinarySensorEntity):
     @property
     def is_on(self) -> bool | None:
         return self.coordinator.gateway_connected(self.mac)
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Written only when the status changed (a fleet has dozens of gateways)."""
+        connected = self.coordinator.gateway_connected(self.mac)
+        if connected is not self._written:
+            self._written = connected
+            self.async_write_ha_state()

@@ -76,11 +76,21 @@ class CloudCoordinator(PushCoordinator):
 
     # --- devices ------------------------------------------------------------
 
+    @property
+    def account(self) -> Account:
+        return self._account
+
+    @account.setter
+    def account(self, account: Account) -> None:
+        """What the key sees, with each meter's gateway looked up once (a fleet has thousands)."""
+        self._account = account
+        gateways = {g.mac: g for g in account.gateways}
+        self._gateway_of = {
+            m.address: gateways.get(m.gateway.lower()) if m.gateway else None for m in account.meters
+        }
+
     def gateway_of(self, address: str) -> Gateway | None:
-        meter = self.account.meter(address)
-        if meter is None or meter.gateway is None:
-            return None
-        return self.account.gateway(meter.gateway)
+        return self._gateway_of.get(address)
 
     def gateways(self) -> list[Gateway]:
         """The gateways of the meters this entry reads."""

@@ -35,7 +35,10 @@ type MetersListener = Callable[[list[str]], None]
 # Above this many listeners, a refresh tells them in slices with the loop free in between:
 # a thousand meters have tens of thousands of entities, and writing them all at once would
 # hold the event loop for seconds. A slice ends after SLICE_SECONDS.
-LISTENER_SLICE: Final = 100
+SLICED_ABOVE: Final = 400
+# Above this many meters, an entry starts only each meter's essential entities enabled
+# (sensor.LARGE_FLEET_SENSORS): HA takes at most 10000 enabled entities per config entry.
+LARGE_FLEET: Final = 200
 SLICE_SECONDS: Final = 0.015
 
 
@@ -68,6 +71,11 @@ class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
         self._via: dict[tuple[str, str], DeviceInfo] = {}
         self._meters_listeners: list[MetersListener] = []
         self._slices: asyncio.Task[None] | None = None
+
+    @property
+    def large_fleet(self) -> bool:
+        """Whether new meters start with their essential entities only."""
+        return len(self.meters) > LARGE_FLEET
 
     # --- devices ------------------------------------------------------------
 
@@ -257,7 +265,7 @@ class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
         if self._slices is not None and not self._slices.done():
             self._slices.cancel()  # a newer update supersedes the one still being written
         listeners = list(self._listeners.items())
-        if len(listeners) <= LISTENER_SLICE:
+        if len(listeners) <= SLICED_ABOVE:
             super().async_update_listeners()
             return
         self._slices = self.config_entry.async_create_task(

@@ -109,10 +109,20 @@ SENSORS: Final[dict[Protocol, tuple[EkmSensorEntityDescription, ...]]] = {
 }
 
 
+# What a meter of a large fleet starts with: Home Assistant takes at most 10000 enabled
+# entities per config entry, and a thousand meters with every default would pass that.
+LARGE_FLEET_SENSORS: Final = frozenset({"kWh_Tot", "RMS_Watts_Tot"})
+
+
 def for_meter(
-    description: EkmSensorEntityDescription, first: MeterReading | None
+    description: EkmSensorEntityDescription, first: MeterReading | None, *, large_fleet: bool = False
 ) -> EkmSensorEntityDescription:
-    """The description for one meter: a per-line sensor starts enabled if its line is used."""
+    """The description for one meter: a per-line sensor starts enabled if its line is used;
+    in a large fleet only LARGE_FLEET_SENSORS start enabled."""
+    if large_fleet:
+        if description.key in LARGE_FLEET_SENSORS or not description.entity_registry_enabled_default:
+            return description
+        return replace(description, entity_registry_enabled_default=False)
     if description.live_line is None:
         return description
     return replace(description, entity_registry_enabled_default=line_is_live(first, description.live_line))
@@ -127,7 +137,11 @@ async def async_setup_entry(
 
     def make(coordinator: EkmCoordinator, addresses: list[str]) -> list[EkmSensor]:
         return [
-            EkmSensor(coordinator, address, for_meter(description, coordinator.reading(address)))
+            EkmSensor(
+                coordinator,
+                address,
+                for_meter(description, coordinator.reading(address), large_fleet=coordinator.large_fleet),
+            )
             for address in addresses
             for description in SENSORS[coordinator.meters[address]]
             if not shown_as_setting(coordinator, address, description.key)

@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.ekm import cloud_coordinator
+from custom_components.ekm import cloud_coordinator, coordinator as coordinator_module
 from custom_components.ekm.aioekm.rs485.bus import EkmBus
 from custom_components.ekm.aioekm.simulator.push import Fault, PushServer
 from custom_components.ekm.compat import get_device
@@ -187,3 +187,27 @@ async def test_diagnostics_without_secrets(
     assert diagnostics["entry"]["data"]["api_key"] == "**REDACTED**"
     assert set(diagnostics["connection"]["readings"]) == {V4, V3}
     assert diagnostics["connection"]["gateways"][GATEWAY]["push3"] is True
+
+
+async def test_large_fleet_starts_with_essential_entities(
+    hass: HomeAssistant, cloud_entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above LARGE_FLEET meters only the totals, relays and Communicating start enabled (HA takes
+    at most 10000 enabled entities per entry)."""
+    monkeypatch.setattr(coordinator_module, "LARGE_FLEET", 1)
+    await set_up(hass, cloud_entry)
+    enabled = {
+        e.unique_id
+        for e in er.async_entries_for_config_entry(er.async_get(hass), cloud_entry.entry_id)
+        if e.disabled_by is None
+    }
+    assert enabled == {
+        f"{GATEWAY}_connected",
+        *(
+            f"{address}_{key}"
+            for address in (V4, V3)
+            for key in ("kWh_Tot", "RMS_Watts_Tot", "communicating")
+        ),
+        f"{V4}_Relay_1",
+        f"{V4}_Relay_2",
+    }
