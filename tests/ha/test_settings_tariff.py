@@ -18,8 +18,14 @@ from custom_components.ekm.aioekm.simulator import Fleet
 from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator
 from custom_components.ekm.const import DOMAIN
 
+from . import push_support
 from .conftest import PASSWORD, V3, V4
 from .test_select import entity_id, writes
+
+cloud_entry = push_support.cloud_entry
+live_clock = push_support.live_clock
+loopback_http = push_support.loopback_http
+push_server = push_support.push_server
 
 PERIODS = [{"start": "07:00", "tariff": 2}, {"start": "21:30", "tariff": 1}]
 
@@ -134,3 +140,20 @@ async def test_no_meter_targeted(hass: HomeAssistant, loaded_entry: MockConfigEn
     assert err.value.translation_key == "no_meter_targeted"
     with pytest.raises(vol.Invalid):
         await set_schedule(hass, schedule=1, periods=PERIODS)  # no target at all
+
+
+async def test_cloud_entry_takes_no_settings(
+    hass: HomeAssistant, cloud_entry: MockConfigEntry, entity_registry: er.EntityRegistry, fleet: Fleet
+) -> None:
+    """An entry of the wrong mode: no setting entities, and the action refuses its meters, translated."""
+    await push_support.set_up(hass, cloud_entry)
+    domains = {e.domain for e in er.async_entries_for_config_entry(entity_registry, cloud_entry.entry_id)}
+    assert domains.isdisjoint({"select", "number", "button"})
+    assert {f"{V4}_CT_Ratio", f"{V4}_Pulse_Ratio_1"} <= {
+        e.unique_id for e in er.async_entries_for_config_entry(entity_registry, cloud_entry.entry_id)
+    }  # still read-only sensors there
+    before = fleet.meters[V4].tariffs
+    with pytest.raises(HomeAssistantError) as err:
+        await set_schedule(hass, device_id=meter_device(hass, cloud_entry, V4), schedule=1, periods=PERIODS)
+    assert err.value.translation_key == "setting_not_supported"
+    assert fleet.meters[V4].tariffs == before
