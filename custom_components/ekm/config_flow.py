@@ -608,9 +608,10 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
             meters = await async_read_push3(self.hass, host.host, key)
         except Exception as err:
             return _form_errors(err, "the Push3 gateway", (key,)), dict(NO_OWNERS)
+        # The entry reads the meters no other entry has; a gateway with none left adds nothing.
         errors, placeholders = meters_elsewhere(self.hass, meters, exclude=exclude)
-        if errors:
-            return {"base": "meter_configured"}, placeholders
+        if errors and len(placeholders["meters"].split(", ")) == len(meters):
+            return {"base": "gateway_meters_configured"}, placeholders
         return {}, dict(NO_OWNERS)
 
     def _abort_if_host_configured(self, host: Push3Host, exclude: str | None = None) -> None:

@@ -31,7 +31,7 @@ from custom_components.ekm.const import (
 from custom_components.ekm.flow_push import parse_host
 
 from . import push_support
-from .conftest import V3, entry_data
+from .conftest import V3, V4, entry_data
 from .push_support import GATEWAY, closed_port_url, push3_host
 
 # The fake server's fixtures, used by name.
@@ -159,17 +159,19 @@ async def test_same_gateway_twice_aborts(hass: HomeAssistant, push3_gateway: Pus
     assert push3_gateway.log == []
 
 
-async def test_meters_of_another_entry(hass: HomeAssistant, push3_gateway: Push3Gateway) -> None:
-    """A gateway whose meters another entry already reads is refused, naming that entry."""
-    MockConfigEntry(
-        domain=DOMAIN, title="RS-485 bus", data=entry_data("/dev/x", **{CONF_METERS: {V3: "v3"}})
-    ).add_to_hass(hass)
+async def test_meters_of_other_entries(hass: HomeAssistant, push3_gateway: Push3Gateway) -> None:
+    """A gateway whose every meter another entry reads is refused, naming it; one meter free is enough."""
+    bus = MockConfigEntry(domain=DOMAIN, title="RS-485 bus", data=entry_data("/dev/x"))
+    bus.add_to_hass(hass)
     form = await _push3_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        form["flow_id"], {CONF_HOST: push3_host(push3_gateway), CONF_API_KEY: push3_gateway.key}
-    )
-    assert result["errors"] == {"base": "meter_configured"}
-    assert result["description_placeholders"] == {"meters": V3, "entry": "RS-485 bus"}
+    user_input = {CONF_HOST: push3_host(push3_gateway), CONF_API_KEY: push3_gateway.key}
+    result = await hass.config_entries.flow.async_configure(form["flow_id"], user_input)
+    assert result["errors"] == {"base": "gateway_meters_configured"}
+    assert result["description_placeholders"] == {"meters": f"{V3}, {V4}", "entry": "RS-485 bus"}
+
+    hass.config_entries.async_update_entry(bus, data=entry_data("/dev/x", **{CONF_METERS: {V3: "v3"}}))
+    result = await hass.config_entries.flow.async_configure(form["flow_id"], user_input)
+    assert result["type"] is FlowResultType.CREATE_ENTRY  # V4 is left for it
 
 
 # --- DHCP discovery --------------------------------------------------------------------------
