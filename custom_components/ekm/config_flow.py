@@ -610,7 +610,7 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
             return _form_errors(err, "the Push3 gateway", (key,)), dict(NO_OWNERS)
         # The entry reads the meters no other entry has; a gateway with none left adds nothing.
         errors, placeholders = meters_elsewhere(self.hass, meters, exclude=exclude)
-        if errors and len(placeholders["meters"].split(", ")) == len(meters):
+        if errors and placeholders["meters"] == ", ".join(meters):  # every one of them taken
             return {"base": "gateway_meters_configured"}, placeholders
         return {}, dict(NO_OWNERS)
 
