@@ -26,6 +26,7 @@ from .aioekm.rs485.commands import MAX_TARIFF_PERIODS, TARIFF_SCHEDULES
 from .const import DOMAIN
 from .coordinator import EkmCoordinator
 from .entity_table import ALL_METERS, TARIFFS
+from .push_services import async_setup_push_services
 from .settings import async_write_setting
 
 SERVICE_SET_RELAY: Final = "set_relay"
@@ -160,3 +161,4 @@ def async_setup_services(hass: HomeAssistant) -> None:
         _async_set_tariff_schedule,
         schema=SET_TARIFF_SCHEDULE_SCHEMA,
     )
+    async_setup_push_services(hass)

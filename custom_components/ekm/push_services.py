@@ -1,0 +1,459 @@
+"""Actions of EKM Push cloud entries: the Trigger API (ekm.*_trigger) and ekm.send_command.
+
+Triggers live on a Push3 gateway and are managed through EKM's cloud with the entry's
+key and API token; commands go to a meter or gateway through the cloud's sendCommand
+(docs/push-api.md, "Gateway Settings API" and "Trigger API"). A Push3 entry reads the
+gateway's local API, which has neither. Nothing here is retried: a write may have
+taken effect even when its answer was lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+import json
+import re
+from typing import Any, Final
+
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.const import CONF_API_KEY, CONF_DEVICE_ID
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+import voluptuous as vol
+
+from . import compat
+from .aioekm.errors import (
+    AuthenticationError,
+    EkmError,
+    InvalidRequestError,
+    NotFoundError,
+    PushApiError,
+    RateLimitedError,
+)
+from .aioekm.push import PushClient
+from .aioekm.push.account import Gateway
+from .aioekm.push.cloud import CommandAck
+from .aioekm.push.errors import server_text
+from .aioekm.push.redaction import redact
+from .aioekm.push.trigger import Trigger, check_uuid
+from .aioekm.rs485.commands import MAX_RELAY_SECONDS
+from .cloud_coordinator import CloudCoordinator
+from .const import CONF_API_TOKEN, CONNECTION_CLOUD, CONNECTION_PUSH3, DOMAIN
+from .helpers import connection_of
+from .trigger_schema import DEFINITION_SCHEMA, TRIGGER_NAME, TRIGGER_UUID
+
+SERVICE_LIST_TRIGGERS: Final = "list_triggers"
+SERVICE_GET_TRIGGER: Final = "get_trigger"
+SERVICE_CREATE_TRIGGER: Final = "create_trigger"
+SERVICE_UPDATE_TRIGGER: Final = "update_trigger"
+SERVICE_DELETE_TRIGGER: Final = "delete_trigger"
+SERVICE_SEND_COMMAND: Final = "send_command"
+
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+ATTR_GATEWAY: Final = "gateway"
+ATTR_UUID: Final = "uuid"
+ATTR_NAME: Final = "name"
+ATTR_DEFINITION: Final = "definition"
+ATTR_COMMAND: Final = "command"
+ATTR_PARAMS: Final = "params"
+
+_MAC: Final = re.compile(r"^[0-9a-f]{12}$")
+
+
+def gateway_mac(value: Any) -> str:
+    """A gateway MAC in any usual spelling, as EKM writes it: 12 lower-case hex digits."""
+    mac = cv.string(value).strip().lower().replace(":", "").replace("-", "")
+    if not _MAC.match(mac):
+        raise vol.Invalid(f"{value!r} is not a gateway MAC address")
+    return mac
+
+
+def trigger_uuid(value: Any) -> str:
+    try:
+        return check_uuid(cv.string(value))
+    except ValueError:
+        raise vol.Invalid(f"{value!r} is not a trigger uuid (32 hex digits)") from None
+
+
+def _name(value: Any) -> str:
+    name = cv.string(value).strip()
+    if not name:
+        raise vol.Invalid("a trigger needs a name")
+    return name
+
+
+# Where the trigger lives: a gateway (or meter) device of a cloud entry, or the entry and a MAC.
+_WHERE: Final[dict[Any, Any]] = {
+    vol.Exclusive(CONF_DEVICE_ID, "where"): cv.string,
+    vol.Exclusive(ATTR_CONFIG_ENTRY_ID, "where"): cv.string,
+    vol.Optional(ATTR_GATEWAY): gateway_mac,
+}
+_ONE_WHERE: Final = cv.has_at_least_one_key(CONF_DEVICE_ID, ATTR_CONFIG_ENTRY_ID)
+
+# Typed Any: the schema classes differ between HA versions (voluptuous, then probatio).
+LIST_TRIGGERS_SCHEMA: Final[Any] = vol.All(vol.Schema(_WHERE), _ONE_WHERE)
+GET_TRIGGER_SCHEMA: Final[Any] = vol.All(
+    vol.Schema({**_WHERE, vol.Required(ATTR_UUID): trigger_uuid}), _ONE_WHERE
+)
+DELETE_TRIGGER_SCHEMA: Final = GET_TRIGGER_SCHEMA
+CREATE_TRIGGER_SCHEMA: Final[Any] = vol.All(
+    vol.Schema(
+        {
+            **_WHERE,
+            vol.Required(ATTR_NAME): _name,
+            vol.Optional(ATTR_DEFINITION, default=dict): DEFINITION_SCHEMA,
+        }
+    ),
+    _ONE_WHERE,
+)
+UPDATE_TRIGGER_SCHEMA: Final[Any] = vol.All(
+    vol.Schema(
+        {
+            **_WHERE,
+            vol.Required(ATTR_UUID): trigger_uuid,
+            vol.Optional(ATTR_NAME): _name,
+            vol.Optional(ATTR_DEFINITION): DEFINITION_SCHEMA,
+        }
+    ),
+    _ONE_WHERE,
+    cv.has_at_least_one_key(ATTR_NAME, ATTR_DEFINITION),
+)
+SEND_COMMAND_SCHEMA: Final[Any] = vol.Schema(
+    {
+        vol.Required(CONF_DEVICE_ID): cv.string,
+        vol.Required(ATTR_COMMAND): vol.All(cv.string, vol.Length(min=1, max=64)),
+        vol.Optional(ATTR_PARAMS, default=dict): vol.Schema({}, extra=vol.ALLOW_EXTRA),
+    }
+)
+# What EKM documents of SetRelay (docs/push-api.md): checked before anything is sent.
+SET_RELAY_PARAMS: Final = vol.Schema(
+    {
+        vol.Required("relay"): vol.In(["relay_1", "relay_2"]),
+        vol.Required("status"): vol.In(["close", "open"]),
+        vol.Optional("duration"): vol.All(int, vol.Range(min=0, max=MAX_RELAY_SECONDS)),
+    },
+    extra=vol.ALLOW_EXTRA,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CloudTarget:
+    """The cloud entry an action goes through and, where known, the gateway and meter."""
+
+    coordinator: CloudCoordinator
+    gateway: Gateway | None = None
+    meter: str | None = None
+
+    @property
+    def client(self) -> PushClient:
+        return self.coordinator.client
+
+    @property
+    def title(self) -> str:
+        return self.coordinator.config_entry.title
+
+
+def _entry_coordinator(entry: ConfigEntry) -> CloudCoordinator:
+    """The loaded cloud entry's coordinator; a translated error for any other entry."""
+    if entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"entry": entry.title},
+        )
+    connection = connection_of(entry)
+    if connection == CONNECTION_PUSH3:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="push3_local_only",
+            translation_placeholders={"entry": entry.title},
+        )
+    if connection != CONNECTION_CLOUD or not isinstance(entry.runtime_data, CloudCoordinator):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="needs_cloud_entry",
+            translation_placeholders={"entry": entry.title},
+        )
+    return entry.runtime_data
+
+
+def _known_gateway(coordinator: CloudCoordinator, mac: str) -> Gateway:
+    gateway = coordinator.account.gateway(mac)
+    if gateway is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="unknown_gateway",
+            translation_placeholders={"gateway": mac, "entry": coordinator.config_entry.title},
+        )
+    return gateway
+
+
+def _device_target(hass: HomeAssistant, device_id: str) -> CloudTarget:
+    """The cloud entry, gateway and meter a gateway or meter device stands for."""
+    device = dr.async_get(hass).async_get(device_id)
+    entries = [] if device is None else compat.device_entry_ids(device)
+    ours = [e for i in entries if (e := hass.config_entries.async_get_entry(i)) and e.domain == DOMAIN]
+    if device is None or not ours:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="not_an_ekm_device",
+            translation_placeholders={"device": device_id},
+        )
+    coordinator = _entry_coordinator(ours[0])
+    for domain, ident in device.identifiers:
+        if domain != DOMAIN:
+            continue
+        if ident.startswith("gateway_"):
+            return CloudTarget(coordinator, _known_gateway(coordinator, ident.removeprefix("gateway_")))
+        if ident in coordinator.meters:
+            gateway = coordinator.gateway_of(ident)
+            return CloudTarget(coordinator, gateway, ident)
+    raise ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="not_gateway_or_meter",
+        translation_placeholders={"device": device.name_by_user or device.name or device_id},
+    )
+
+
+def _where(hass: HomeAssistant, data: Mapping[str, Any]) -> CloudTarget:
+    """The target of a trigger action: a device, or a config entry and maybe a gateway MAC."""
+    if CONF_DEVICE_ID in data:
+        target = _device_target(hass, data[CONF_DEVICE_ID])
+        if ATTR_GATEWAY in data:
+            target = CloudTarget(target.coordinator, _known_gateway(target.coordinator, data[ATTR_GATEWAY]))
+    else:
+        entry = hass.config_entries.async_get_entry(data[ATTR_CONFIG_ENTRY_ID])
+        if entry is None or entry.domain != DOMAIN:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="unknown_entry",
+                translation_placeholders={"entry": data[ATTR_CONFIG_ENTRY_ID]},
+            )
+        coordinator = _entry_coordinator(entry)
+        gateway = _known_gateway(coordinator, data[ATTR_GATEWAY]) if ATTR_GATEWAY in data else None
+        target = CloudTarget(coordinator, gateway)
+    if not target.coordinator.config_entry.data.get(CONF_API_TOKEN):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="api_token_missing",
+            translation_placeholders={"entry": target.title},
+        )
+    return target
+
+
+def _push3_gateway(target: CloudTarget) -> Gateway:
+    """The target's gateway, which must be a Push3 (or one the account does not say is not)."""
+    gateway = target.gateway
+    if gateway is None and target.meter is not None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="meter_without_gateway",
+            translation_placeholders={"address": target.meter},
+        )
+    if gateway is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="gateway_needed",
+            translation_placeholders={"entry": target.title},
+        )
+    if gateway.is_push3 is False:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="not_push3",
+            translation_placeholders={"gateway": gateway.mac_colons},
+        )
+    return gateway
+
+
+def _push_error(err: EkmError, target: CloudTarget, uuid: str | None = None) -> HomeAssistantError:
+    """The translated error for a failed Push request; EKM's own text only with secrets masked."""
+    data = target.coordinator.config_entry.data
+    if isinstance(err, AuthenticationError):
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="push_refused_key",
+            translation_placeholders={"entry": target.title},
+        )
+    if isinstance(err, NotFoundError) and uuid is not None:
+        return ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="trigger_not_found",
+            translation_placeholders={"uuid": uuid},
+        )
+    if isinstance(err, InvalidRequestError):
+        # The library masks the key and token already; masking again costs nothing.
+        message = redact(server_text(err), (data.get(CONF_API_KEY), data.get(CONF_API_TOKEN)))
+        return ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="push_request_refused",
+            translation_placeholders={"message": message},
+        )
+    if isinstance(err, RateLimitedError):
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="push_slow_down",
+            translation_placeholders={"seconds": f"{err.retry_after or 0:.0f}"},
+        )
+    status = err.status if isinstance(err, PushApiError) and err.status is not None else None
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="push_request_failed",
+        translation_placeholders={"reason": f"HTTP {status}" if status else type(err).__name__},
+    )
+
+
+def _plain(value: Any) -> Any:
+    """A JSON copy (mapping proxies and tuples become dicts and lists) for response data."""
+    return json.loads(json.dumps(value, default=dict))
+
+
+def trigger_response(trigger: Trigger) -> dict[str, Any]:
+    """A trigger as response data: its definition without the uuid and name shown beside it."""
+    definition = {k: v for k, v in trigger.definition.items() if k not in (TRIGGER_UUID, TRIGGER_NAME)}
+    return {"uuid": trigger.uuid, "name": trigger.name, "definition": _plain(definition)}
+
+
+async def _async_list_triggers(call: ServiceCall) -> ServiceResponse:
+    target = _where(call.hass, call.data)
+    gateway = _push3_gateway(target)
+    try:
+        triggers = await target.client.triggers(gateway.mac)
+    except EkmError as err:
+        raise _push_error(err, target) from err
+    return {"gateway": gateway.mac, "triggers": [trigger_response(t) for t in triggers]}
+
+
+async def _async_get_trigger(call: ServiceCall) -> ServiceResponse:
+    target = _where(call.hass, call.data)
+    uuid: str = call.data[ATTR_UUID]
+    try:
+        trigger = await target.client.trigger(uuid)
+    except EkmError as err:
+        raise _push_error(err, target, uuid) from err
+    return {"trigger": trigger_response(trigger)}
+
+
+async def _async_create_trigger(call: ServiceCall) -> ServiceResponse:
+    target = _where(call.hass, call.data)
+    gateway = _push3_gateway(target)
+    body = {**call.data[ATTR_DEFINITION], TRIGGER_NAME: call.data[ATTR_NAME]}
+    try:
+        trigger = await target.client.create_trigger(gateway.mac, body)
+    except EkmError as err:
+        raise _push_error(err, target) from err
+    return {"trigger": trigger_response(trigger)}
+
+
+async def _async_update_trigger(call: ServiceCall) -> ServiceResponse:
+    """Change the given fields: the trigger is read, changed and written whole.
+
+    Whether EKM's PUT replaces or merges is not on record; a whole trigger is right either way.
+    """
+    target = _where(call.hass, call.data)
+    uuid: str = call.data[ATTR_UUID]
+    try:
+        current = await target.client.trigger(uuid)
+    except EkmError as err:
+        raise _push_error(err, target, uuid) from err
+    body = {**current.definition, **call.data.get(ATTR_DEFINITION, {})}
+    if ATTR_NAME in call.data:
+        body[TRIGGER_NAME] = call.data[ATTR_NAME]
+    body[TRIGGER_UUID] = uuid
+    try:
+        trigger = await target.client.update_trigger(uuid, body)
+    except EkmError as err:
+        raise _push_error(err, target, uuid) from err
+    return {"trigger": trigger_response(trigger)}
+
+
+async def _async_delete_trigger(call: ServiceCall) -> None:
+    target = _where(call.hass, call.data)
+    uuid: str = call.data[ATTR_UUID]
+    try:
+        await target.client.delete_trigger(uuid)
+    except EkmError as err:
+        raise _push_error(err, target, uuid) from err
+
+
+def _command_target(hass: HomeAssistant, device_id: str) -> tuple[CloudTarget, Gateway, str, str]:
+    """(target, Push3 gateway, target kind, target id) of a command to a meter or gateway device."""
+    target = _device_target(hass, device_id)
+    gateway = _push3_gateway(target)
+    if target.meter is not None:
+        return target, gateway, "meter", target.meter
+    return target, gateway, "gateway", gateway.mac
+
+
+async def _async_send_command(call: ServiceCall) -> ServiceResponse:
+    """Queue one command for a meter or gateway; the answer only says EKM queued it."""
+    target, gateway, kind, ident = _command_target(call.hass, call.data[CONF_DEVICE_ID])
+    command: str = call.data[ATTR_COMMAND]
+    params: dict[str, Any] = dict(call.data[ATTR_PARAMS])
+    if command == "SetRelay":
+        if kind != "meter":
+            raise ServiceValidationError(translation_domain=DOMAIN, translation_key="relay_needs_meter")
+        try:
+            params = SET_RELAY_PARAMS(params)
+        except vol.Invalid as err:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_command_params",
+                translation_placeholders={"command": command, "error": str(err)},
+            ) from err
+    try:
+        ack: CommandAck = await target.client.send_command(gateway.mac, kind, ident, command, params)
+    except ValueError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_command_params",
+            translation_placeholders={"command": command, "error": str(err)},
+        ) from err
+    except EkmError as err:
+        raise _push_error(err, target) from err
+    return {
+        "msg_id": ack.msg_id,
+        "response_channel_id": ack.channel,
+        "response_channel_host": ack.host,
+    }
+
+
+def async_setup_push_services(hass: HomeAssistant) -> None:
+    """Register the Trigger API actions and ekm.send_command (called from async_setup)."""
+    register = hass.services.async_register
+    register(
+        DOMAIN,
+        SERVICE_LIST_TRIGGERS,
+        _async_list_triggers,
+        schema=LIST_TRIGGERS_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    register(
+        DOMAIN,
+        SERVICE_GET_TRIGGER,
+        _async_get_trigger,
+        schema=GET_TRIGGER_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    register(
+        DOMAIN,
+        SERVICE_CREATE_TRIGGER,
+        _async_create_trigger,
+        schema=CREATE_TRIGGER_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    register(
+        DOMAIN,
+        SERVICE_UPDATE_TRIGGER,
+        _async_update_trigger,
+        schema=UPDATE_TRIGGER_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+    register(DOMAIN, SERVICE_DELETE_TRIGGER, _async_delete_trigger, schema=DELETE_TRIGGER_SCHEMA)
+    register(
+        DOMAIN,
+        SERVICE_SEND_COMMAND,
+        _async_send_command,
+        schema=SEND_COMMAND_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
