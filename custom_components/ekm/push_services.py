@@ -191,7 +191,8 @@ def _known_gateway(coordinator: CloudCoordinator, mac: str) -> Gateway:
 
 def _device_target(hass: HomeAssistant, device_id: str) -> CloudTarget:
     """The cloud entry, gateway and meter a gateway or meter device stands for."""
-    device = dr.async_get(hass).async_get(device_id)
+    # Typed Any: newer HA may give a ChildDeviceEntry, which shares DeviceEntry's fields used here.
+    device: Any = dr.async_get(hass).async_get(device_id)
     entries = [] if device is None else compat.device_entry_ids(device)
     ours = [e for i in entries if (e := hass.config_entries.async_get_entry(i)) and e.domain == DOMAIN]
     if device is None or not ours:
