@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
 from datetime import time
 import importlib
 from typing import Any, Final
@@ -10,7 +9,7 @@ from typing import Any, Final
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, ServiceCall
-from homeassistant.exceptions import ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import (
     config_validation as cv,
     device_registry as dr,
@@ -20,9 +19,11 @@ from homeassistant.helpers import (
 import voluptuous as vol
 
 from . import compat
+from .aioekm.errors import WriteUnconfirmedError
 from .aioekm.readings import MeterReading
 from .aioekm.rs485.bus import EkmBus
 from .aioekm.rs485.commands import MAX_TARIFF_PERIODS, TARIFF_SCHEDULES
+from .aioekm.rs485.tariffs import TariffPeriod
 from .const import DOMAIN
 from .coordinator import EkmCoordinator
 from .entity_table import ALL_METERS, TARIFFS
@@ -128,16 +129,30 @@ async def _async_set_tariff_schedule(call: ServiceCall) -> None:
     if not meters:
         raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_meter_targeted")
     schedule: int = call.data[ATTR_SCHEDULE]
-    periods: Sequence[tuple[int, int, int]] = [
-        (period[ATTR_START].hour, period[ATTR_START].minute, period[ATTR_TARIFF])
-        for period in call.data[ATTR_PERIODS]
-    ]
+    periods = tuple(
+        TariffPeriod(period[ATTR_START], period[ATTR_TARIFF]) for period in call.data[ATTR_PERIODS]
+    )
 
-    def write(bus: EkmBus, address: str, password: str) -> Awaitable[MeterReading]:
-        return bus.set_tariff_schedule(address, schedule, periods, password=password)
+    async def written(bus: EkmBus, address: str) -> bool:
+        # The A/B frames do not show schedules: the meter's schedule table does.
+        return (await bus.read_tariffs(address)).schedule(schedule).periods == periods
+
+    async def write(bus: EkmBus, address: str, password: str) -> MeterReading:
+        try:
+            reading = await bus.set_tariff_schedule(address, schedule, periods, password=password)
+        except WriteUnconfirmedError as err:
+            if err.reading is None or not await written(bus, address):
+                raise
+            return err.reading  # the ACK was lost, the table shows the schedule
+        if not await written(bus, address):
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="setting_not_applied",
+                translation_placeholders={"address": address},
+            )
+        return reading
 
     for coordinator, address in meters:
-        # The meter does not report its schedules: its ACK confirms the write.
         await async_write_setting(coordinator, address, ALL_METERS, write, None)
 
 

@@ -54,6 +54,39 @@ async def test_device_target(
     assert fleet.meters[V3].tariffs == before  # only the meter targeted
 
 
+async def test_confirmed_by_the_schedule_table(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, fleet: Fleet, simulator: Rs485Simulator
+) -> None:
+    """The meter's ACK is lost: its schedule table, read back, shows the write took; written once."""
+    simulator.faults.lose_write_acks = True
+    await set_schedule(hass, device_id=meter_device(hass, loaded_entry, V4), schedule=2, periods=PERIODS)
+    assert fleet.meters[V4].tariffs.schedule(2).periods == (
+        TariffPeriod(time(7, 0), 2),
+        TariffPeriod(time(21, 30), 1),
+    )
+    assert len(writes(simulator)) == 1
+    assert "0070" in [r.register for r in simulator.log if r.kind == "table"]
+
+
+async def test_schedule_not_taken(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    fleet: Fleet,
+    simulator: Rs485Simulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The meter ACKs but its table still shows the old schedule: said so, not written again."""
+    monkeypatch.setattr(
+        "custom_components.ekm.aioekm.simulator.rs485.apply_write", lambda meter, register, data, t: True
+    )
+    before = fleet.meters[V4].tariffs
+    with pytest.raises(HomeAssistantError) as err:
+        await set_schedule(hass, device_id=meter_device(hass, loaded_entry, V4), schedule=2, periods=PERIODS)
+    assert err.value.translation_key == "setting_not_applied"
+    assert fleet.meters[V4].tariffs == before
+    assert len(writes(simulator)) == 1
+
+
 async def test_entity_targets_and_a_v3_meter(
     hass: HomeAssistant,
     loaded_entry: MockConfigEntry,
