@@ -76,6 +76,14 @@ def trigger_uuid(value: Any) -> str:
         raise vol.Invalid(f"{value!r} is not a trigger uuid (32 hex digits)") from None
 
 
+def one_device(value: Any) -> str:
+    """A device id; a list of one is fine too (a `target:` with one device gives a list)."""
+    ids = cv.ensure_list(value)
+    if len(ids) != 1:
+        raise vol.Invalid("choose exactly one device")
+    return cv.string(ids[0])
+
+
 def _name(value: Any) -> str:
     name = cv.string(value).strip()
     if not name:
@@ -85,7 +93,7 @@ def _name(value: Any) -> str:
 
 # Where the trigger lives: a gateway (or meter) device of a cloud entry, or the entry and a MAC.
 _WHERE: Final[dict[Any, Any]] = {
-    vol.Exclusive(CONF_DEVICE_ID, "where"): cv.string,
+    vol.Exclusive(CONF_DEVICE_ID, "where"): one_device,
     vol.Exclusive(ATTR_CONFIG_ENTRY_ID, "where"): cv.string,
     vol.Optional(ATTR_GATEWAY): gateway_mac,
 }
@@ -121,7 +129,7 @@ UPDATE_TRIGGER_SCHEMA: Final[Any] = vol.All(
 )
 SEND_COMMAND_SCHEMA: Final[Any] = vol.Schema(
     {
-        vol.Required(CONF_DEVICE_ID): cv.string,
+        vol.Required(CONF_DEVICE_ID): one_device,
         vol.Required(ATTR_COMMAND): vol.All(cv.string, vol.Length(min=1, max=64)),
         vol.Optional(ATTR_PARAMS, default=dict): vol.Schema({}, extra=vol.ALLOW_EXTRA),
     }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+import re
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -11,7 +13,9 @@ from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import voluptuous as vol
+import yaml
 
+from custom_components.ekm import push_services
 from custom_components.ekm.aioekm.simulator.push import Fault, PushServer
 from custom_components.ekm.compat import get_device
 from custom_components.ekm.const import CONF_API_TOKEN, DOMAIN
@@ -341,3 +345,36 @@ async def test_other_targets(hass: HomeAssistant, token_entry: MockConfigEntry) 
     with pytest.raises(ServiceValidationError) as raised:
         await call(hass, "list_triggers", {"config_entry_id": token_entry.entry_id, "gateway": GATEWAY})
     assert raised.value.translation_key == "entry_not_loaded"
+
+
+async def test_target_with_one_device(
+    hass: HomeAssistant, token_entry: MockConfigEntry, push_server: PushServer
+) -> None:
+    """A `target:` with one device gives the action a list of one: that is fine, two are not."""
+    gateway = device_id(hass, token_entry, gateway_identifier(GATEWAY))
+    listed = await call(hass, "list_triggers", {"device_id": [gateway]})
+    assert listed == {"gateway": GATEWAY, "triggers": []}
+    meter = device_id(hass, token_entry, (DOMAIN, V4))
+    with pytest.raises(vol.Invalid):
+        await call(hass, "list_triggers", {"device_id": [gateway, meter]})
+
+
+def test_readme_examples_pass_the_schemas() -> None:
+    """The worked examples of the README's "Triggers and gateway commands" are valid as written."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## Triggers and gateway commands", 1)[1].split("\n## ", 1)[0]
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)]
+    create, script = blocks
+    assert create["action"] == "ekm.create_trigger"
+    push_services.CREATE_TRIGGER_SCHEMA(create["data"])
+    schemas = {
+        "ekm.list_triggers": push_services.LIST_TRIGGERS_SCHEMA,
+        "ekm.update_trigger": push_services.UPDATE_TRIGGER_SCHEMA,
+        "ekm.send_command": push_services.SEND_COMMAND_SCHEMA,
+    }
+    for step in script["sequence"]:
+        data = dict(step["data"])
+        if "uuid" in data:  # a template in the example
+            data["uuid"] = "1c27d0dcefc811eb90b27de8d650408c"
+        schemas[step["action"]](data)
+    assert push_services.SET_RELAY_PARAMS(script["sequence"][2]["data"]["params"])
