@@ -349,6 +349,12 @@ async def _async_create_trigger(call: ServiceCall) -> ServiceResponse:
     body = {**call.data[ATTR_DEFINITION], TRIGGER_NAME: call.data[ATTR_NAME]}
     try:
         trigger = await target.client.create_trigger(gateway.mac, body)
+    except ValueError as err:  # what the library refuses to send (e.g. not plain JSON)
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_trigger",
+            translation_placeholders={"error": str(err)},
+        ) from err
     except EkmError as err:
         raise _push_error(err, target) from err
     return {"trigger": trigger_response(trigger)}
@@ -371,6 +377,12 @@ async def _async_update_trigger(call: ServiceCall) -> ServiceResponse:
     body[TRIGGER_UUID] = uuid
     try:
         trigger = await target.client.update_trigger(uuid, body)
+    except ValueError as err:  # what the library refuses to send (e.g. not plain JSON)
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_trigger",
+            translation_placeholders={"error": str(err)},
+        ) from err
     except EkmError as err:
         raise _push_error(err, target, uuid) from err
     return {"trigger": trigger_response(trigger)}

@@ -72,7 +72,7 @@ CONDITION_SCHEMA: Final = vol.Schema(
     {
         vol.Optional("field"): field_name,
         vol.Optional("operator"): vol.In(OPERATORS),
-        vol.Optional("value"): vol.Coerce(float),
+        vol.Optional("value"): vol.All(vol.Coerce(float), vol.Range(min=-1e15, max=1e15)),
         vol.Optional("duration"): SECONDS,
         vol.Optional("meter"): meter_address,
     },

@@ -187,6 +187,7 @@ async def test_unknown_keys_pass_through(
         {"schedule": {"days": ["someday"]}},
         {"schedule": {"start": "25:00"}},
         {"conditions": [{"meter": "not a meter"}]},
+        {"conditions": [{"field": "RMS_Watts_Tot", "value": float("nan")}]},
     ],
 )
 async def test_definition_checked_before_sending(
@@ -378,3 +379,17 @@ def test_readme_examples_pass_the_schemas() -> None:
             data["uuid"] = "1c27d0dcefc811eb90b27de8d650408c"
         schemas[step["action"]](data)
     assert push_services.SET_RELAY_PARAMS(script["sequence"][2]["data"]["params"])
+
+
+async def test_definition_that_is_not_plain_json(
+    hass: HomeAssistant, token_entry: MockConfigEntry, push_server: PushServer
+) -> None:
+    """A key we do not check, holding what JSON cannot carry: a translated error, nothing sent."""
+    gateway = device_id(hass, token_entry, gateway_identifier(GATEWAY))
+    with pytest.raises(ServiceValidationError) as raised:
+        await call(
+            hass, "create_trigger", {"device_id": gateway, "name": "n", "definition": {"x": float("inf")}}
+        )
+    assert raised.value.translation_key == "invalid_trigger"
+    assert str(raised.value) == "The trigger is not valid: a trigger definition must be plain JSON"
+    assert trigger_requests(push_server) == []
