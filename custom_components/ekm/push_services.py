@@ -209,7 +209,10 @@ def _device_target(hass: HomeAssistant, device_id: str) -> CloudTarget:
             translation_key="not_an_ekm_device",
             translation_placeholders={"device": device_id},
         )
-    coordinator = _entry_coordinator(ours[0])
+    # On older HA a gateway device is shared by the entries that see it (e.g. a Push3 entry
+    # and a cloud entry of the same gateway): the loaded cloud entry is the one that acts.
+    cloud = [e for e in ours if connection_of(e) == CONNECTION_CLOUD and e.state is ConfigEntryState.LOADED]
+    coordinator = _entry_coordinator((cloud or ours)[0])
     for domain, ident in device.identifiers:
         if domain != DOMAIN:
             continue

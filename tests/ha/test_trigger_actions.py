@@ -393,3 +393,14 @@ async def test_definition_that_is_not_plain_json(
     assert raised.value.translation_key == "invalid_trigger"
     assert str(raised.value) == "The trigger is not valid: a trigger definition must be plain JSON"
     assert trigger_requests(push_server) == []
+
+
+async def test_gateway_also_read_by_a_push3_entry(
+    hass: HomeAssistant, token_entry: MockConfigEntry, push3_entry: MockConfigEntry, push_server: PushServer
+) -> None:
+    """The cloud entry's gateway device acts through the cloud even when a Push3 entry has the gateway
+    too (older HA shares one device between both entries)."""
+    await set_up(hass, push3_entry)
+    gateway = device_id(hass, token_entry, gateway_identifier(GATEWAY))
+    created = await call(hass, "create_trigger", {"device_id": gateway, "name": "Both"})
+    assert created["trigger"]["uuid"] in push_server.triggers
