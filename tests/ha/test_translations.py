@@ -13,7 +13,7 @@ from homeassistant.helpers import selector
 import yaml
 
 from custom_components.ekm import compat
-from custom_components.ekm.binary_sensor import COMMUNICATING, DECODED
+from custom_components.ekm.binary_sensor import COMMUNICATING, CONNECTED, DECODED
 from custom_components.ekm.config_flow import ProbeResult
 from custom_components.ekm.helpers import _KEYS
 from custom_components.ekm.sensor import SENSORS
@@ -35,7 +35,7 @@ def test_entity_names() -> None:
     """Each description's translation key has a name with exactly its placeholders."""
     descriptions = {
         "sensor": [d for ds in SENSORS.values() for d in ds],
-        "binary_sensor": [*DECODED, COMMUNICATING],
+        "binary_sensor": [*DECODED, COMMUNICATING, CONNECTED],
         "switch": list(RELAYS),
     }
     for platform, items in descriptions.items():
