@@ -11,6 +11,7 @@ from homeassistant.core import HomeAssistant
 from .const import CONF_API_TOKEN, CONF_PASSWORD, CONF_PORT
 from .coordinator import EkmConfigEntry
 from .helpers import connection_of, port_label
+from .history import importer_of
 
 TO_REDACT: Final = {CONF_PASSWORD, CONF_API_KEY, CONF_API_TOKEN, "key", "token"}
 
@@ -30,4 +31,6 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: EkmConf
         },
         "last_update_success": coordinator.last_update_success,
         "connection": async_redact_data(coordinator.diagnostics(), TO_REDACT),
+        # Cloud entries: the last hour imported into each long-term statistic.
+        "history": importer.diagnostics() if (importer := importer_of(hass, entry.entry_id)) else None,
     }

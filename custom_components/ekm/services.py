@@ -27,6 +27,7 @@ from .aioekm.rs485.tariffs import TariffPeriod
 from .const import DOMAIN
 from .coordinator import EkmCoordinator
 from .entity_table import ALL_METERS, TARIFFS
+from .history_action import async_setup_history_services
 from .push_services import async_setup_push_services
 from .settings import async_write_setting
 
@@ -177,3 +178,4 @@ def async_setup_services(hass: HomeAssistant) -> None:
         schema=SET_TARIFF_SCHEDULE_SCHEMA,
     )
     async_setup_push_services(hass)
+    async_setup_history_services(hass)

@@ -1,0 +1,370 @@
+"""Cloud meters' history, from the Summary API into Home Assistant's long-term statistics.
+
+Each meter gets external statistics `ekm:<address>_<key>` (SERIES): hourly sum and state
+for the energy registers and pulse inputs, hourly mean/min/max for power. The first run
+back-fills up to the entry's history_days (0 = off), never before the meter's first report
+(EKM 1002). Every later run (hourly, and at each setup) asks only for the hours after the
+last one in the recorder, so an HA outage is filled and a stopped import resumes where it
+stopped: each window's hours are written, and the recorder has them, before the next
+window is fetched. The library does the fetching and the sums (aioekm/push/history.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+import time
+from typing import Any, Final
+
+from homeassistant.components.recorder.models import StatisticData
+from homeassistant.components.recorder.statistics import (
+    async_add_external_statistics,
+    get_last_statistics,
+    statistics_during_period,
+)
+from homeassistant.const import UnitOfEnergy, UnitOfPower
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.recorder import get_instance
+from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
+
+from .aioekm.errors import EkmError
+from .aioekm.push import PushClient
+from .aioekm.push.history import SUM_REGISTERS, Baseline, HourlyStatistics, fetch_hourly
+from .aioekm.push.history_plan import HOUR, PAGE_ROWS, HistoryWindow, floor_hour, plan_windows, window_hours
+from .const import CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS, DOMAIN, LOGGER
+from .coordinator import EkmConfigEntry
+from .statistics_compat import external_metadata
+
+DATA_HISTORY: Final[HassKey[dict[str, HistoryImporter]]] = HassKey(f"{DOMAIN}_history")
+CONCURRENCY: Final = 2  # meters fetched at once (per entry): the Summary API is shared
+RUN_EVERY: Final = timedelta(hours=1)
+PROGRESS_STEP: Final = 10  # percent between two progress lines in the log
+# Summary rows per request (EKM's page); a window of hours fits one page.
+page_rows = PAGE_ROWS
+# A series more than a window behind the meter's newest one stopped (a register no longer
+# sent): it does not hold the meter's resume point back.
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One statistic per meter: a library register (sums) or a Summary field (means)."""
+
+    register: str
+    key: str  # statistic_id is ekm:<address>_<key>
+    name: str
+    unit: str | None
+    unit_class: str | None
+    mean: bool = False
+
+
+_ENERGY = (UnitOfEnergy.KILO_WATT_HOUR, "energy")
+SERIES: Final[tuple[Series, ...]] = (
+    Series("Fwd_kWh_Tot", "energy_import", "import energy", *_ENERGY),
+    Series("Rev_kWh_Tot", "energy_export", "export energy", *_ENERGY),
+    Series("Net_kWh_Tot", "energy_net", "net energy", *_ENERGY),
+    Series("kWh_Tot", "energy_total", "total energy", *_ENERGY),
+    *(Series(f"kWh_Tariff_{n}", f"energy_tariff_{n}", f"energy tariff {n}", *_ENERGY) for n in range(1, 5)),
+    *(
+        Series(f"Rev_kWh_Tariff_{n}", f"energy_export_tariff_{n}", f"export energy tariff {n}", *_ENERGY)
+        for n in range(1, 5)
+    ),
+    *(Series(f"Pulse_Cnt_{n}", f"pulse_{n}", f"pulse count {n}", None, None) for n in range(1, 4)),
+    Series("RMS_Watts_Tot", "power", "power", UnitOfPower.WATT, "power", mean=True),
+)
+SUMS: Final = {s.register: s for s in SERIES if not s.mean}
+MEANS: Final = {s.register: s for s in SERIES if s.mean}
+REGISTERS: Final = tuple(r for r in SUM_REGISTERS if r.name in SUMS)
+MEAN_FIELDS: Final = tuple(MEANS)
+
+
+def statistic_id(address: str, series: Series) -> str:
+    return f"{DOMAIN}:{address}_{series.key}"
+
+
+def utcnow() -> datetime:
+    """Now (a module function so tests can move the importer's clock alone)."""
+    return dt_util.utcnow()
+
+
+@dataclass(slots=True)
+class _Progress:
+    """Windows done of a run, logged every PROGRESS_STEP percent."""
+
+    total: int
+    loud: bool  # a back-fill logs at info, an hourly top-up at debug
+    done: int = 0
+    logged: int = 0
+    rows: int = 0
+
+    def step(self) -> None:
+        self.done += 1
+        percent = self.done * 100 // max(self.total, 1)
+        if percent >= self.logged + PROGRESS_STEP and self.done < self.total:
+            self.logged = percent - percent % PROGRESS_STEP
+            LOGGER.log(
+                20 if self.loud else 10,
+                "History import: %d%% (%d of %d windows, %d rows written)",
+                self.logged,
+                self.done,
+                self.total,
+                self.rows,
+            )
+
+
+@dataclass(slots=True)
+class _MeterPlan:
+    address: str
+    windows: list[HistoryWindow]
+    baselines: dict[str, Baseline]
+
+
+class HistoryImporter:
+    """The history import of one cloud entry: automatic runs, and ranges on demand."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        client: PushClient,
+        meters: Callable[[], Collection[str]],
+        history: timedelta,
+    ) -> None:
+        self.hass = hass
+        self.client = client
+        self.history = history
+        self._meters = meters
+        self._lock = asyncio.Lock()
+        self._slots = asyncio.Semaphore(CONCURRENCY)
+        # statistic_id -> start of its last hour in the recorder (diagnostics).
+        self.last_hours: dict[str, datetime] = {}
+        # meter -> end of the windows asked this session without finding rows (an offline
+        # meter): the next runs do not ask them again.
+        self._asked_until: dict[str, datetime] = {}
+
+    @property
+    def busy(self) -> bool:
+        """A run or a re-import is going on."""
+        return self._lock.locked()
+
+    # --- runs ---------------------------------------------------------------------
+
+    async def async_update(self) -> int:
+        """Import the hours missing since the last imported one (all of history_days on the
+        first run) for every meter; rows written."""
+        if self.history <= timedelta(0):
+            return 0
+        async with self._lock:
+            now = utcnow()
+            plans = []
+            for address in sorted(self._meters()):
+                baselines, last = await self._async_resume_point(address)
+                if last is None:
+                    last = self._asked_until.get(address)
+                elif (asked := self._asked_until.get(address)) is not None and asked - HOUR > last:
+                    last = asked - HOUR
+                windows = plan_windows(now=now, history=self.history, last_imported=last, page_rows=page_rows)
+                if windows:
+                    plans.append(_MeterPlan(address, windows, baselines))
+            return await self._async_run(plans, "History import")
+
+    async def async_import_range(self, start: datetime, end: datetime) -> int:
+        """Import [start, end) again for every meter; rows written.
+
+        The sums continue from the hour before `start`. A meter without statistics
+        before `start` starts its sums at 0 there and is imported on to its last
+        imported hour, so the hours after the range stay continuous.
+        """
+        start, end = floor_hour(start), floor_hour(end)
+        end = min(end, floor_hour(utcnow()))
+        async with self._lock:
+            plans = []
+            for address in sorted(self._meters()):
+                baselines = await self._async_baselines_before(address, start)
+                stop = end
+                if not baselines:
+                    _, last = await self._async_resume_point(address)
+                    if last is not None:
+                        stop = max(stop, last + HOUR)
+                windows = _split(start, stop)
+                if windows:
+                    plans.append(_MeterPlan(address, windows, baselines))
+            return await self._async_run(plans, "History re-import")
+
+    async def _async_run(self, plans: Sequence[_MeterPlan], what: str) -> int:
+        total = sum(len(p.windows) for p in plans)
+        if not total:
+            return 0
+        progress = _Progress(total, loud=total > len(plans))
+        LOGGER.log(
+            20 if progress.loud else 10,
+            "%s: %d meters, %d windows from %s",
+            what,
+            len(plans),
+            total,
+            min(p.windows[0].start for p in plans).isoformat(),
+        )
+        began = time.monotonic()
+        await asyncio.gather(*(self._async_import_meter(plan, progress) for plan in plans))
+        LOGGER.log(
+            20 if progress.loud else 10,
+            "%s done: %d rows written in %.0f s",
+            what,
+            progress.rows,
+            time.monotonic() - began,
+        )
+        return progress.rows
+
+    async def _async_import_meter(self, plan: _MeterPlan, progress: _Progress) -> None:
+        """One meter, window after window; an error ends this meter's run (the next run resumes)."""
+        async with self._slots:
+            results = fetch_hourly(
+                self.client,
+                plan.address,
+                plan.windows,
+                plan.baselines,
+                registers=REGISTERS,
+                mean_fields=MEAN_FIELDS,
+                page_rows=page_rows,
+            )
+            try:
+                async for result in results:
+                    progress.rows += self._write(plan.address, result.statistics)
+                    if not result.statistics.sums and not result.statistics.means:
+                        self._asked_until[plan.address] = result.window.end
+                    # The recorder has these hours before the next window is asked: a stop
+                    # loses nothing, and the queue never holds more than one window.
+                    await get_instance(self.hass).async_block_till_done()
+                    progress.step()
+            except EkmError as err:
+                LOGGER.warning(
+                    "History import of meter %s stopped, it resumes on the next run: %s", plan.address, err
+                )
+
+    @callback
+    def _write(self, address: str, statistics: HourlyStatistics) -> int:
+        rows = 0
+        for register, hours in statistics.sums.items():
+            series = SUMS.get(register)
+            if series is None or not hours:
+                continue
+            data = [StatisticData(start=h.start, state=h.state, sum=h.sum) for h in hours]
+            rows += self._add(address, series, data, hours[-1].start)
+        for field, means in statistics.means.items():
+            series = MEANS.get(field)
+            if series is None or not means:
+                continue
+            data = [StatisticData(start=m.start, mean=m.mean, min=m.min, max=m.max) for m in means]
+            rows += self._add(address, series, data, means[-1].start)
+        return rows
+
+    def _add(self, address: str, series: Series, data: list[StatisticData], last: datetime) -> int:
+        sid = statistic_id(address, series)
+        metadata = external_metadata(
+            sid, f"EKM {address} {series.name}", series.unit, series.unit_class, mean=series.mean
+        )
+        async_add_external_statistics(self.hass, metadata, data)
+        if sid not in self.last_hours or last > self.last_hours[sid]:
+            self.last_hours[sid] = last
+        return len(data)
+
+    # --- what the recorder has ------------------------------------------------------
+
+    async def _async_resume_point(self, address: str) -> tuple[dict[str, Baseline], datetime | None]:
+        """Where each of the meter's sums stands, and the last hour every series has."""
+        instance = get_instance(self.hass)
+        baselines: dict[str, Baseline] = {}
+        hours: list[datetime] = []
+        for series in SERIES:
+            sid = statistic_id(address, series)
+            found = await instance.async_add_executor_job(
+                get_last_statistics, self.hass, 1, sid, False, {"state", "sum"}
+            )
+            if not (rows := found.get(sid)):
+                continue
+            hour = dt_util.utc_from_timestamp(rows[0]["start"])
+            self.last_hours[sid] = hour
+            hours.append(hour)
+            if not series.mean:
+                baselines[series.register] = _baseline(hour, rows[0])
+        if not hours:
+            return baselines, None
+        newest = max(hours)
+        stale = window_hours(page_rows) * HOUR
+        return baselines, min(h for h in hours if newest - h <= stale)
+
+    async def _async_baselines_before(self, address: str, start: datetime) -> dict[str, Baseline]:
+        """The meter's sums at the hour before `start` (none where it has no row there)."""
+        ids = {statistic_id(address, s): s for s in SUMS.values()}
+        found = await get_instance(self.hass).async_add_executor_job(
+            statistics_during_period, self.hass, start - HOUR, start, set(ids), "hour", None, {"state", "sum"}
+        )
+        return {
+            ids[sid].register: _baseline(dt_util.utc_from_timestamp(rows[-1]["start"]), rows[-1])
+            for sid, rows in found.items()
+            if rows and sid in ids
+        }
+
+    def diagnostics(self) -> dict[str, Any]:
+        return {
+            "history_days": self.history.days,
+            "running": self.busy,
+            "last_imported_hour": {sid: hour.isoformat() for sid, hour in sorted(self.last_hours.items())},
+        }
+
+
+def _baseline(hour: datetime, row: Mapping[str, Any]) -> Baseline:
+    return Baseline(hour, float(row.get("state") or 0.0), float(row.get("sum") or 0.0))
+
+
+def _split(start: datetime, end: datetime) -> list[HistoryWindow]:
+    """[start, end) in windows of one page each."""
+    step = window_hours(page_rows) * HOUR
+    windows = []
+    while start < end:
+        windows.append(HistoryWindow(start, min(start + step, end)))
+        start += step
+    return windows
+
+
+def history_of(entry: EkmConfigEntry) -> timedelta:
+    return timedelta(days=int(entry.options.get(CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS)))
+
+
+@callback
+def async_start_history_import(
+    hass: HomeAssistant, entry: EkmConfigEntry, client: PushClient, meters: Callable[[], Iterable[str]]
+) -> HistoryImporter | None:
+    """Start the history import of a cloud entry in the background (now, then every hour).
+
+    None when the recorder is not running. The import stops with the entry.
+    """
+    if "recorder" not in hass.config.components:
+        LOGGER.debug("No recorder: no history import for %s", entry.title)
+        return None
+    importer = HistoryImporter(hass, client, lambda: list(meters()), history_of(entry))
+    importers = hass.data.setdefault(DATA_HISTORY, {})
+    importers[entry.entry_id] = importer
+
+    def remove() -> None:
+        if importers.get(entry.entry_id) is importer:
+            del importers[entry.entry_id]
+
+    entry.async_on_unload(remove)
+    if importer.history <= timedelta(0):
+        return importer
+
+    @callback
+    def start_run(now: datetime | None = None) -> None:
+        if not importer.busy:
+            entry.async_create_background_task(hass, importer.async_update(), f"{DOMAIN} history import")
+
+    start_run()
+    entry.async_on_unload(async_track_time_interval(hass, start_run, RUN_EVERY, cancel_on_shutdown=True))
+    return importer
+
+
+def importer_of(hass: HomeAssistant, entry_id: str) -> HistoryImporter | None:
+    return hass.data.get(DATA_HISTORY, {}).get(entry_id)

@@ -1,0 +1,376 @@
+"""Cloud history into long-term statistics: the fake Push server over HTTP, the real recorder."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from homeassistant.components.recorder.core import Recorder
+from homeassistant.components.recorder.statistics import list_statistic_ids, statistics_during_period
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.recorder import get_instance
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
+
+from custom_components.ekm import history
+from custom_components.ekm.aioekm.push.history_plan import plan_windows
+from custom_components.ekm.aioekm.simulator import Fleet, ManualClock
+from custom_components.ekm.aioekm.simulator.fleet import EPOCH, VirtualMeter
+from custom_components.ekm.aioekm.simulator.push import Fault, PushServer
+from custom_components.ekm.const import CONF_HISTORY_DAYS, CONF_METERS, DOMAIN
+from custom_components.ekm.diagnostics import async_get_config_entry_diagnostics
+
+from . import push_support
+from .conftest import V3, V4
+
+loopback_http = push_support.loopback_http
+push_server = push_support.push_server
+
+HOUR = timedelta(hours=1)
+FIRST = datetime.fromtimestamp(EPOCH, UTC)  # the fleet's first report
+NY = ZoneInfo("America/New_York")
+
+
+def register(meter: VirtualMeter, name: str, when: datetime) -> float:
+    """A register as the simulated meter shows it at `when`."""
+    values = meter.values(when.timestamp())
+    total, reverse = values["kWh_Tot"], values["Rev_kWh_Tot"]
+    assert isinstance(total, float) and isinstance(reverse, float)
+    if name == "Fwd_kWh_Tot":
+        return total - reverse
+    if name == "Net_kWh_Tot":
+        return total - 2 * reverse
+    value = values[name]
+    assert isinstance(value, (int, float))
+    return float(value)
+
+
+class Clock:
+    """One 'now' for the fake server's fleet and the importer."""
+
+    def __init__(self, clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._clock = clock
+        monkeypatch.setattr(history, "utcnow", self.now)
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock.t, UTC)
+
+    def set(self, when: datetime) -> None:
+        self._clock.t = when.timestamp()
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(recorder_mock: Recorder, enable_custom_integrations: None) -> None:
+    """The recorder before hass (phcc's rule), then the integration (conftest's fixture of this name)."""
+
+
+@pytest.fixture
+def now(clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> Clock:
+    # Windows of 23 hours: the fake server, in the test's event loop, renders a page quickly.
+    monkeypatch.setattr(history, "page_rows", 100)
+    result = Clock(clock, monkeypatch)
+    result.set(FIRST + timedelta(days=4, minutes=40))
+    return result
+
+
+@pytest.fixture
+def exporting(fleet: Fleet) -> VirtualMeter:
+    """V4 with its second line exporting, so export and net move too."""
+    meter = fleet.meters[V4]
+    meter.lines[1].reverse = True
+    return meter
+
+
+def add_entry(
+    hass: HomeAssistant, server: PushServer, days: int = 365, meters: list[str] | None = None
+) -> MockConfigEntry:
+    entry = push_support.add_cloud_entry(hass, server, **({CONF_METERS: meters} if meters else {}))
+    hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_HISTORY_DAYS: days})
+    return entry
+
+
+async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Set up the entry and let its history import finish, written to the database."""
+    await push_support.set_up(hass, entry)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await async_wait_recording_done(hass)
+
+
+async def unload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def hourly(hass: HomeAssistant, sid: str, types: set[Any] | None = None) -> list[dict[str, Any]]:
+    """Every hourly row of one statistic, oldest first."""
+    found = await get_instance(hass).async_add_executor_job(
+        statistics_during_period,
+        hass,
+        datetime(2020, 1, 1, tzinfo=UTC),
+        None,
+        {sid},
+        "hour",
+        None,
+        types or {"state", "sum"},
+    )
+    return [dict(row) for row in found.get(sid, [])]
+
+
+def sid(address: str, key: str) -> str:
+    return f"{DOMAIN}:{address}_{key}"
+
+
+def start_of(row: dict[str, Any]) -> datetime:
+    return datetime.fromtimestamp(row["start"], UTC)
+
+
+def assert_follows(
+    rows: list[dict[str, Any]], meter: VirtualMeter, name: str, first_sum: float = 0.0
+) -> None:
+    """Every hour: state = the register at its end, sum advanced by what the register advanced."""
+    previous = first_sum
+    for row in rows:
+        start = start_of(row)
+        before, after = register(meter, name, start), register(meter, name, start + HOUR)
+        assert row["state"] == pytest.approx(after, abs=1e-6), (name, start)
+        assert row["sum"] - previous == pytest.approx(after - before, abs=1e-6), (name, start)
+        previous = row["sum"]
+
+
+def hours(first: datetime, last: datetime) -> list[datetime]:
+    return [first + i * HOUR for i in range(int((last - first) / HOUR) + 1)]
+
+
+# --- back-fill -------------------------------------------------------------------------
+
+
+async def test_backfill_from_the_first_report(
+    hass: HomeAssistant,
+    push_server: PushServer,
+    now: Clock,
+    exporting: VirtualMeter,
+) -> None:
+    """A year asked, the meters first reported 4 days ago: every hour since then, sums = register changes."""
+    entry = add_entry(hass, push_server)
+    await set_up(hass, entry)
+    last = datetime(2026, 1, 5, tzinfo=UTC) - HOUR  # 00:40 now: the hour 23:00-24:00 is the last whole one
+    for address, meter in ((V4, exporting), (V3, push_server.fleet.meters[V3])):
+        for key, name in (
+            ("energy_import", "Fwd_kWh_Tot"),
+            ("energy_export", "Rev_kWh_Tot"),
+            ("energy_net", "Net_kWh_Tot"),
+            ("energy_total", "kWh_Tot"),
+            ("energy_tariff_1", "kWh_Tariff_1"),
+        ):
+            rows = await hourly(hass, sid(address, key))
+            assert [start_of(r) for r in rows] == hours(FIRST, last), key
+            assert_follows(rows, meter, name)
+    rows = await hourly(hass, sid(V4, "energy_export"))
+    assert rows[-1]["sum"] > 1.0  # the export moved: the test means something
+    assert_follows(await hourly(hass, sid(V4, "pulse_1")), exporting, "Pulse_Cnt_1")
+    power = await hourly(hass, sid(V4, "power"), {"mean", "min", "max"})
+    assert [start_of(r) for r in power] == hours(FIRST, last)
+    assert all(r["min"] <= r["mean"] <= r["max"] for r in power)
+    # Nothing was asked before the first report but the one request EKM answered with 1002.
+    asked = [r.param("start_date") for r in push_server.requests_to("/summary")]
+    windows = plan_windows(now=now.now(), history=timedelta(days=365), page_rows=100)
+    assert len(asked) == 2 * (1 + sum(1 for w in windows if w.end > FIRST))
+    # Metadata: names, units, sums and means.
+    ids = await get_instance(hass).async_add_executor_job(list_statistic_ids, hass)
+    meta = {m["statistic_id"]: m for m in ids}
+    imported = meta[sid(V4, "energy_import")]
+    assert imported["source"] == DOMAIN
+    assert imported["name"] == f"EKM {V4} import energy"
+    assert imported["statistics_unit_of_measurement"] == "kWh"
+    assert imported["has_sum"] is True
+    assert meta[sid(V4, "power")]["statistics_unit_of_measurement"] == "W"
+    assert meta[sid(V4, "power")]["has_sum"] is False
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["history"]["last_imported_hour"][sid(V4, "energy_import")] == last.isoformat()
+    await unload(hass, entry)
+
+
+async def test_history_days_zero_imports_nothing(
+    hass: HomeAssistant, push_server: PushServer, now: Clock
+) -> None:
+    entry = add_entry(hass, push_server, days=0)
+    await set_up(hass, entry)
+    assert entry.state is ConfigEntryState.LOADED
+    assert push_server.requests_to("/summary") == []
+    assert await hourly(hass, sid(V4, "energy_import")) == []
+    await unload(hass, entry)
+
+
+@pytest.mark.parametrize("case", [((2026, 3, 8), 23), ((2026, 11, 1), 25)])
+async def test_dst_days_have_23_and_25_hours(
+    hass: HomeAssistant,
+    push_server: PushServer,
+    now: Clock,
+    exporting: VirtualMeter,
+    case: tuple[tuple[int, int, int], int],
+) -> None:
+    day, count = case
+    await hass.config.async_set_time_zone("America/New_York")
+    midnight = datetime(*day, tzinfo=NY)
+    next_midnight = datetime.combine(midnight.date() + timedelta(days=1), midnight.time(), NY)
+    now.set(next_midnight + timedelta(days=1))
+    entry = add_entry(hass, push_server, days=3, meters=[V4])
+    await set_up(hass, entry)
+    for key, name in (("energy_import", "Fwd_kWh_Tot"), ("energy_export", "Rev_kWh_Tot")):
+        rows = await hourly(hass, sid(V4, key))
+        inside = [r for r in rows if midnight <= start_of(r) < next_midnight]
+        assert len(inside) == count
+        before = [r for r in rows if start_of(r) < midnight][-1]
+        change = register(exporting, name, next_midnight) - register(exporting, name, midnight)
+        assert inside[-1]["sum"] - before["sum"] == pytest.approx(change, abs=1e-6)
+        # The recorder's own daily view of the local day agrees.
+        daily = await get_instance(hass).async_add_executor_job(
+            statistics_during_period, hass, midnight, next_midnight, {sid(V4, key)}, "day", None, {"change"}
+        )
+        assert daily[sid(V4, key)][0]["change"] == pytest.approx(change, abs=1e-6)
+    await unload(hass, entry)
+
+
+# --- later runs --------------------------------------------------------------------------
+
+
+async def test_an_outage_is_filled_on_the_next_start(
+    hass: HomeAssistant, push_server: PushServer, now: Clock, exporting: VirtualMeter
+) -> None:
+    entry = add_entry(hass, push_server, days=2, meters=[V4])
+    await set_up(hass, entry)
+    first = await hourly(hass, sid(V4, "energy_import"))
+    push_server.log.clear()
+    await unload(hass, entry)
+    now.set(now.now() + timedelta(days=3))  # HA was off for three days
+    await set_up(hass, entry)
+    rows = await hourly(hass, sid(V4, "energy_import"))
+    assert rows[: len(first)] == first
+    assert [start_of(r) for r in rows] == hours(start_of(first[0]), datetime(2026, 1, 8, tzinfo=UTC) - HOUR)
+    assert_follows(rows, exporting, "Fwd_kWh_Tot")
+    asked = [r.param("start_date") for r in push_server.requests_to("/summary")]
+    assert asked[0] == f"{start_of(first[-1]) + HOUR:%Y%m%d%H%M}"  # only what was missing
+    assert len(asked) == 4  # 72 hours in windows of 23
+    await unload(hass, entry)
+
+
+async def test_the_hourly_run_adds_the_new_hours(
+    hass: HomeAssistant, push_server: PushServer, now: Clock, exporting: VirtualMeter
+) -> None:
+    entry = add_entry(hass, push_server, days=1, meters=[V4])
+    await set_up(hass, entry)
+    before = await hourly(hass, sid(V4, "energy_import"))
+    now.set(now.now() + 2 * HOUR)
+    push_server.log.clear()
+    await push_support.poll(hass, seconds=3601)
+    await async_wait_recording_done(hass)
+    rows = await hourly(hass, sid(V4, "energy_import"))
+    assert len(rows) == len(before) + 2
+    assert_follows(rows, exporting, "Fwd_kWh_Tot")
+    assert len(push_server.requests_to("/summary")) == 1
+    await unload(hass, entry)
+
+
+class FailAfter(Fault):
+    """503 for every Summary request of windows starting at or after `start` (EKM down half-way)."""
+
+    def __init__(self, start: datetime) -> None:
+        super().__init__(status=503, times=None, path="/summary")
+        self.start = f"{start:%Y%m%d%H%M}"
+
+    def matches(self, request: web.Request) -> bool:
+        return super().matches(request) and request.query.get("start_date", "") >= self.start
+
+
+async def test_a_stopped_import_resumes_without_duplicate_or_missing_hour(
+    hass: HomeAssistant, push_server: PushServer, now: Clock, exporting: VirtualMeter
+) -> None:
+    entry = add_entry(hass, push_server, meters=[V4])
+    windows = plan_windows(now=now.now(), history=timedelta(days=365), page_rows=100)
+    third = [w for w in windows if w.end > FIRST][2]
+    fault = push_server.inject(FailAfter(third.start))  # EKM fails from the third window with data on
+    await set_up(hass, entry)
+    half = await hourly(hass, sid(V4, "energy_import"))
+    assert [start_of(r) for r in half] == hours(FIRST, third.start - HOUR)
+    await unload(hass, entry)
+    push_server.faults.remove(fault)
+    await set_up(hass, entry)
+    rows = await hourly(hass, sid(V4, "energy_import"))
+    assert [start_of(r) for r in rows] == hours(FIRST, datetime(2026, 1, 5, tzinfo=UTC) - HOUR)
+    assert rows[: len(half)] == half
+    for key, name in (
+        ("energy_import", "Fwd_kWh_Tot"),
+        ("energy_export", "Rev_kWh_Tot"),
+        ("pulse_2", "Pulse_Cnt_2"),
+    ):
+        assert_follows(await hourly(hass, sid(V4, key)), exporting, name)
+    power = await hourly(hass, sid(V4, "power"), {"mean"})
+    assert [start_of(r) for r in power] == [start_of(r) for r in rows]
+    await unload(hass, entry)
+
+
+async def test_429_is_waited_out(
+    hass: HomeAssistant, push_server: PushServer, now: Clock, exporting: VirtualMeter
+) -> None:
+    fault = push_server.inject(Fault(status=429, retry_after="1", times=2, path="/summary"))
+    entry = add_entry(hass, push_server, meters=[V4])
+    await set_up(hass, entry)
+    assert fault.times == 0
+    asked = [r.param("start_date") for r in push_server.requests_to("/summary")]
+    windows = plan_windows(now=now.now(), history=timedelta(days=365), page_rows=100)
+    wanted = [f"{w.start:%Y%m%d%H%M}" for w in windows if w.end > FIRST]
+    assert asked[0] == asked[1]  # the first window asked again after the 429s
+    assert list(dict.fromkeys(asked[1:])) == [asked[0], *wanted]
+    rows = await hourly(hass, sid(V4, "energy_import"))
+    assert [start_of(r) for r in rows] == hours(FIRST, datetime(2026, 1, 5, tzinfo=UTC) - HOUR)
+    assert_follows(rows, exporting, "Fwd_kWh_Tot")
+    await unload(hass, entry)
+
+
+# --- the action ------------------------------------------------------------------------------
+
+
+async def test_import_history_action_reimports_a_range(
+    hass: HomeAssistant, push_server: PushServer, now: Clock, exporting: VirtualMeter
+) -> None:
+    entry = add_entry(hass, push_server, meters=[V4])
+    await set_up(hass, entry)
+    before = await hourly(hass, sid(V4, "energy_import"))
+    push_server.log.clear()
+    start, end = FIRST + 24 * HOUR, FIRST + 30 * HOUR
+    response = await hass.services.async_call(
+        DOMAIN,
+        "import_history",
+        {"config_entry_id": entry.entry_id, "start": start.isoformat(), "end": end.isoformat()},
+        blocking=True,
+        return_response=True,
+    )
+    await async_wait_recording_done(hass)
+    series = len(history.SUMS) + len(history.MEANS)
+    assert response == {"rows": 6 * series}
+    asked = [(r.param("start_date"), r.param("end_date")) for r in push_server.requests_to("/summary")]
+    assert asked == [(f"{start:%Y%m%d%H%M}", f"{end:%Y%m%d%H%M}")]
+    assert await hourly(hass, sid(V4, "energy_import")) == before
+    await unload(hass, entry)
+
+
+async def test_import_history_action_refuses_other_entries(
+    hass: HomeAssistant, push_server: PushServer, now: Clock
+) -> None:
+    from homeassistant.exceptions import ServiceValidationError
+
+    entry = add_entry(hass, push_server, days=0, meters=[V4])
+    await set_up(hass, entry)
+    with pytest.raises(ServiceValidationError):
+        await hass.services.async_call(
+            DOMAIN,
+            "import_history",
+            {"config_entry_id": "nope", "start": FIRST.isoformat(), "end": (FIRST + HOUR).isoformat()},
+            blocking=True,
+            return_response=True,
+        )
+    await unload(hass, entry)
