@@ -126,6 +126,11 @@ class EkmGatewayConnected(EkmGatewayEntity, BinarySensorEntity):
 
     _written: bool | None = None
 
+    async def async_added_to_hass(self) -> None:
+        """Adding the entity wrote its state: remember what it showed."""
+        await super().async_added_to_hass()
+        self._written = self.coordinator.gateway_connected(self.mac)
+
     @property
     def available(self) -> bool:
         return self.coordinator.gateway_connected(self.mac) is not None

@@ -40,19 +40,27 @@ class EkmEntity(CoordinatorEntity[EkmCoordinator]):
     def available(self) -> bool:
         return super().available and self.reading is not None
 
-    @callback
-    def _handle_coordinator_update(self) -> None:
-        """Write the state only when this meter's reading changed: a poll that brings the same
-        reading (same time stamp) leaves the entity alone."""
+    def _what_is_shown(self) -> Written:
         reading = self.reading
-        written: Written = (
+        return (
             id(reading),
             None if reading is None else reading.timestamp,
             self.coordinator.last_update_success,
         )
-        if written == self._written:
+
+    async def async_added_to_hass(self) -> None:
+        """Adding the entity wrote its state: remember what it showed."""
+        await super().async_added_to_hass()
+        self._written = self._what_is_shown()
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the state only when this meter's reading changed: a poll that brings the same
+        reading (same time stamp) leaves the entity alone."""
+        shown = self._what_is_shown()
+        if shown == self._written:
             return
-        self._written = written
+        self._written = shown
         self.async_write_ha_state()
 
 

@@ -12,7 +12,12 @@ from homeassistant.helpers.update_coordinator import UpdateFailed
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.ekm import cloud_coordinator, compat
+from custom_components.ekm import (
+    async_remove_config_entry_device,
+    cloud_coordinator,
+    compat,
+    coordinator as coordinator_module,
+)
 from custom_components.ekm.aioekm.simulator import ManualClock
 from custom_components.ekm.aioekm.simulator.fleet import make_meter
 from custom_components.ekm.aioekm.simulator.push import Fault, PushServer
@@ -192,12 +197,12 @@ async def test_same_reading_is_not_rewritten(
     """A poll that brings the same reading (same Time_Stamp_UTC_ms) writes no state."""
     entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{V4}_RMS_Watts_Tot")
     assert entity_id is not None
-    before = hass.states.get(entity_id)
+    before = hass.states.get(entity_id).last_reported  # HA updates a State's last_reported in place
     await poll(hass)
-    assert hass.states.get(entity_id).last_reported == before.last_reported
+    assert hass.states.get(entity_id).last_reported == before
     live_clock.advance(30)
     await poll(hass)
-    assert hass.states.get(entity_id).last_reported != before.last_reported
+    assert hass.states.get(entity_id).last_reported != before
 
 
 async def test_meter_added_and_removed(
@@ -249,3 +254,72 @@ async def test_only_fields_of_enabled_entities_are_mapped(
     live_clock.advance(30)
     await coordinator.async_refresh()  # before HA reloads the entry for the enabled entity
     assert "Reactive_Pwr_Tot" in coordinator.data[V4]
+
+
+async def test_unknown_meter_can_be_deleted(
+    hass: HomeAssistant, loaded: MockConfigEntry, push_server: PushServer
+) -> None:
+    """A meter EKM answers 1200 for, though the account still lists it: the user may delete its
+    device; it leaves the entry (and its issue goes). A meter that reads cannot be deleted."""
+    registry = dr.async_get(hass)
+    v3 = get_device(registry, (DOMAIN, V3), loaded.entry_id)
+    v4 = get_device(registry, (DOMAIN, V4), loaded.entry_id)
+    assert v3 is not None and v4 is not None
+    assert not await async_remove_config_entry_device(hass, loaded, v3)
+
+    key = push_server.keys.account
+    push_server.inject(
+        Fault(status=400, code=1200, message=f"Found invalid meter: 17507 for key: {key}", path="/readMeter")
+    )
+    await poll(hass)
+    assert await async_remove_config_entry_device(hass, loaded, v3)
+    assert not await async_remove_config_entry_device(hass, loaded, v4)
+    assert V3 not in loaded.runtime_data.meters
+    assert loaded.data[CONF_METERS] == [V4]
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"unknown_meter_{loaded.entry_id}_{V3}") is None
+    await poll(hass)  # not asked for any more, and not added back from the account
+    assert V3 not in loaded.runtime_data.meters
+    assert "17507" not in (push_server.requests_to("/readMeter")[-1].param("meters") or "")
+
+
+async def test_large_fleet_is_written_in_slices(
+    hass: HomeAssistant, loaded: MockConfigEntry, live_clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many listeners: they are told in slices (here one per loop turn); every state still lands."""
+    monkeypatch.setattr(coordinator_module, "SLICED_ABOVE", 1)
+    monkeypatch.setattr(coordinator_module, "SLICE_SECONDS", 0.0)
+    entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{V4}_RMS_Watts_Tot")
+    assert entity_id is not None
+    live_clock.advance(600)
+    await poll(hass)
+    watts = loaded.runtime_data.data[V4]["RMS_Watts_Tot"]
+    assert float(hass.states.get(entity_id).state) == watts
+    assert _available(meter_states(hass, loaded, V3))
+
+
+async def test_gateway_status_unavailable(
+    hass: HomeAssistant, loaded: MockConfigEntry, push_server: PushServer
+) -> None:
+    """Summary V2 gateway status failing: Connected is unavailable, the meters read on."""
+    push_server.inject(Fault(status=400, code=1101, path="/summary/api/v2/gstat", times=None))
+    await poll(hass)
+    connected = er.async_get(hass).async_get_entity_id("binary_sensor", DOMAIN, f"{GATEWAY}_connected")
+    assert connected is not None
+    assert hass.states.get(connected).state == STATE_UNAVAILABLE
+    assert _available(meter_states(hass, loaded, V4))
+
+
+async def test_account_unavailable_keeps_the_meters(
+    hass: HomeAssistant, loaded: MockConfigEntry, push_server: PushServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Account API failing on its slower cadence: meters stay as they were and keep reading."""
+    monkeypatch.setattr(cloud_coordinator, "ACCOUNT_EVERY", 1)
+    push_server.inject(Fault(status=503, path="/account", times=None))
+    await poll(hass)
+    assert set(loaded.runtime_data.meters) == {V4, V3}
+    assert _available(meter_states(hass, loaded, V3))
+
+    push_server.faults.clear()
+    push_server.inject(Fault(status=401, message="invalid key", path="/account", times=None))
+    await poll(hass)
+    assert len(list(loaded.async_get_active_flows(hass, {SOURCE_REAUTH}))) == 1

@@ -211,3 +211,17 @@ async def test_large_fleet_starts_with_essential_entities(
         f"{V4}_Relay_1",
         f"{V4}_Relay_2",
     }
+
+
+async def test_relay_command_refused(
+    hass: HomeAssistant, cloud_entry: MockConfigEntry, push_server: PushServer
+) -> None:
+    """EKM refuses sendCommand: a translated error, nothing switched."""
+    await set_up(hass, cloud_entry)
+    relay = _entity_id(hass, cloud_entry, f"{V4}_Relay_1")
+    push_server.inject(Fault(status=400, message="Gateway offline", path="/sendCommand"))
+    with pytest.raises(HomeAssistantError) as raised:
+        await hass.services.async_call(SWITCH_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: relay}, blocking=True)
+    assert raised.value.translation_key == "command_failed"
+    assert hass.states.get(relay).state == STATE_OFF
+    assert push_server.fleet.meters[V4].values()["State_Out"] == 1
