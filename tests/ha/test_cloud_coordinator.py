@@ -323,3 +323,18 @@ async def test_account_unavailable_keeps_the_meters(
     push_server.inject(Fault(status=401, message="invalid key", path="/account", times=None))
     await poll(hass)
     assert len(list(loaded.async_get_active_flows(hass, {SOURCE_REAUTH}))) == 1
+
+
+async def test_removing_the_entry_removes_its_issues(
+    hass: HomeAssistant, loaded: MockConfigEntry, push_server: PushServer
+) -> None:
+    key = push_server.keys.account
+    push_server.inject(
+        Fault(status=400, code=1200, message=f"Found invalid meter: 17507 for key: {key}", path="/readMeter")
+    )
+    await poll(hass)
+    issue_id = f"unknown_meter_{loaded.entry_id}_{V3}"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+    assert await hass.config_entries.async_remove(loaded.entry_id)
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
