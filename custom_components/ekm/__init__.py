@@ -32,6 +32,7 @@ from .const import (
 from .coordinator import EkmConfigEntry, EkmCoordinator
 from .helpers import BusOptions, bus_unique_id, connection_of, meters_in_entries, port_label
 from .history import async_start_history_import
+from .monthly import async_start_monthly_import
 from .push3_coordinator import Push3Coordinator
 from .services import async_setup_services
 
@@ -73,6 +74,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> bool:
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     if isinstance(coordinator, CloudCoordinator):  # history into long-term statistics, in the background
         async_start_history_import(hass, entry, coordinator.client, coordinator.meters.keys)
+    elif isinstance(coordinator, BusCoordinator):  # the meters' month tables, likewise
+        async_start_monthly_import(hass, entry, coordinator)
     return True
 
 
