@@ -113,6 +113,23 @@ class CloudCoordinator(PushCoordinator):
             hubs.extend(super().hub_devices())
         return hubs
 
+    def other_devices(self) -> list[tuple[DeviceInfo, tuple[str, str] | None]]:
+        """The ioStacks of the gateways this entry reads, behind their gateway (no entities yet:
+        EKM does not publish their field names)."""
+        return [
+            (
+                DeviceInfo(
+                    identifiers={(DOMAIN, f"iostack_{iostack.id}")},
+                    manufacturer="EKM Metering",
+                    model="ioStack",
+                    name=iostack.name or f"ioStack {iostack.id}",
+                ),
+                gateway_identifier(gateway.mac),
+            )
+            for gateway in self.gateways()
+            for iostack in gateway.iostacks
+        ]
+
     def hub_of(self, address: str) -> tuple[str, str]:
         gateway = self.gateway_of(address)
         return self.hub_identifier if gateway is None else gateway_identifier(gateway.mac)
@@ -210,9 +227,9 @@ class CloudCoordinator(PushCoordinator):
             ir.async_delete_issue(self.hass, DOMAIN, unknown_meter_issue(self.config_entry.entry_id, address))
         self.async_meters_removed(gone)
         self.async_meters_added(new)
-        self.async_register_hub()  # gateway names, models and firmware may have changed
+        self.async_register_hub()  # gateways and ioStacks may have come, or changed names
+        self.async_remove_stale_devices()  # a gateway left without meters, an ioStack gone
         if new or gone:
-            self.async_remove_stale_devices()  # a gateway left without meters
             self.hass.config_entries.async_update_entry(
                 self.config_entry, data={**self.config_entry.data, CONF_METERS: sorted(self.meters)}
             )

@@ -109,6 +109,14 @@ class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
             hub = registry.async_get_or_create(config_entry_id=self.config_entry.entry_id, **info)
             for identifier in hub.identifiers:
                 self._via[identifier] = compat.via_device(hub)
+        for device, parent in self.other_devices():
+            via = self._via.get(parent) if parent is not None else None
+            info = DeviceInfo(**device, **via) if via else device
+            registry.async_get_or_create(config_entry_id=self.config_entry.entry_id, **info)
+
+    def other_devices(self) -> list[tuple[DeviceInfo, tuple[str, str] | None]]:
+        """Devices without entities (e.g. ioStacks), each with the hub it sits behind."""
+        return []
 
     def meter_device_info(self, address: str) -> DeviceInfo:
         """The device of one meter, behind its hub device."""
@@ -135,8 +143,11 @@ class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
         return None
 
     def current_identifiers(self) -> set[tuple[str, str]]:
-        """The devices this entry has now: its hubs and meters."""
-        return {*self.hub_identifiers(), *((DOMAIN, address) for address in self.meters)}
+        """The devices this entry has now: its hubs, meters and other devices."""
+        others = {
+            identifier for info, _ in self.other_devices() for identifier in info.get("identifiers", ())
+        }
+        return {*self.hub_identifiers(), *others, *((DOMAIN, address) for address in self.meters)}
 
     @callback
     def async_remove_stale_devices(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 import logging
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
@@ -18,6 +19,7 @@ from custom_components.ekm import (
     compat,
     coordinator as coordinator_module,
 )
+from custom_components.ekm.aioekm.push.account import AccountIoStack
 from custom_components.ekm.aioekm.simulator import ManualClock
 from custom_components.ekm.aioekm.simulator.fleet import make_meter
 from custom_components.ekm.aioekm.simulator.push import Fault, PushServer
@@ -338,3 +340,31 @@ async def test_removing_the_entry_removes_its_issues(
     assert await hass.config_entries.async_remove(loaded.entry_id)
     await hass.async_block_till_done()
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_iostacks_come_and_go(hass: HomeAssistant, loaded: MockConfigEntry) -> None:
+    """ioStacks in the account become devices behind their gateway, and go when the account drops
+    them. (The fake account has none: the Account answer is given to the coordinator here.)"""
+    coordinator = loaded.runtime_data
+    account = coordinator.account
+    gateway = account.gateways[0]
+    with_iostack = replace(
+        account,
+        gateways=(
+            replace(
+                gateway,
+                iostacks=(AccountIoStack("io-7", "Boiler room"),),
+            ),
+        ),
+    )
+    coordinator.async_apply_account(with_iostack)
+    registry = dr.async_get(hass)
+    device = get_device(registry, (DOMAIN, "iostack_io-7"), loaded.entry_id)
+    hub = get_device(registry, (DOMAIN, f"gateway_{GATEWAY}"), loaded.entry_id)
+    assert device is not None and hub is not None
+    assert device.name == "Boiler room"
+    assert device.via_device_id == hub.id
+
+    coordinator.async_apply_account(account)
+    assert get_device(registry, (DOMAIN, "iostack_io-7"), loaded.entry_id) is None
+    assert get_device(registry, (DOMAIN, V4), loaded.entry_id) is not None
