@@ -130,6 +130,9 @@ class IoStackRow:
 
 def _float(raw: Any) -> float | None:
     """A finite number from a number or its text; None otherwise."""
+    kind = type(raw)
+    if kind is float:  # the usual case first: JSON numbers
+        return raw if math.isfinite(raw) else None
     if isinstance(raw, bool) or raw is None:
         return None
     try:
@@ -147,6 +150,24 @@ def split_stat(key: str) -> tuple[str, str] | None:
     return None
 
 
+# Parsing the rows is most of a history import's work: every row repeats the same keys, so
+# what each key means is worked out once. A key maps to (field, position in FieldStats),
+# _HEAD for the row's own keys, or None (kept in `extra`).
+_POSITION = {name: i for i, name in enumerate(FieldStats.__slots__)}
+_HEAD = ("", -1)
+_UNSEEN = ("", -2)
+_KEYS: dict[str, tuple[str, int] | None] = dict.fromkeys(_ROW_KEYS, _HEAD)
+_MAX_KEYS = 10_000  # a server inventing keys cannot grow the cache without end
+
+
+def _key(key: str) -> tuple[str, int] | None:
+    split = split_stat(key)
+    meaning = None if split is None else (split[0], _POSITION[split[1]])
+    if len(_KEYS) < _MAX_KEYS:
+        _KEYS[key] = meaning
+    return meaning
+
+
 def parse_row(raw: Any, what: str) -> SummaryRow:
     """One JSON period object into a SummaryRow; MalformedResponseError without its times."""
     if not isinstance(raw, Mapping):
@@ -155,17 +176,25 @@ def parse_row(raw: Any, what: str) -> SummaryRow:
     end = datetime_of_ms(raw.get("End_Time_Stamp_UTC_ms"))
     if start is None or end is None:
         raise MalformedResponseError(f"{what}: a row has no start/end time stamp")
-    collected: dict[str, dict[str, float | None]] = {}
+    collected: dict[str, list[float | None]] = {}
     extra: dict[str, Any] = {}
+    keys = _KEYS
     for key, value in raw.items():
-        if key in _ROW_KEYS:
+        meaning = keys.get(key, _UNSEEN)
+        if meaning is _HEAD:
             continue
-        split = split_stat(key)
-        number = _float(value)
-        if split is None or (number is None and value is not None):
+        if meaning is _UNSEEN:
+            meaning = _key(key)
+        # A finite float (x - x is NaN for inf and NaN) needs no conversion: most values are.
+        number = value if type(value) is float and value - value == 0.0 else _float(value)
+        if meaning is None or (number is None and value is not None):
             extra[key] = value
             continue
-        collected.setdefault(split[0], {})[split[1]] = number
+        name, position = meaning
+        stats = collected.get(name)
+        if stats is None:
+            stats = collected[name] = [None] * len(_POSITION)
+        stats[position] = number
     meter = raw.get("Meter")
     address = meter_address(meter, what) if meter not in (None, "") else ""
     count = _float(raw.get("Count"))
@@ -174,7 +203,7 @@ def parse_row(raw: Any, what: str) -> SummaryRow:
         meter=address,
         start=start,
         end=end,
-        stats=MappingProxyType({name: FieldStats(**stats) for name, stats in collected.items()}),
+        stats=MappingProxyType({name: FieldStats(*stats) for name, stats in collected.items()}),
         count=int(count) if count is not None and 0 <= count <= _MAX_COUNT else None,
         protocol=str(protocol) if protocol is not None else None,
         extra=MappingProxyType(extra),
