@@ -45,8 +45,6 @@ RUN_EVERY: Final = timedelta(hours=1)
 PROGRESS_STEP: Final = 10  # percent between two progress lines in the log
 # Summary rows per request (EKM's page); a window of hours fits one page.
 page_rows = PAGE_ROWS
-# A series more than a window behind the meter's newest one stopped (a register no longer
-# sent): it does not hold the meter's resume point back.
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +217,8 @@ class HistoryImporter:
 
     async def _async_import_meter(self, plan: _MeterPlan, progress: _Progress) -> None:
         """One meter, window after window; an error ends this meter's run (the next run resumes)."""
+        # The sum each register's statistic has reached: hours that add nothing are not written.
+        sums = {register: baseline.sum for register, baseline in plan.baselines.items()}
         async with self._slots:
             results = fetch_hourly(
                 self.client,
@@ -231,7 +231,7 @@ class HistoryImporter:
             )
             try:
                 async for result in results:
-                    progress.rows += self._write(plan.address, result.statistics)
+                    progress.rows += self._write(plan.address, result.statistics, sums)
                     if not result.statistics.sums and not result.statistics.means:
                         self._asked_until[plan.address] = result.window.end
                     # The recorder has these hours before the next window is asked: a stop
@@ -244,14 +244,27 @@ class HistoryImporter:
                 )
 
     @callback
-    def _write(self, address: str, statistics: HourlyStatistics) -> int:
+    def _write(self, address: str, statistics: HourlyStatistics, sums: dict[str, float]) -> int:
+        """Queue a window's rows in the recorder; rows queued.
+
+        A sum's hour that adds nothing (a tariff not in use, no export at night, an idle
+        pulse input) is left out: the Energy dashboard counts the change between rows, so
+        nothing is lost, and the recorder, which writes rows one by one, has less to do.
+        """
         rows = 0
         for register, hours in statistics.sums.items():
             series = SUMS.get(register)
-            if series is None or not hours:
+            if series is None:
                 continue
-            data = [StatisticData(start=h.start, state=h.state, sum=h.sum) for h in hours]
-            rows += self._add(address, series, data, hours[-1].start)
+            reached = sums.get(register, 0.0)  # a new series starts when it first counts
+            data = []
+            for hour in hours:
+                if hour.sum != reached:
+                    data.append(StatisticData(start=hour.start, state=hour.state, sum=hour.sum))
+                    reached = hour.sum
+            if data:
+                sums[register] = data[-1]["sum"]
+                rows += self._add(address, series, data, data[-1]["start"])
         for field, means in statistics.means.items():
             series = MEANS.get(field)
             if series is None or not means:
@@ -273,7 +286,7 @@ class HistoryImporter:
     # --- what the recorder has ------------------------------------------------------
 
     async def _async_resume_point(self, address: str) -> tuple[dict[str, Baseline], datetime | None]:
-        """Where each of the meter's sums stands, and the last hour every series has."""
+        """Where each of the meter's sums stands, and the last hour imported."""
         instance = get_instance(self.hass)
         baselines: dict[str, Baseline] = {}
         hours: list[datetime] = []
@@ -289,11 +302,10 @@ class HistoryImporter:
             hours.append(hour)
             if not series.mean:
                 baselines[series.register] = _baseline(hour, rows[0])
-        if not hours:
-            return baselines, None
-        newest = max(hours)
-        stale = window_hours(page_rows) * HOUR
-        return baselines, min(h for h in hours if newest - h <= stale)
+        # The newest hour any series has: a series without a row in an hour did not move in
+        # it (see _write). Were a stop to lose some series' rows of the last window, their
+        # sums still continue from their last rows: the change lands in a later hour, whole.
+        return baselines, max(hours, default=None)
 
     async def _async_baselines_before(self, address: str, start: datetime) -> dict[str, Baseline]:
         """The meter's sums at the hour before `start` (none where it has no row there)."""

@@ -131,14 +131,18 @@ def start_of(row: dict[str, Any]) -> datetime:
 def assert_follows(
     rows: list[dict[str, Any]], meter: VirtualMeter, name: str, first_sum: float = 0.0
 ) -> None:
-    """Every hour: state = the register at its end, sum advanced by what the register advanced."""
-    previous = first_sum
+    """Hour by hour: a row's state is the register at the hour's end and its sum advanced by what the
+    register advanced in that hour; in the hours without a row the register did not move."""
+    previous, previous_end = first_sum, None
     for row in rows:
         start = start_of(row)
+        if previous_end is not None:
+            for hour in hours(previous_end, start - HOUR):
+                assert register(meter, name, hour + HOUR) == register(meter, name, hour), (name, hour)
         before, after = register(meter, name, start), register(meter, name, start + HOUR)
         assert row["state"] == pytest.approx(after, abs=1e-6), (name, start)
         assert row["sum"] - previous == pytest.approx(after - before, abs=1e-6), (name, start)
-        previous = row["sum"]
+        previous, previous_end = row["sum"], start + HOUR
 
 
 def hours(first: datetime, last: datetime) -> list[datetime]:
@@ -159,16 +163,23 @@ async def test_backfill_from_the_first_report(
     await set_up(hass, entry)
     last = datetime(2026, 1, 5, tzinfo=UTC) - HOUR  # 00:40 now: the hour 23:00-24:00 is the last whole one
     for address, meter in ((V4, exporting), (V3, push_server.fleet.meters[V3])):
+        for key, name in (("energy_import", "Fwd_kWh_Tot"), ("energy_total", "kWh_Tot")):
+            rows = await hourly(hass, sid(address, key))
+            assert [start_of(r) for r in rows] == hours(FIRST, last), key  # consumption every hour
+            assert_follows(rows, meter, name)
         for key, name in (
-            ("energy_import", "Fwd_kWh_Tot"),
             ("energy_export", "Rev_kWh_Tot"),
             ("energy_net", "Net_kWh_Tot"),
-            ("energy_total", "kWh_Tot"),
             ("energy_tariff_1", "kWh_Tariff_1"),
+            ("energy_tariff_2", "kWh_Tariff_2"),
         ):
+            # Hours that add nothing (a tariff not in use, V3 never exports) are left out.
             rows = await hourly(hass, sid(address, key))
-            assert [start_of(r) for r in rows] == hours(FIRST, last), key
+            assert rows or address == V3, key
             assert_follows(rows, meter, name)
+            assert not rows or start_of(rows[-1]) <= last
+    # Tariffs 3 and 4 never counted: no statistic at all.
+    assert await hourly(hass, sid(V4, "energy_tariff_3")) == []
     rows = await hourly(hass, sid(V4, "energy_export"))
     assert rows[-1]["sum"] > 1.0  # the export moved: the test means something
     assert_follows(await hourly(hass, sid(V4, "pulse_1")), exporting, "Pulse_Cnt_1")
@@ -350,8 +361,12 @@ async def test_import_history_action_reimports_a_range(
         return_response=True,
     )
     await async_wait_recording_done(hass)
-    series = len(history.SUMS) + len(history.MEANS)
-    assert response == {"rows": 6 * series}
+    ids = {sid(V4, series.key) for series in history.SERIES}
+    found = await get_instance(hass).async_add_executor_job(
+        statistics_during_period, hass, start, end, ids, "hour", None, {"sum", "mean"}
+    )
+    assert response == {"rows": sum(len(rows) for rows in found.values())}
+    assert len(found[sid(V4, "energy_import")]) == len(found[sid(V4, "power")]) == 6
     asked = [(r.param("start_date"), r.param("end_date")) for r in push_server.requests_to("/summary")]
     assert asked == [(f"{start:%Y%m%d%H%M}", f"{end:%Y%m%d%H%M}")]
     assert await hourly(hass, sid(V4, "energy_import")) == before
