@@ -60,16 +60,14 @@ class Series:
 
 
 _ENERGY = (UnitOfEnergy.KILO_WATT_HOUR, "energy")
+# Export per tariff (Rev_kWh_Tariff_1..4) is left out: rarely needed, and its four fields
+# would add a third to the rows parsed and to the rows the recorder writes.
 SERIES: Final[tuple[Series, ...]] = (
     Series("Fwd_kWh_Tot", "energy_import", "import energy", *_ENERGY),
     Series("Rev_kWh_Tot", "energy_export", "export energy", *_ENERGY),
     Series("Net_kWh_Tot", "energy_net", "net energy", *_ENERGY),
     Series("kWh_Tot", "energy_total", "total energy", *_ENERGY),
     *(Series(f"kWh_Tariff_{n}", f"energy_tariff_{n}", f"energy tariff {n}", *_ENERGY) for n in range(1, 5)),
-    *(
-        Series(f"Rev_kWh_Tariff_{n}", f"energy_export_tariff_{n}", f"export energy tariff {n}", *_ENERGY)
-        for n in range(1, 5)
-    ),
     *(Series(f"Pulse_Cnt_{n}", f"pulse_{n}", f"pulse count {n}", None, None) for n in range(1, 4)),
     Series("RMS_Watts_Tot", "power", "power", UnitOfPower.WATT, "power", mean=True),
 )

@@ -1,0 +1,162 @@
+"""History import into a real recorder: N meters x D days of 15-minute Summary rows, end to end.
+
+    .venv-py3.13/bin/python benchmarks/history_import.py [--meters 10] [--days 365] [--servers 2]
+                          [--tracemalloc]
+
+Home Assistant runs here with only its recorder (SQLite in a temporary directory);
+the integration's HistoryImporter (custom_components/ekm/history.py) imports every
+meter's statistics as a first setup does: windows of one Summary page, 2 meters at a
+time, each window written to the recorder before the next is asked. The fake Push
+server runs in child processes (benchmarks/history_fetch.py --serve, which renders
+the first meter's answers once and replays them for the others), so this process's
+CPU time is the importer's and the recorder's: HTTP, JSON, the hourly statistics and
+the SQLite writes (--no-write: the importer's alone). The recorder writes each imported
+row on its own (a lookup, then an insert), about a millisecond per row here: that is
+most of the time. Peak memory is this process's maximum RSS (Home Assistant
+included; its RSS before the import is printed too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import aiohttp  # noqa: E402
+from history_fetch import bench_fleet, now_after  # noqa: E402
+from homeassistant import bootstrap, config_entries, loader  # noqa: E402
+from homeassistant.core import HomeAssistant  # noqa: E402
+from homeassistant.helpers import recorder as recorder_helper  # noqa: E402
+from homeassistant.setup import async_setup_component  # noqa: E402
+
+from custom_components.ekm import history  # noqa: E402
+from custom_components.ekm.aioekm.push.cloud import PushClient  # noqa: E402
+
+
+def rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def start_servers(
+    count: int, meters: int, days: int
+) -> tuple[list[asyncio.subprocess.Process], list[list[str]]]:
+    children = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(ROOT / "benchmarks" / "history_fetch.py"),
+            "--serve",
+            str(meters),
+            "--days",
+            str(days),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        for _ in range(count)
+    ]
+    ends = []
+    for child in children:
+        assert child.stdout is not None
+        ends.append((await child.stdout.readline()).decode().split())
+    return children, ends
+
+
+async def start_hass(config_dir: str) -> HomeAssistant:
+    """Home Assistant with its recorder on SQLite, started."""
+    hass = HomeAssistant(config_dir)
+    hass.config.skip_pip = True
+    await hass.config.async_set_time_zone("UTC")
+    loader.async_setup(hass)
+    hass.config_entries = config_entries.ConfigEntries(hass, {})
+    await bootstrap.async_load_base_functionality(hass)
+    recorder_helper.async_initialize_recorder(hass)
+    db_url = f"sqlite:///{config_dir}/home-assistant_v2.db"
+    assert await async_setup_component(hass, "recorder", {"recorder": {"db_url": db_url}})
+    await hass.async_start()
+    await hass.async_block_till_done()
+    return hass
+
+
+async def measure(args: argparse.Namespace) -> None:
+    now = now_after(args.days)
+    addresses = sorted(bench_fleet(args.meters, now.timestamp()).meters)
+    history.utcnow = lambda: now  # the fleet's clock: a year after its first report
+    if not args.write:  # the importer alone: rows counted, the recorder left idle
+        history.async_add_external_statistics = lambda hass, metadata, rows: None
+    children, ends = await start_servers(args.servers, args.meters, args.days)
+    try:
+        with tempfile.TemporaryDirectory() as config_dir:
+            hass = await start_hass(config_dir)
+            before = rss_mib()
+            async with aiohttp.ClientSession() as session:
+                clients = [
+                    PushClient(session, key, api_url=url, summary_url=url, timeout=120) for url, key in ends
+                ]
+                # Meters split between the servers: one importer per server (as one entry per key).
+                importers = [
+                    history.HistoryImporter(
+                        hass, client, (lambda i=i: addresses[i :: len(clients)]), timedelta(days=args.days)
+                    )
+                    for i, client in enumerate(clients)
+                ]
+                history.CONCURRENCY = 2
+                if args.tracemalloc:
+                    tracemalloc.start()
+                c0, w0 = time.process_time(), time.perf_counter()
+                rows = sum(await asyncio.gather(*(i.async_update() for i in importers)))
+                await history.get_instance(hass).async_block_till_done()
+                cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+                peak = tracemalloc.get_traced_memory()[1] if args.tracemalloc else 0
+                tracemalloc.stop()
+                requests = sum(c.requests for c in clients)
+            await hass.async_stop()
+            db_size = (Path(config_dir) / "home-assistant_v2.db").stat().st_size
+    finally:
+        for child in children:
+            if child.stdin:
+                child.stdin.close()
+        for child in children:
+            await asyncio.wait_for(child.wait(), 30)
+    server = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"python {platform.python_version()} on {platform.machine()}, uptime: {uptime()}")
+    print(f"meters {args.meters}, days {args.days}, {args.servers} fake servers (child processes)")
+    written = "written" if args.write else "counted, NOT written (--no-write)"
+    print(f"series per meter {len(history.SERIES)}, requests {requests}, statistic rows {written} {rows}")
+    print(f"wall {wall:.1f} s, this process CPU (importer + recorder) {cpu:.1f} s", end=", ")
+    print(f"fake servers CPU {server.ru_utime + server.ru_stime:.1f} s")
+    print(f"max RSS {rss_mib():.0f} MiB (HA with the recorder before the import: {before:.0f} MiB)")
+    if args.tracemalloc:
+        print(f"peak traced memory {peak / 2**20:.1f} MiB (tracemalloc on: CPU inflated)")
+    print(f"database {db_size / 2**20:.1f} MiB")
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--meters", type=int, default=10)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--servers", type=int, default=2)
+    parser.add_argument("--tracemalloc", action="store_true")
+    parser.add_argument(
+        "--no-write", dest="write", action="store_false", help="count the rows instead of writing them"
+    )
+    asyncio.run(measure(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
