@@ -41,6 +41,9 @@ def password(text: str) -> str:
 
 def _seconds(text: str, *, zero: bool) -> float:
     try:
+        # float() also reads Unicode digits ('١٢٣', '１２'): only ASCII is a number here.
+        if not text.isascii():
+            raise ValueError(text)
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
