@@ -18,8 +18,6 @@ import math
 from types import TracebackType
 from typing import Self
 
-import serialx
-
 from ..errors import (
     AddressMismatchError,
     CommandRejectedError,
@@ -35,6 +33,7 @@ from .commands import DEFAULT_PASSWORD
 from .exchange import Answer, Exchanges, MeterStats
 from .frames import MONTH_TABLE_REGISTERS, Frame, MonthTable, parse_reply, parse_table, to_reading
 from .port import Port
+from .port_url import redact_port_url
 from .requests import password_frame, read_request, table_read_frame
 from .settings import Describe, MeterSettings
 from .tariffs import (
@@ -85,7 +84,7 @@ class EkmBus(MeterSettings):
         self._last_b: dict[str, Frame] = {}
 
     def __repr__(self) -> str:
-        return f"<EkmBus {serialx.redact_uri(self.url)} connected={self.connected}>"
+        return f"<EkmBus {redact_port_url(self.url)} connected={self.connected}>"
 
     @property
     def first_byte_timeout(self) -> float:

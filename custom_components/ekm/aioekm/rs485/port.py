@@ -9,9 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import serialx
-
 from ..errors import EkmConnectionError
+from .port_url import redact_in, redact_port_url
 from .transport import Link
 
 _LOGGER = logging.getLogger(__name__)
@@ -75,7 +74,7 @@ class Port:
         if link is not None and not link.closed:
             return link
         if not self._wanted:
-            raise EkmConnectionError(f"bus {serialx.redact_uri(self.url)} is not open")
+            raise EkmConnectionError(f"bus {redact_port_url(self.url)} is not open")
         loop = asyncio.get_running_loop()
         if link is not None:  # it just went away
             self._link = None
@@ -83,18 +82,18 @@ class Port:
             self._went_down(link.lost_reason or "connection lost")
         if loop.time() < self._retry_at:
             raise EkmConnectionError(
-                f"{serialx.redact_uri(self.url)} is unavailable; "
+                f"{redact_port_url(self.url)} is unavailable; "
                 f"next reconnect attempt in {self._retry_at - loop.time():.1f} s"
             )
         try:
             self._link = await self._open_link()
         except EkmConnectionError as err:
-            self._went_down(str(err))
+            self._went_down(str(err))  # already redacted by Link.open
             self._retry_at = loop.time() + self._delay
             self._delay = min(self._delay * 2, self.backoff[1])
             raise
         if self._down_since is not None:
-            _LOGGER.info("RS-485 bus %s is back", serialx.redact_uri(self.url))
+            _LOGGER.info("RS-485 bus %s is back", redact_port_url(self.url))
         self._down_since = None
         self._retry_at = 0.0
         self._delay = self.backoff[0]
@@ -105,6 +104,6 @@ class Port:
             self._down_since = asyncio.get_running_loop().time()
             _LOGGER.warning(
                 "RS-485 bus %s went away (%s); reconnecting in the background of each poll",
-                serialx.redact_uri(self.url),
-                reason,
+                redact_port_url(self.url),
+                redact_in(reason, self.url),
             )

@@ -19,6 +19,7 @@ import serialx
 from ..errors import EkmConnectionError, EkmTimeoutError
 from ..fields import FRAME_LENGTH
 from .frames import ACK, STX
+from .port_url import redact_in, redact_port_url
 from .redaction import protect_serialx_logs
 
 
@@ -68,7 +69,8 @@ class Link:
                 loop, lambda: _Collector(link), url, **settings
             )
         except (OSError, serialx.SerialException, ValueError, TimeoutError) as err:
-            raise EkmConnectionError(f"cannot open {serialx.redact_uri(url)}: {err}") from err
+            reason = redact_in(str(err), url)
+            raise EkmConnectionError(f"cannot open {redact_port_url(url)}: {reason}") from err
         link._transport = transport
         protect_serialx_logs()  # platform modules load lazily on first open
         return link
@@ -138,7 +140,8 @@ class Link:
 
     def _check_open(self) -> None:
         if self._closed or self._transport is None:
-            raise EkmConnectionError(f"{serialx.redact_uri(self.url)} is gone: {self.lost_reason}")
+            reason = redact_in(self.lost_reason or "", self.url)
+            raise EkmConnectionError(f"{redact_port_url(self.url)} is gone: {reason}")
 
     async def send(self, data: bytes) -> None:
         """Write `data` (after dropping stale input)."""
@@ -150,7 +153,9 @@ class Link:
             transport.write(data)
         except (OSError, serialx.SerialException) as err:
             self._lost(err)
-            raise EkmConnectionError(f"write to {serialx.redact_uri(self.url)} failed: {err}") from err
+            raise EkmConnectionError(
+                f"write to {redact_port_url(self.url)} failed: {redact_in(str(err), self.url)}"
+            ) from err
 
     async def _wait_data(self, seconds: float) -> bool:
         """Wait up to `seconds` for more bytes; False if none came."""
