@@ -152,6 +152,9 @@ class HistoryImporter:
         first run) for every meter; rows written."""
         if self.history <= timedelta(0):
             return 0
+        # At Home Assistant's start the recorder may still be migrating its database.
+        if not await get_instance(self.hass).async_db_ready:
+            return 0
         async with self._lock:
             now = utcnow()
             plans = []

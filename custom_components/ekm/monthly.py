@@ -119,6 +119,8 @@ class MonthlyImporter:
     async def async_update(self) -> int:
         """Read every meter's tables once; rows written."""
         written = 0
+        if not await get_instance(self.hass).async_db_ready:  # the recorder failed to start
+            return 0
         for address in sorted(self.coordinator.meters):
             reading = self.coordinator.reading(address)
             current = reading.meter_time if reading and reading.meter_time else dt_util.now()

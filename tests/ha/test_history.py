@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+import logging
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -157,10 +158,16 @@ async def test_backfill_from_the_first_report(
     push_server: PushServer,
     now: Clock,
     exporting: VirtualMeter,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A year asked, the meters first reported 4 days ago: every hour since then, sums = register changes."""
     entry = add_entry(hass, push_server)
+    caplog.set_level(logging.INFO, logger="custom_components.ekm")
     await set_up(hass, entry)
+    logged = [r.getMessage() for r in caplog.records if r.name == "custom_components.ekm"]
+    assert any(m.startswith("History import: 2 meters, ") for m in logged), logged
+    assert any(m.startswith("History import: 50% (") for m in logged), logged
+    assert any(m.startswith("History import done: ") for m in logged), logged
     last = datetime(2026, 1, 5, tzinfo=UTC) - HOUR  # 00:40 now: the hour 23:00-24:00 is the last whole one
     for address, meter in ((V4, exporting), (V3, push_server.fleet.meters[V3])):
         for key, name in (("energy_import", "Fwd_kWh_Tot"), ("energy_total", "kWh_Tot")):
@@ -213,6 +220,22 @@ async def test_history_days_zero_imports_nothing(
     assert entry.state is ConfigEntryState.LOADED
     assert push_server.requests_to("/summary") == []
     assert await hourly(hass, sid(V4, "energy_import")) == []
+    await unload(hass, entry)
+
+
+async def test_setup_does_not_wait_for_the_import(
+    hass: HomeAssistant, push_server: PushServer, now: Clock
+) -> None:
+    push_server.inject(Fault(delay=1.0, times=None, path="/summary"))  # a slow Summary API
+    entry = add_entry(hass, push_server, meters=[V4])
+    await push_support.set_up(hass, entry)
+    assert entry.state is ConfigEntryState.LOADED
+    importer = history.importer_of(hass, entry.entry_id)
+    assert importer is not None and importer.busy
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await async_wait_recording_done(hass)
+    assert not importer.busy
+    assert await hourly(hass, sid(V4, "energy_import"))
     await unload(hass, entry)
 
 
