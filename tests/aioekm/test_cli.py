@@ -385,6 +385,13 @@ def test_every_default_is_what_help_says() -> None:
         (["simulate", "--meters", "1:v4", "--turnaround", "nan"], "argument --turnaround: seconds must be"),
         (["cloud", "read", "--meter", "²"], "argument --meter: a meter address"),
         (["cloud", "read", "--timeout", "inf"], "argument --timeout: seconds must be"),
+        (["cloud", "read", "--base-url", ""], "argument --base-url: must be an http:// or https:// URL"),
+        (["cloud", "read", "--base-url", "api.ekmpush.com"], "argument --base-url: must be an http://"),
+        (["cloud", "read", "--summary-url", "http://"], "argument --summary-url: must be an http://"),
+        (["cloud", "read", "--base-url", "http://u:1234567²@h"], "must not carry a user or password"),
+        (["simulate", "--meters", "300000001:v4,300000001:v4"], "meter 000300000001 is listed twice"),
+        (["simulate", "--meters", "1:v4,000000000001:v3"], "meter 000000000001 is listed twice"),
+        (["simulate", "--meters", "1:v4", "--legacy-gateway", "zz"], "a gateway MAC is 12 hex digits"),
     ],
 )
 def test_bad_arguments_are_argparse_errors(argv: list[str], message: str) -> None:
@@ -413,6 +420,14 @@ def test_simulate_on_a_port_in_use_is_one_line(socket_enabled: None) -> None:
             assert (
                 result.stderr == f"error: cannot serve {kind} on 127.0.0.1:{port}: address already in use\n"
             )
+
+
+def test_simulate_refuses_a_legacy_gateway_it_does_not_simulate(socket_enabled: None) -> None:
+    result = ekm("simulate", "--meters", "1:v4", "--legacy-gateway", "40:16:FA:10:00:01", "--http", "0")
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == (
+        "error: --legacy-gateway 4016fa100001: no simulated gateway has it (they are 4016fa100000)\n"
+    )
 
 
 def test_read_into_a_closed_pipe_exits_quietly(simulator: Simulator) -> None:

@@ -17,6 +17,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
+from yarl import URL
 
 from ..errors import EkmError
 from ..push.account import ACCOUNT_TARGETS, Account
@@ -39,6 +40,19 @@ def _meter(text: str) -> str:
     return text.strip()
 
 
+def base_url(text: str) -> str:
+    """An http(s) URL with a host and no credentials (the key and token have their own options)."""
+    try:
+        url = URL(text.strip())
+    except ValueError:
+        url = URL()
+    if url.scheme not in ("http", "https") or not url.host:
+        raise argparse.ArgumentTypeError("must be an http:// or https:// URL with a host")
+    if url.user is not None or url.password is not None:
+        raise argparse.ArgumentTypeError("must not carry a user or password (use --key and --token)")
+    return str(url)
+
+
 def register(subparsers: SubParsers) -> None:
     """Add the `cloud` command and its subcommands to the CLI."""
     cloud = subparsers.add_parser("cloud", help="talk to the EKM Push cloud API")
@@ -50,9 +64,12 @@ def register(subparsers: SubParsers) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--key", default=None, help="EKM Push key (default: $EKM_PUSH_KEY)")
     common.add_argument("--token", default=None, help="API bearer token (default: $EKM_API_TOKEN)")
-    common.add_argument("--base-url", default=None, help=f"API base URL (default {DEFAULT_API_URL})")
+    common.add_argument(
+        "--base-url", type=base_url, default=None, help=f"API base URL (default {DEFAULT_API_URL})"
+    )
     common.add_argument(
         "--summary-url",
+        type=base_url,
         default=None,
         help=f"Summary base URL (default: --base-url if given, else {DEFAULT_SUMMARY_URL})",
     )

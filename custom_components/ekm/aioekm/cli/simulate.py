@@ -26,18 +26,27 @@ PROTOCOLS = {"v3": "v3", "v4": "v4", "v5": "v4"}
 
 def meters_spec(text: str) -> str:
     """'300000001:v4,17507:v3,300000003:v5' checked, as the simulator's form (v5 -> v4)."""
-    items = []
+    items: dict[str, str] = {}  # address -> protocol
     for item in filter(None, (part.strip() for part in text.split(","))):
         meter, _, version = item.partition(":")
         protocol = PROTOCOLS.get(version.strip().lower() or "v4")
         if protocol is None:
             raise argparse.ArgumentTypeError(f"protocol of {meter!r} must be v3, v4 or v5, got {version!r}")
-        items.append(f"{address(meter)}:{protocol}")
+        checked = address(meter)
+        if checked in items:
+            raise argparse.ArgumentTypeError(f"meter {checked} is listed twice")
+        items[checked] = protocol
     if not items:
         raise argparse.ArgumentTypeError("list at least one meter, e.g. 300000001:v4")
-    if len(set(items)) != len({item.partition(":")[0] for item in items}):
-        raise argparse.ArgumentTypeError("a meter address is listed twice")
-    return ",".join(items)
+    return ",".join(f"{meter}:{protocol}" for meter, protocol in items.items())
+
+
+def gateway_mac(text: str) -> str:
+    """A gateway MAC: 12 hex digits, with or without ':' or '-' between pairs; lower case, bare."""
+    bare = text.strip().replace(":", "").replace("-", "").lower()
+    if len(bare) != 12 or not all(c in "0123456789abcdef" for c in bare):
+        raise argparse.ArgumentTypeError(f"a gateway MAC is 12 hex digits (e.g. 4016fa0fffff), got {text!r}")
+    return bare
 
 
 @contextmanager
@@ -91,6 +100,11 @@ async def _simulate(args: argparse.Namespace) -> int:
             http = PushServer(fleet)
         for mac in args.legacy_gateway or ():
             if http is not None:
+                if mac not in http.keys.gateways:
+                    known = ", ".join(sorted(http.keys.gateways))
+                    raise ValueError(
+                        f"--legacy-gateway {mac}: no simulated gateway has it (they are {known})"
+                    )
                 http.make_legacy(mac)
         if args.push3 is not None:
             with _listening("the Push3 local API", args.push3):
@@ -130,7 +144,7 @@ def register(sub: SubParsers) -> None:
     sim.add_argument(
         "--legacy-gateway",
         action="append",
-        type=str.lower,
+        type=gateway_mac,
         metavar="MAC",
         help="make this gateway an older, non-Push3 one (no sendCommand, no relays); repeatable",
     )
