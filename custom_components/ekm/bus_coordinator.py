@@ -119,6 +119,22 @@ class BusCoordinator(EkmCoordinator):
     def shared_bus(self, port: str) -> EkmBus | None:
         return self.bus if port == self.bus.url else None
 
+    async def async_tariff_diagnostics(self) -> dict[str, Any]:
+        """Each meter's time-of-use tables, read now (they are not in the A/B frames).
+
+        Read at download time rather than cached: nothing else needs them, and a copy could be
+        stale after a write from the meter's own software. Each meter is one session under the
+        bus lock, so a poll waits at most one meter's three table reads; a meter that does not
+        answer shows the error's text instead of its tables.
+        """
+        tariffs: dict[str, Any] = {}
+        for address in self.meters:
+            try:
+                tariffs[address] = (await self.bus.read_tariffs(address)).as_dict()
+            except EkmError as err:
+                tariffs[address] = {"error": f"{type(err).__name__}: {err}"}
+        return tariffs
+
     def diagnostics(self) -> dict[str, Any]:
         stats = {address: asdict(self.bus.stats(address)) for address in self.meters}
         return {

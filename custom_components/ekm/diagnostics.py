@@ -8,6 +8,7 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 
+from .bus_coordinator import BusCoordinator
 from .const import CONF_API_TOKEN, CONF_PASSWORD, CONF_PORT
 from .coordinator import EkmConfigEntry
 from .helpers import connection_of, port_label
@@ -22,6 +23,10 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: EkmConf
     data = dict(entry.data)
     if CONF_PORT in data:
         data[CONF_PORT] = port_label(data[CONF_PORT])
+    # RS-485 entries: schedules, seasons and holidays, read from each meter now.
+    tariffs = (
+        await coordinator.async_tariff_diagnostics() if isinstance(coordinator, BusCoordinator) else None
+    )
     return {
         "entry": {
             "title": entry.title,
@@ -31,6 +36,7 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: EkmConf
         },
         "last_update_success": coordinator.last_update_success,
         "connection": async_redact_data(coordinator.diagnostics(), TO_REDACT),
+        "tariffs": tariffs,
         # Cloud entries: the last hour imported into each long-term statistic.
         "history": importer.diagnostics() if (importer := importer_of(hass, entry.entry_id)) else None,
     }
