@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import time
+from pathlib import Path
+import re
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -10,6 +12,7 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+import yaml
 
 from custom_components.ekm.aioekm.rs485.tariffs import (
     Holiday,
@@ -21,6 +24,7 @@ from custom_components.ekm.aioekm.rs485.tariffs import (
 from custom_components.ekm.aioekm.simulator import Fleet
 from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator
 from custom_components.ekm.const import DOMAIN
+from custom_components.ekm.services import SET_TARIFF_SCHEDULE_SCHEMA
 
 from . import push_support
 from .conftest import V3, V4
@@ -122,3 +126,14 @@ async def test_cloud_entry_has_none(
     """Cloud meters' tables cannot be read over the Push APIs."""
     await push_support.set_up(hass, cloud_entry)
     assert (await download(hass, hass_client, cloud_entry))["tariffs"] is None
+
+
+def test_readme_example() -> None:
+    """The README's ekm.set_tariff_schedule example is valid as written."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("### Action `ekm.set_tariff_schedule`", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)
+    example = yaml.safe_load(block)
+    assert example["action"] == "ekm.set_tariff_schedule"
+    data = SET_TARIFF_SCHEDULE_SCHEMA({**example["target"], **example["data"]})
+    assert [p["tariff"] for p in data["periods"]] == [2, 1]
