@@ -309,16 +309,25 @@ class HistoryImporter:
         return baselines, max(hours, default=None)
 
     async def _async_baselines_before(self, address: str, start: datetime) -> dict[str, Baseline]:
-        """The meter's sums at the hour before `start` (none where it has no row there)."""
+        """Where the meter's sums stood before `start`: each series' last row before it.
+
+        Hours that added nothing have no row, so the last row may be older: the last month
+        is searched first, then all the rest for the series not found there.
+        """
         ids = {statistic_id(address, s): s for s in SUMS.values()}
-        found = await get_instance(self.hass).async_add_executor_job(
-            statistics_during_period, self.hass, start - HOUR, start, set(ids), "hour", None, {"state", "sum"}
-        )
-        return {
-            ids[sid].register: _baseline(dt_util.utc_from_timestamp(rows[-1]["start"]), rows[-1])
-            for sid, rows in found.items()
-            if rows and sid in ids
-        }
+        baselines: dict[str, Baseline] = {}
+        for since in (start - timedelta(days=31), datetime(2000, 1, 1, tzinfo=dt_util.UTC)):
+            wanted = {sid for sid, series in ids.items() if series.register not in baselines}
+            if not wanted:
+                break
+            found = await get_instance(self.hass).async_add_executor_job(
+                statistics_during_period, self.hass, since, start, wanted, "hour", None, {"state", "sum"}
+            )
+            for sid, rows in found.items():
+                if rows and sid in ids:
+                    hour = dt_util.utc_from_timestamp(rows[-1]["start"])
+                    baselines[ids[sid].register] = _baseline(hour, rows[-1])
+        return baselines
 
     def diagnostics(self) -> dict[str, Any]:
         return {
