@@ -263,6 +263,54 @@ async def test_text_bodies_are_masked_before_they_are_cut(
     assert "***" in str(caught.value)
 
 
+@pytest.mark.parametrize("status", [200, 400, 503])
+async def test_key_in_another_case_or_cut_is_masked(
+    client: PushClient, hostile: HostileServer, caplog: pytest.LogCaptureFixture, status: int
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    echoes = [KEY.lower(), KEY.upper(), KEY[:-1], KEY[5:17].swapcase(), TOKEN.upper(), TOKEN[2:15]]
+    body = " ".join(echoes)
+    hostile.send(body if status != 200 else json.dumps({"key_type": "account", "echo": body}), status)
+    try:
+        shown = repr(await client.account())
+    except PushApiError as err:
+        shown = str(err)
+    for text in (shown, caplog.text):
+        folded = text.lower()
+        assert KEY.lower()[:11] not in folded
+        assert KEY.lower()[5:16] not in folded
+        assert TOKEN.lower()[2:13] not in folded
+    assert "***" in shown
+
+
+async def test_reprs_do_not_show_secrets_in_urls() -> None:
+    async with aiohttp.ClientSession() as session:
+        client = PushClient(session, KEY, api_token=TOKEN, api_url=f"http://127.0.0.1:1/?key={KEY}&t={TOKEN}")
+        push3 = Push3Client(session, "gw", KEY, base_url=f"http://127.0.0.1:1/{KEY.lower()}")
+        for shown in (repr(client), str(client), repr(push3)):
+            assert KEY.lower()[:11] not in shown.lower()
+            assert TOKEN[:11] not in shown
+        assert repr(push3) == "Push3Client(base_url='http://127.0.0.1:1/***', key=***)"
+
+
+@pytest.mark.parametrize(
+    "url", ["http://user:pass-word@127.0.0.1:1", "http://user@127.0.0.1:1", "", "127.0.0.1:1", "http://[]"]
+)
+async def test_base_urls_with_credentials_or_without_host_are_refused(url: str) -> None:
+    """Credentials in a URL would be a second Authorization beside the token (aiohttp refuses the pair)."""
+    async with aiohttp.ClientSession() as session:
+        for make in (
+            lambda: PushClient(session, KEY, api_token=TOKEN, api_url=url),
+            lambda: PushClient(session, KEY, summary_url=url),
+            lambda: Push3Client(session, "gw", KEY, base_url=url or "http://"),
+        ):
+            with pytest.raises(ValueError, match="must") as caught:
+                make()
+            assert "pass-word" not in str(caught.value)
+        with pytest.raises(ValueError, match="user or password"):
+            Push3Client(session, "user:pass-word@192.168.1.9", KEY)
+
+
 async def test_cli_output_does_not_carry_an_echoed_key(
     server: PushServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -44,7 +44,7 @@ def base_url(text: str) -> str:
     """An http(s) URL with a host and no credentials (the key and token have their own options)."""
     try:
         url = URL(text.strip())
-    except ValueError:
+    except (ValueError, IndexError):  # yarl raises IndexError for "http://[]"
         url = URL()
     if url.scheme not in ("http", "https") or not url.host:
         raise argparse.ArgumentTypeError("must be an http:// or https:// URL with a host")

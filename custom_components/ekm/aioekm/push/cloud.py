@@ -26,7 +26,16 @@ from ..rs485.commands import MAX_RELAY_SECONDS
 from .account import ACCOUNT_TARGETS, Account, parse_account
 from .dates import format_api_time, load_zone, zone_param
 from .errors import server_text
-from .http import DEFAULT_RETRY, MAX_BODY_BYTES, HttpTransport, Params, RetryPolicy, build_url, join_list
+from .http import (
+    DEFAULT_RETRY,
+    MAX_BODY_BYTES,
+    HttpTransport,
+    Params,
+    RetryPolicy,
+    build_url,
+    check_base_url,
+    join_list,
+)
 from .mapping import MeterProblem, RealtimeResult, Unavailable, merge_results, realtime_result, with_inputs
 from .summary import (
     GatewayStatus,
@@ -112,8 +121,8 @@ class PushClient:
             raise ValueError("max_meters_per_request and max_concurrency must be at least 1")
         self._key = key
         self._token = api_token
-        self.api_url = URL(api_url)
-        self.summary_url = URL(summary_url)
+        self.api_url = check_base_url(api_url, "api_url")
+        self.summary_url = check_base_url(summary_url, "summary_url")
         self.max_url_length = max_url_length
         self.max_meters_per_request = max_meters_per_request
         self.max_concurrency = max_concurrency
@@ -129,8 +138,9 @@ class PushClient:
 
     def __repr__(self) -> str:
         token = ", api_token=***" if self._token else ""
-        urls = f"api_url={str(self.api_url)!r}, summary_url={str(self.summary_url)!r}"
-        return f"PushClient({urls}, key=***{token})"
+        # A base URL may carry the key (a query someone added by hand): masked like any text.
+        api, summary = self._http.safe(str(self.api_url)), self._http.safe(str(self.summary_url))
+        return f"PushClient(api_url={api!r}, summary_url={summary!r}, key=***{token})"
 
     @property
     def requests(self) -> int:

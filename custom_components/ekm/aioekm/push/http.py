@@ -76,6 +76,23 @@ def build_url(base: str | URL, path: str, params: Params) -> URL:
     return url.with_query(query) if query else url
 
 
+def check_base_url(text: str | URL, what: str) -> URL:
+    """`text` as a base URL: http(s), with a host and no user or password.
+
+    Credentials in a URL would travel as a second Authorization beside the API token and
+    show wherever the URL is printed; the key and token have their own arguments.
+    """
+    try:
+        url = URL(text)
+    except (ValueError, IndexError):  # yarl raises IndexError for "http://[]"
+        url = URL()
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"{what} must be an http:// or https:// URL with a host")
+    if url.user is not None or url.password is not None:
+        raise ValueError(f"{what} must not carry a user or password")
+    return url
+
+
 class HttpTransport:
     """Send JSON requests over an injected aiohttp session."""
 

@@ -11,11 +11,10 @@ import asyncio
 from collections.abc import Awaitable, Callable, Collection, Iterable
 
 import aiohttp
-from yarl import URL
 
 from ..errors import AuthenticationError, PushApiError
 from ..readings import normalize_address
-from .http import MAX_BODY_BYTES, HttpTransport, RetryPolicy, build_url
+from .http import MAX_BODY_BYTES, HttpTransport, RetryPolicy, build_url, check_base_url
 from .mapping import RealtimeResult, push3_result, with_inputs
 
 PUSH3_RETRY = RetryPolicy(attempts=2)
@@ -60,8 +59,10 @@ class Push3Client:
         """`host` is the gateway's IP or name; `base_url` overrides `http://<host>` (tests, proxies)."""
         if not key:
             raise ValueError("the gateway key is required")
+        if not (base_url or host.strip()):
+            raise ValueError("the gateway host is required")
         self._key = key
-        self.base_url = URL(base_url or f"http://{host}")
+        self.base_url = check_base_url(base_url or f"http://{host}", "base_url" if base_url else "host")
         self._http = HttpTransport(
             session,
             secrets=lambda: (self._key,),
@@ -73,7 +74,7 @@ class Push3Client:
         )
 
     def __repr__(self) -> str:
-        return f"Push3Client(base_url={str(self.base_url)!r}, key=***)"
+        return f"Push3Client(base_url={self._http.safe(str(self.base_url))!r}, key=***)"
 
     @property
     def requests(self) -> int:

@@ -2,13 +2,17 @@
 
 Secrets are masked by value, wherever they appear: in URLs and messages (also
 URL-encoded), and anywhere in a decoded answer, since a server may echo them in
-any field at any depth (`"extra": {"key": "..."}`).
+any field at any depth (`"extra": {"key": "..."}`). A server may also echo a
+secret in another case or cut: any run of FRAGMENT or more characters of a
+secret, whatever the case of its ASCII letters, is masked whole.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 import re
+import string
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -17,6 +21,17 @@ REDACTED = "***"
 _SECRET_PARAM = re.compile(r"(?i)\b(key|token|api_token|password)=([^&\s\"']+)")
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[^\s\"',]+")
 
+# Fragments are found by probes: the secret's 8-character windows at every 4th offset (and
+# the last one). Every run of 8 + 4 - 1 characters holds a whole probe; a found probe is then
+# widened to the whole run. A few str.find calls per secret keep this fast on large bodies.
+_PROBE = 8
+_STEP = 4
+FRAGMENT = _PROBE + _STEP - 1
+# Folds ASCII letters only, so that positions in the folded text are those of the text.
+_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+type Probe = tuple[str, str, int]  # (folded form, probe, offset of the probe in the form)
+
 
 def secret_forms(secrets: Iterable[str | None]) -> tuple[str, ...]:
     """Each secret as sent and as it looks URL-encoded, longest first."""
@@ -24,17 +39,70 @@ def secret_forms(secrets: Iterable[str | None]) -> tuple[str, ...]:
     return tuple(sorted(forms, key=len, reverse=True))
 
 
+@lru_cache(maxsize=16)
+def _probes(forms: tuple[str, ...]) -> tuple[Probe, ...]:
+    probes: list[Probe] = []
+    for form in forms:
+        folded = form.translate(_FOLD)
+        width = min(_PROBE, len(folded))
+        last = len(folded) - width
+        offsets = sorted({*range(0, last + 1, _STEP), last})
+        probes.extend((folded, folded[offset : offset + width], offset) for offset in offsets)
+    return tuple(probes)
+
+
+def _mask(text: str, probes: tuple[Probe, ...]) -> str:
+    """`text` with every run of a secret that holds a probe replaced by REDACTED."""
+    folded = text.translate(_FOLD)
+    spans: list[tuple[int, int]] = []
+    for form, probe, offset in probes:
+        found = folded.find(probe)
+        while found >= 0:
+            # Widen to the whole run of the secret around the probe.
+            left, i = found, offset
+            while left > 0 and i > 0 and folded[left - 1] == form[i - 1]:
+                left, i = left - 1, i - 1
+            right, j = found + len(probe), offset + len(probe)
+            while right < len(folded) and j < len(form) and folded[right] == form[j]:
+                right, j = right + 1, j + 1
+            spans.append((left, right))
+            found = folded.find(probe, found + 1)
+    if not spans:
+        return text
+    spans.sort()
+    parts: list[str] = []
+    done = 0
+    for left, right in spans:
+        if right <= done:
+            continue
+        if left > done:
+            parts.append(text[done:left])
+            parts.append(REDACTED)
+        elif not parts or parts[-1] != REDACTED:
+            parts.append(REDACTED)
+        done = right
+    parts.append(text[done:])
+    return "".join(parts)
+
+
 def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """`text` with every secret (also URL-encoded) and every key=/Bearer value masked."""
-    for form in secret_forms(secrets):
-        text = text.replace(form, REDACTED)
+    """`text` with every secret (any case, cut, URL-encoded) and every key=/Bearer value masked."""
+    forms = secret_forms(secrets)
+    if forms:
+        text = _mask(text, _probes(forms))
     text = _SECRET_PARAM.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
     return _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
 
 
 def may_hold(raw: bytes, secrets: Iterable[str | None]) -> bool:
-    """Whether a JSON body can carry a secret: it does literally, or escapes hide what it says."""
-    return b"\\" in raw or any(form.encode() in raw for form in secret_forms(secrets))
+    """Whether a JSON body can carry a secret: a probe of it is there, or escapes hide what it says."""
+    if b"\\" in raw:
+        return True
+    forms = secret_forms(secrets)
+    if not forms:
+        return False
+    folded = raw.lower()  # ASCII letters only, as _FOLD
+    return any(probe.encode() in folded for _, probe, _ in _probes(forms))
 
 
 def redact_value(value: Any, secrets: Iterable[str | None]) -> Any:
@@ -42,11 +110,10 @@ def redact_value(value: Any, secrets: Iterable[str | None]) -> Any:
     forms = secret_forms(secrets)
     if not forms:
         return value
+    probes = _probes(forms)
 
     def mask(text: str) -> str:
-        for form in forms:
-            text = text.replace(form, REDACTED)
-        return text
+        return _mask(text, probes)
 
     # Iterative, so that a deep (hostile) document cannot exhaust the stack.
     root: list[Any] = [value]
