@@ -405,6 +405,28 @@ async def test_import_history_action_reimports_a_range(
     await unload(hass, entry)
 
 
+async def test_import_history_action_reaches_further_back(
+    hass: HomeAssistant, push_server: PushServer, now: Clock, exporting: VirtualMeter
+) -> None:
+    """Two days imported; the action asks from the first report on: the sums are redone up to now."""
+    entry = add_entry(hass, push_server, days=2, meters=[V4])
+    await set_up(hass, entry)
+    last = datetime(2026, 1, 5, tzinfo=UTC) - HOUR
+    assert start_of((await hourly(hass, sid(V4, "energy_import")))[0]) == last - 47 * HOUR
+    await hass.services.async_call(
+        DOMAIN,
+        "import_history",
+        {"config_entry_id": entry.entry_id, "start": FIRST.isoformat(), "end": (FIRST + HOUR).isoformat()},
+        blocking=True,
+        return_response=True,
+    )
+    await async_wait_recording_done(hass)
+    rows = await hourly(hass, sid(V4, "energy_import"))
+    assert [start_of(r) for r in rows] == hours(FIRST, last)
+    assert_follows(rows, exporting, "Fwd_kWh_Tot")
+    await unload(hass, entry)
+
+
 async def test_import_history_action_refuses_other_entries(
     hass: HomeAssistant, push_server: PushServer, now: Clock
 ) -> None:
