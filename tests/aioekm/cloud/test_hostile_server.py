@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 import json
 import logging
+import tracemalloc
 from typing import Any
+import zlib
 
 import aiohttp
 from aiohttp import web
@@ -56,6 +58,7 @@ class HostileServer:
     answer: Answer
     requests: int = 0
     pages: Callable[[int], str] | None = None  # the body of request n (1, 2, ...) instead
+    accept_encoding: str | None = None  # as the last request sent it
 
     def send(self, body: str | bytes, status: int = 200, **kw: Any) -> None:
         raw = body.encode() if isinstance(body, str) else body
@@ -68,6 +71,7 @@ async def hostile() -> AsyncIterator[HostileServer]:
 
     async def handle(request: web.Request) -> web.StreamResponse:
         server.requests += 1
+        server.accept_encoding = request.headers.get("Accept-Encoding")
         answer = Answer(body=server.pages(server.requests).encode()) if server.pages else server.answer
         if not answer.chunked:
             return web.Response(
@@ -375,6 +379,73 @@ async def test_body_larger_than_the_cap_is_refused(hostile: HostileServer, chunk
         with pytest.raises(MalformedResponseError, match="larger than"):
             await push3.read_meters()
     assert hostile.requests == 3  # a refused body is not asked for again
+
+
+def gzip_bomb(expanded: int) -> bytes:
+    """`expanded` zero bytes, gzipped (about 1000 times smaller)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = bytes(1 << 20)
+    return b"".join([*(packer.compress(block) for _ in range(expanded >> 20)), packer.flush()])
+
+
+async def test_a_compressed_bomb_is_refused_before_it_is_expanded(hostile: HostileServer) -> None:
+    """256 MB packed in about 250 kB: no more than the cap (1 MB here) of it is ever expanded."""
+    hostile.send(gzip_bomb(256 << 20), headers={"Content-Encoding": "gzip"})
+    async with aiohttp.ClientSession() as session:
+        small = PushClient(session, KEY, api_url=hostile.url, retry=FAST, max_body_bytes=1 << 20)
+        tracemalloc.start()
+        try:
+            with pytest.raises(MalformedResponseError, match=f"larger than {1 << 20} bytes"):
+                await small.read_meters([V4])
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    # aiohttp's own decompression expands each network read whole: tens of MB before the cap.
+    assert peak < 16 << 20
+    assert hostile.accept_encoding == "gzip, deflate"
+
+
+def deflated(data: bytes, wbits: int) -> bytes:
+    packer = zlib.compressobj(6, zlib.DEFLATED, wbits)
+    return packer.compress(data) + packer.flush()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "wbits"),
+    [
+        ("gzip", 16 + zlib.MAX_WBITS),
+        ("x-gzip", 16 + zlib.MAX_WBITS),
+        ("deflate", zlib.MAX_WBITS),
+        ("deflate", -15),
+    ],
+    ids=["gzip", "x-gzip", "zlib deflate", "raw deflate"],
+)
+@pytest.mark.parametrize("chunked", [False, True], ids=["with length", "chunked"])
+async def test_compressed_answers_are_read(
+    client: PushClient, hostile: HostileServer, encoding: str, wbits: int, chunked: bool
+) -> None:
+    body = readmeter(V4, kWh_Tot="12.5", Padding="x" * 100_000).encode()
+    hostile.send(deflated(body, wbits), headers={"Content-Encoding": encoding}, chunked=chunked)
+    reading = (await client.read_meters([V4])).readings[V4]
+    assert reading.values["kWh_Tot"] == 12.5
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body", "message"),
+    [
+        ("br", b"\x0b\x02\x80{}\x03", "encoded as 'br', which was not asked for"),
+        ("gzip", b"not gzip at all", "compressed answer is corrupt"),
+        ("gzip", gzip_bomb(1 << 20)[:500], "compressed answer ends before its end"),
+        ("gzip, gzip", gzip_bomb(1 << 20), "which was not asked for"),
+    ],
+    ids=["brotli", "corrupt", "cut short", "twice"],
+)
+async def test_bad_compressed_answers_are_malformed(
+    client: PushClient, hostile: HostileServer, encoding: str, body: bytes, message: str
+) -> None:
+    hostile.send(body, headers={"Content-Encoding": encoding})
+    with pytest.raises(MalformedResponseError, match=message):
+        await client.read_meters([V4])
 
 
 async def test_a_full_summary_page_fits_the_default_cap(

@@ -18,6 +18,7 @@ from yarl import URL
 
 from ..errors import EkmConnectionError, EkmTimeoutError, MalformedResponseError, PushApiError, ServerError
 from .errors import decode_json, error_for, malformed
+from .inflate import ACCEPT_ENCODING, CorruptBodyError, Inflater, UnsupportedEncodingError
 from .redaction import may_hold, redact, redact_value
 
 _LOGGER = logging.getLogger(__package__)
@@ -172,8 +173,14 @@ class HttpTransport:
             _LOGGER.debug("%s", self.safe(f"{method} {url}"))
         try:
             async with asyncio.timeout(self.timeout):
+                # The body is read as sent and expanded here under the size cap (push/inflate.py).
                 async with self._session.request(
-                    method, url, json=json_body, headers=headers, allow_redirects=False
+                    method,
+                    url,
+                    json=json_body,
+                    headers={**(headers or {}), "Accept-Encoding": ACCEPT_ENCODING},
+                    allow_redirects=False,
+                    auto_decompress=False,
                 ) as response:
                     raw = await self._read_body(response, what)
                     status = response.status
@@ -204,16 +211,38 @@ class HttpTransport:
         return redact_value(payload, secrets) if may_hold(raw, secrets) else payload
 
     async def _read_body(self, response: aiohttp.ClientResponse, what: str) -> bytes:
-        """The body, refused beyond max_body_bytes before more of it is held."""
+        """The body, decompressed, refused beyond max_body_bytes (sent or expanded) before more is held."""
         limit = self.max_body_bytes
         if response.content_length is not None and response.content_length > limit:
             raise self._too_large(what)
-        body = bytearray()
-        async for chunk in response.content.iter_chunked(_CHUNK):
-            body += chunk
-            if len(body) > limit:
-                raise self._too_large(what)
-        return bytes(body)
+        encoding = response.headers.get("Content-Encoding", "").strip()
+        # Expanded a chunk at a time and joined once at the end: one large expansion, or a growing
+        # bytearray, would briefly need twice the cap.
+        pieces: list[bytes] = []
+        size = received = 0
+        try:
+            inflater = Inflater(encoding) if encoding and encoding.lower() != "identity" else None
+            async for chunk in response.content.iter_chunked(_CHUNK):
+                received += len(chunk)
+                if received > limit:
+                    raise self._too_large(what)
+                out = chunk if inflater is None else inflater.feed(chunk, min(limit - size, _CHUNK))
+                while True:
+                    pieces.append(out)
+                    size += len(out)
+                    if size > limit:
+                        raise self._too_large(what)
+                    if inflater is None or not inflater.pending:
+                        break
+                    out = inflater.feed(b"", min(limit - size, _CHUNK))
+            if inflater is not None:
+                pieces.append(inflater.finish())
+        except (UnsupportedEncodingError, CorruptBodyError) as err:
+            raise MalformedResponseError(f"{what}: {err}", status=response.status) from None
+        body = b"".join(pieces)
+        if len(body) > limit:
+            raise self._too_large(what)
+        return body
 
     def _too_large(self, what: str) -> MalformedResponseError:
         return MalformedResponseError(f"{what}: answer larger than {self.max_body_bytes} bytes, not read")
