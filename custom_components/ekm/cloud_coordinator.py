@@ -26,6 +26,9 @@ from .coordinator import EkmConfigEntry, gateway_identifier
 from .push_coordinator import MAPPED_FIELDS, PushCoordinator
 
 ACCOUNT_EVERY: Final = 10  # polls between two reads of the Account API
+# A meter leaves the entry only when this many reads of the Account API in a row lack it:
+# EKM drops a meter from an account for a moment now and then, and it comes back.
+ACCOUNT_MISSES_TO_REMOVE: Final = 3
 RELAY_CONFIRM_TIMEOUT: Final = 30.0  # seconds to wait for State_Out to show a switched relay
 RELAY_CONFIRM_EVERY: Final = 2.0
 
@@ -63,13 +66,15 @@ class CloudCoordinator(PushCoordinator):
         taken: Collection[str] = (),
     ) -> None:
         present = {meter.address: meter for meter in account.meters}
-        known = set(present)
         # Meters the user left out, or that an earlier entry reads, are never added here.
-        self._excluded = (known - set(picked)) | set(taken)
+        self._excluded = (set(present) - set(picked)) | set(taken)
         meters = {a: protocol_of(m) for a, m in present.items() if a not in self._excluded}
         super().__init__(hass, entry, meters=meters, default_interval=DEFAULT_CLOUD_SCAN_INTERVAL)
         self.client = client
-        self._known = known
+        # The user's pick as stored: it keeps a meter the account dropped, so that meter is
+        # read again when it comes back (after a reload too) instead of looking left out.
+        self._picked = set(picked) | set(meters)
+        self._misses: dict[str, int] = {}  # Account API reads in a row without the meter
         self.account = account
         self.gateway_status: dict[str, bool | None] = {}
         self._account_due = False
@@ -218,21 +223,27 @@ class CloudCoordinator(PushCoordinator):
         new = {
             address: protocol_of(meter)
             for address, meter in present.items()
-            if address not in self._known and address not in self._excluded
+            if address not in self.meters and address not in self._excluded
         }
-        self._known |= present.keys()
-        gone = [address for address in self.meters if address not in present]
+        for address in present:
+            self._misses.pop(address, None)
+        gone = []
+        for address in self.meters:
+            if address not in present:
+                self._misses[address] = self._misses.get(address, 0) + 1
+                if self._misses[address] >= ACCOUNT_MISSES_TO_REMOVE:
+                    gone.append(address)
         for address in gone:
+            self._misses.pop(address, None)
             self.problems.pop(address, None)
             ir.async_delete_issue(self.hass, DOMAIN, unknown_meter_issue(self.config_entry.entry_id, address))
         self.async_meters_removed(gone)
         self.async_meters_added(new)
         self.async_register_hub()  # gateways and ioStacks may have come, or changed names
         self.async_remove_stale_devices()  # a gateway left without meters, an ioStack gone
-        if new or gone:
-            self.hass.config_entries.async_update_entry(
-                self.config_entry, data={**self.config_entry.data, CONF_METERS: sorted(self.meters)}
-            )
+        if new:
+            self._picked |= new.keys()
+            self._store_picked()
 
     @callback
     def async_forget_meter(self, address: str) -> bool:
@@ -241,13 +252,17 @@ class CloudCoordinator(PushCoordinator):
         if problem is None or problem.reason is not Unavailable.UNKNOWN_METER:
             return False
         self._excluded.add(address)
+        self._picked.discard(address)
         ir.async_delete_issue(self.hass, DOMAIN, unknown_meter_issue(self.config_entry.entry_id, address))
         self.problems.pop(address, None)
         self.async_meters_removed([address], remove_devices=False)  # Home Assistant removes it
-        self.hass.config_entries.async_update_entry(
-            self.config_entry, data={**self.config_entry.data, CONF_METERS: sorted(self.meters)}
-        )
+        self._store_picked()
         return True
+
+    def _store_picked(self) -> None:
+        self.hass.config_entries.async_update_entry(
+            self.config_entry, data={**self.config_entry.data, CONF_METERS: sorted(self._picked)}
+        )
 
     # --- relays ---------------------------------------------------------------
 

@@ -214,7 +214,7 @@ async def test_meter_added_and_removed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A meter new to the account gets its device and entities without a reload; a meter taken off
-    the account (1200) is removed with its device."""
+    the account (1200) is removed with its device once three reads of the account lack it."""
     monkeypatch.setattr(cloud_coordinator, "ACCOUNT_EVERY", 1)
     push_server.add_meter(make_meter(NEW, "v4", gateway=GATEWAY, index=5))
     await poll(hass)
@@ -228,12 +228,70 @@ async def test_meter_added_and_removed(
     push_server.remove_meter(V3)
     await poll(hass)  # 1200: unavailable, repair issue, the account is read again next time
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"unknown_meter_{loaded.entry_id}_{V3}") is not None
+    for _ in range(cloud_coordinator.ACCOUNT_MISSES_TO_REMOVE - 1):
+        await poll(hass)  # the account lacks it, and 1200 again: read again next time
+        assert get_device(registry, (DOMAIN, V3), loaded.entry_id) is not None
     await poll(hass)
     assert get_device(registry, (DOMAIN, V3), loaded.entry_id) is None
     assert meter_states(hass, loaded, V3) == {}
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"unknown_meter_{loaded.entry_id}_{V3}") is None
-    assert V3 not in loaded.data[CONF_METERS]
+    assert V3 not in loaded.runtime_data.meters
+    assert V3 in loaded.data[CONF_METERS]  # still the user's pick: read again if it comes back
     assert _available(meter_states(hass, loaded, V4))
+
+
+async def test_meter_dropped_for_a_moment_is_kept(
+    hass: HomeAssistant,
+    loaded: MockConfigEntry,
+    push_server: PushServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """EKM drops a meter from the account for two polls, then lists it again: its device, its
+    entities and the user's name for one stay, and it reads again."""
+    registry = er.async_get(hass)
+    entity_id = registry.async_get_entity_id("sensor", DOMAIN, f"{V3}_kWh_Tot")
+    assert entity_id is not None
+    registry.async_update_entity(entity_id, name="Flat 3 energy")
+    meter = push_server.fleet.meters[V3]
+    push_server.remove_meter(V3)
+    await poll(hass)
+    await poll(hass)
+    assert get_device(dr.async_get(hass), (DOMAIN, V3), loaded.entry_id) is not None
+    push_server.add_meter(meter)
+    await poll(hass)
+    await poll(hass)
+    assert V3 in loaded.data[CONF_METERS]
+    assert _available(meter_states(hass, loaded, V3))
+    entry = registry.async_get(entity_id)
+    assert entry is not None and entry.name == "Flat 3 energy"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"unknown_meter_{loaded.entry_id}_{V3}") is None
+
+
+@pytest.mark.parametrize("reload", [False, True])
+async def test_meter_removed_from_the_account_comes_back(
+    hass: HomeAssistant,
+    loaded: MockConfigEntry,
+    push_server: PushServer,
+    monkeypatch: pytest.MonkeyPatch,
+    reload: bool,
+) -> None:
+    """A meter removed after the account lacked it long enough is added again when the account
+    lists it again, also when the entry reloads first (it is not taken as left out by the user)."""
+    monkeypatch.setattr(cloud_coordinator, "ACCOUNT_EVERY", 1)
+    meter = push_server.fleet.meters[V3]
+    push_server.remove_meter(V3)
+    for _ in range(cloud_coordinator.ACCOUNT_MISSES_TO_REMOVE):
+        await poll(hass)
+    assert V3 not in loaded.runtime_data.meters
+    push_server.add_meter(meter)
+    if reload:
+        assert await hass.config_entries.async_reload(loaded.entry_id)
+        await hass.async_block_till_done()
+    await poll(hass)
+    await poll(hass)
+    assert V3 in loaded.runtime_data.meters
+    assert get_device(dr.async_get(hass), (DOMAIN, V3), loaded.entry_id) is not None
+    assert _available(meter_states(hass, loaded, V3))
 
 
 async def test_only_fields_of_enabled_entities_are_mapped(
