@@ -23,6 +23,7 @@ from .aioekm.push.mapping import Unavailable
 from .aioekm.readings import MeterReading, Protocol, protocol_of_model
 from .const import CONF_METERS, DEFAULT_CLOUD_SCAN_INTERVAL, DOMAIN, LOGGER
 from .coordinator import EkmConfigEntry, gateway_identifier
+from .helpers import connected_elsewhere
 from .push_coordinator import MAPPED_FIELDS, PushCoordinator
 
 ACCOUNT_EVERY: Final = 10  # polls between two reads of the Account API
@@ -150,7 +151,8 @@ class CloudCoordinator(PushCoordinator):
         return super().relay_capable(address) and gateway is not None and gateway.is_push3 is True
 
     def gateway_macs(self) -> list[str]:
-        return [g.mac for g in self.gateways()]
+        entry_id = self.config_entry.entry_id
+        return [g.mac for g in self.gateways() if not connected_elsewhere(self.hass, g.mac, entry_id)]
 
     def gateway_connected(self, mac: str) -> bool | None:
         return self.gateway_status.get(mac)

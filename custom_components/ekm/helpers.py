@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Concatenate
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 import serialx
 
@@ -103,6 +105,15 @@ def meters_in_entries(entries: Iterable[ConfigEntry]) -> dict[str, ConfigEntry]:
         for address in entry.data.get(CONF_METERS, {}):
             owners.setdefault(address, entry)
     return owners
+
+
+def connected_elsewhere(hass: HomeAssistant, mac: str, entry_id: str) -> bool:
+    """Whether another entry already has gateway `mac`'s Connected sensor: a gateway seen by a
+    cloud entry and by a Push3 entry gets that sensor once (from the entry that made it first)."""
+    registry = er.async_get(hass)
+    entity_id = registry.async_get_entity_id("binary_sensor", DOMAIN, f"{mac}_connected")
+    entity = registry.async_get(entity_id) if entity_id is not None else None
+    return entity is not None and entity.config_entry_id != entry_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,15 +10,16 @@ from collections.abc import Collection, Mapping
 from typing import Any, Final
 
 from homeassistant.const import CONF_HOST
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from .aioekm.errors import EkmError
 from .aioekm.push import Push3Client
 from .aioekm.readings import MeterReading, Protocol
-from .const import CONF_MAC, DEFAULT_PUSH3_SCAN_INTERVAL
+from .const import CONF_MAC, CONF_METERS, DEFAULT_PUSH3_SCAN_INTERVAL
 from .coordinator import EkmConfigEntry, gateway_identifier
+from .helpers import connected_elsewhere
 from .push_coordinator import PushCoordinator
 
 ABSENT_POLLS: Final = 10
@@ -69,6 +70,8 @@ class Push3Coordinator(PushCoordinator):
         return False  # the local API only reads; relays switch through the cloud's sendCommand
 
     def gateway_macs(self) -> list[str]:
+        if self.mac is not None and connected_elsewhere(self.hass, self.mac, self.config_entry.entry_id):
+            return []  # a cloud entry reading the same gateway has its Connected sensor
         return [self.mac or ""]
 
     def gateway_device(self, mac: str) -> tuple[str, str]:
@@ -102,7 +105,18 @@ class Push3Coordinator(PushCoordinator):
         for address in gone:
             self._absent.pop(address, None)
         self.async_meters_removed(gone)
+        self.async_store_meters()
         return self.accept(result)
+
+    @callback
+    def async_store_meters(self) -> None:
+        """Keep the gateway's meters in the entry's data, where flows and later entries look for
+        meters another entry already reads."""
+        meters = {address: str(protocol) for address, protocol in sorted(self.meters.items())}
+        if self.config_entry.data.get(CONF_METERS) != meters:
+            self.hass.config_entries.async_update_entry(
+                self.config_entry, data={**self.config_entry.data, CONF_METERS: meters}
+            )
 
     def diagnostics(self) -> dict[str, Any]:
         return {**super().diagnostics(), "absent_polls": dict(self._absent), "requests": self.client.requests}
