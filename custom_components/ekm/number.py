@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from dataclasses import dataclass
+import math
 from typing import Final
 
 from homeassistant.components.number import NumberEntity, NumberEntityDescription, NumberMode
@@ -91,13 +92,14 @@ class EkmPulseRatio(EkmSettingEntity, NumberEntity):
 
     async def async_set_native_value(self, value: float) -> None:
         description = self.entity_description
-        ratio = int(value)
-        if ratio != value:
+        # Home Assistant's range check lets nan through (every comparison with it is false).
+        if not math.isfinite(value) or not value.is_integer():
             raise ServiceValidationError(
                 translation_domain=DOMAIN,
                 translation_key="not_whole_number",
                 translation_placeholders={"value": str(value)},
             )
+        ratio = int(value)
 
         def write(bus: EkmBus, address: str, password: str) -> Awaitable[MeterReading]:
             return bus.set_pulse_input_ratio(address, description.input, ratio, password=password)

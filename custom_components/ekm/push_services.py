@@ -36,12 +36,13 @@ from .aioekm.push.account import Gateway
 from .aioekm.push.cloud import CommandAck
 from .aioekm.push.errors import server_text
 from .aioekm.push.redaction import redact
-from .aioekm.push.trigger import Trigger, check_uuid
+from .aioekm.push.trigger import Trigger, check_json, check_uuid
 from .aioekm.rs485.commands import MAX_RELAY_SECONDS
 from .cloud_coordinator import CloudCoordinator
 from .const import CONF_API_TOKEN, CONNECTION_CLOUD, CONNECTION_PUSH3, DOMAIN
 from .helpers import connection_of
 from .trigger_schema import DEFINITION_SCHEMA, TRIGGER_NAME, TRIGGER_UUID
+from .validation import printable_text, whole_number
 
 SERVICE_LIST_TRIGGERS: Final = "list_triggers"
 SERVICE_GET_TRIGGER: Final = "get_trigger"
@@ -84,11 +85,8 @@ def one_device(value: Any) -> str:
     return cv.string(ids[0])
 
 
-def _name(value: Any) -> str:
-    name = cv.string(value).strip()
-    if not name:
-        raise vol.Invalid("a trigger needs a name")
-    return name
+MAX_NAME_LENGTH: Final = 100
+_name: Final = printable_text(MAX_NAME_LENGTH)
 
 
 # Where the trigger lives: a gateway (or meter) device of a cloud entry, or the entry and a MAC.
@@ -139,7 +137,7 @@ SET_RELAY_PARAMS: Final = vol.Schema(
     {
         vol.Required("relay"): vol.In(["relay_1", "relay_2"]),
         vol.Required("status"): vol.In(["close", "open"]),
-        vol.Optional("duration"): vol.All(int, vol.Range(min=0, max=MAX_RELAY_SECONDS)),
+        vol.Optional("duration"): whole_number(0, MAX_RELAY_SECONDS),
     },
     extra=vol.ALLOW_EXTRA,
 )
@@ -426,6 +424,7 @@ async def _async_send_command(call: ServiceCall) -> ServiceResponse:
                 translation_placeholders={"command": command, "error": str(err)},
             ) from err
     try:
+        check_json(params, "params")
         ack: CommandAck = await target.client.send_command(gateway.mac, kind, ident, command, params)
     except ValueError as err:
         raise ServiceValidationError(

@@ -30,16 +30,25 @@ from .entity_table import ALL_METERS, TARIFFS
 from .history_action import async_setup_history_services
 from .push_services import async_setup_push_services
 from .settings import async_write_setting
+from .validation import whole_number
 
 SERVICE_SET_RELAY: Final = "set_relay"
 ATTR_STATE: Final = "state"
 ATTR_SECONDS: Final = "seconds"
 MAX_SECONDS: Final = 9999  # what the meter's relay timer holds
 
+
+def _relay_state(value: Any) -> bool:
+    """On or off as Home Assistant spells booleans; of the numbers only 0 and 1."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value not in (0, 1):
+        raise vol.Invalid(f"expected on or off, got {value!r}")
+    return cv.boolean(value)
+
+
 # Arguments of ekm.set_relay; the target is one or more relay switches.
 SET_RELAY_FIELDS: Final[dict[Any, Any]] = {
-    vol.Required(ATTR_STATE): cv.boolean,
-    vol.Optional(ATTR_SECONDS, default=0): vol.All(vol.Coerce(int), vol.Range(min=0, max=MAX_SECONDS)),
+    vol.Required(ATTR_STATE): _relay_state,
+    vol.Optional(ATTR_SECONDS, default=0): whole_number(0, MAX_SECONDS),
 }
 
 
@@ -52,6 +61,8 @@ ATTR_TARIFF: Final = "tariff"
 
 def _start(value: Any) -> time:
     """A period's start: "HH:MM" (the meter keeps no seconds; "HH:MM:00" from the UI is fine)."""
+    if isinstance(value, str) and not value.isascii():
+        raise vol.Invalid(f"a time is written with the digits 0-9, got {value!r}")
     start = cv.time(value)
     if start.second or start.microsecond:
         raise vol.Invalid(f"a period starts on a whole minute, got {value}")
@@ -68,7 +79,7 @@ def _in_order(periods: list[dict[str, Any]]) -> list[dict[str, Any]]:
 PERIOD_SCHEMA: Final = vol.Schema(
     {
         vol.Required(ATTR_START): _start,
-        vol.Required(ATTR_TARIFF): vol.All(vol.Coerce(int), vol.In(list(TARIFFS))),
+        vol.Required(ATTR_TARIFF): whole_number(min(TARIFFS), max(TARIFFS)),
     }
 )
 
@@ -76,7 +87,7 @@ PERIOD_SCHEMA: Final = vol.Schema(
 # schedule: 1..4 periods, each starting a tariff at a time of day.
 SET_TARIFF_SCHEDULE_FIELDS: Final[dict[Any, Any]] = {
     **cv.ENTITY_SERVICE_FIELDS,
-    vol.Required(ATTR_SCHEDULE): vol.All(vol.Coerce(int), vol.Range(min=1, max=len(TARIFF_SCHEDULES))),
+    vol.Required(ATTR_SCHEDULE): whole_number(1, len(TARIFF_SCHEDULES)),
     vol.Required(ATTR_PERIODS): vol.All(
         cv.ensure_list, vol.Length(min=1, max=MAX_TARIFF_PERIODS), [PERIOD_SCHEMA], _in_order
     ),

@@ -28,6 +28,7 @@ import voluptuous as vol
 from .aioekm.fields import FIELDS
 from .aioekm.readings import normalize_address
 from .aioekm.rs485.commands import MAX_RELAY_SECONDS
+from .validation import finite_number, whole_number
 
 # The keys the trigger API owns: the actions take the name and uuid as their own fields.
 TRIGGER_NAME: Final = "trigger_name"
@@ -51,28 +52,35 @@ def field_name(value: Any) -> str:
 
 
 def meter_address(value: Any) -> str:
-    """A meter number, 12 digits with its zero padding as the APIs send it."""
+    """A meter number, 12 digits (ASCII) with its zero padding as the APIs send it."""
+    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
     try:
-        return normalize_address(str(value))
+        if not text.isascii():
+            raise ValueError(text)
+        return normalize_address(text)
     except ValueError:
         raise vol.Invalid(f"{value!r} is not a meter number") from None
 
 
 def _time_of_day(value: Any) -> str:
-    """HH:MM, kept as text (it goes to EKM as JSON)."""
+    """HH:MM (digits 0-9), kept as text (it goes to EKM as JSON)."""
+    if not isinstance(value, str) or not value.isascii():
+        raise vol.Invalid(f"expected a time of day as HH:MM, got {value!r}")
     cv.time(value)
     return str(value)
 
 
-SECONDS: Final = vol.All(vol.Coerce(int), vol.Range(min=0))
-RELAY_SECONDS: Final = vol.All(vol.Coerce(int), vol.Range(min=0, max=MAX_RELAY_SECONDS))
+MAX_SECONDS: Final = 366 * 24 * 3600  # a year: longer than any duration or repeat a trigger needs
+MAX_OUTPUT: Final = 64  # far beyond the outputs of any ioStack
+SECONDS: Final = whole_number(0, MAX_SECONDS)
+RELAY_SECONDS: Final = whole_number(0, MAX_RELAY_SECONDS)
 EMAILS: Final = vol.All(cv.ensure_list, vol.Length(min=1), [vol.All(cv.string, vol.Email())])
 
 CONDITION_SCHEMA: Final = vol.Schema(
     {
         vol.Optional("field"): field_name,
         vol.Optional("operator"): vol.In(OPERATORS),
-        vol.Optional("value"): vol.All(vol.Coerce(float), vol.Range(min=-1e15, max=1e15)),
+        vol.Optional("value"): finite_number(-1e15, 1e15),
         vol.Optional("duration"): SECONDS,
         vol.Optional("meter"): meter_address,
     },
@@ -89,7 +97,7 @@ ACTION_SCHEMAS: Final[dict[str, vol.Schema]] = {
     ACTION_RELAY: _action_schema(
         ACTION_RELAY,
         {
-            vol.Required("relay"): vol.All(vol.Coerce(int), vol.In([1, 2])),
+            vol.Required("relay"): whole_number(1, 2),
             vol.Required("state"): vol.In(RELAY_STATES),
             vol.Optional("duration"): RELAY_SECONDS,
             vol.Optional("meter"): meter_address,
@@ -99,7 +107,7 @@ ACTION_SCHEMAS: Final[dict[str, vol.Schema]] = {
     ACTION_IOSTACK: _action_schema(
         ACTION_IOSTACK,
         {
-            vol.Required("output"): vol.All(vol.Coerce(int), vol.Range(min=1)),
+            vol.Required("output"): whole_number(1, MAX_OUTPUT),
             vol.Optional("duration"): SECONDS,
         },
     ),
@@ -110,10 +118,13 @@ def action(value: Any) -> dict[str, Any]:
     """One action: checked by its type when the type is one we know, else kept as sent."""
     if not isinstance(value, dict):
         raise vol.Invalid("an action is an object")
-    schema = ACTION_SCHEMAS.get(str(value.get("type", "")).lower())
+    kind = value.get("type")
+    if not isinstance(kind, str) or not kind.strip():
+        raise vol.Invalid("an action's type is text, e.g. email, relay, webhook or iostack")
+    schema = ACTION_SCHEMAS.get(kind.lower())
     if schema is None:
         return value
-    checked: dict[str, Any] = schema({**value, "type": str(value["type"]).lower()})
+    checked: dict[str, Any] = schema({**value, "type": kind.lower()})
     return checked
 
 

@@ -391,7 +391,9 @@ async def test_definition_that_is_not_plain_json(
             hass, "create_trigger", {"device_id": gateway, "name": "n", "definition": {"x": float("inf")}}
         )
     assert raised.value.translation_key == "invalid_trigger"
-    assert str(raised.value) == "The trigger is not valid: a trigger definition must be plain JSON"
+    assert str(raised.value) == (
+        "The trigger is not valid: a trigger definition must be plain JSON (a number that is not finite)"
+    )
     assert trigger_requests(push_server) == []
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-import json
+import math
 import re
 from types import MappingProxyType
 from typing import Any
@@ -16,6 +16,11 @@ from typing import Any
 from ..errors import MalformedResponseError
 
 _UUID = re.compile(r"^[0-9a-f]{32}$")
+
+# What any JSON encoder a client may send with takes: orjson (Home Assistant's) stops at
+# 254 levels and at integers outside 64 bits. A trigger needs a handful of levels.
+MAX_JSON_DEPTH = 64
+_INT_RANGE = range(-(2**63), 2**63)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +52,34 @@ def check_definition(definition: Mapping[str, Any], *, creating: bool) -> dict[s
         if creating:
             raise ValueError("a new trigger cannot bring its own trigger_uuid")
         body["trigger_uuid"] = check_uuid(str(body["trigger_uuid"]))
-    try:
-        json.dumps(body, allow_nan=False)
-    except (TypeError, ValueError):
-        raise ValueError("a trigger definition must be plain JSON") from None
+    check_json(body, "a trigger definition")
     return body
+
+
+def check_json(value: Any, what: str) -> None:
+    """ValueError unless `value` is plain JSON any encoder sends alike.
+
+    Plain JSON: objects with text keys, lists, text, booleans, null, integers of 64 bits
+    and finite numbers, at most MAX_JSON_DEPTH levels deep.
+    """
+    # Iterative, so a hostile depth costs no recursion.
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (dict, list, tuple)) and depth > MAX_JSON_DEPTH:
+            raise ValueError(f"{what} must be plain JSON (nested over {MAX_JSON_DEPTH} levels)")
+        if isinstance(item, dict):
+            if not all(isinstance(key, str) for key in item):
+                raise ValueError(f"{what} must be plain JSON (a key that is not text)")
+            pending.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend((child, depth + 1) for child in item)
+        elif isinstance(item, int) and not isinstance(item, bool) and item not in _INT_RANGE:
+            raise ValueError(f"{what} must be plain JSON (an integer beyond 64 bits)")
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValueError(f"{what} must be plain JSON (a number that is not finite)")
+        elif not isinstance(item, (str, int, float)) and item is not None:
+            raise ValueError(f"{what} must be plain JSON (a {type(item).__name__})")
 
 
 def parse_trigger(raw: Any, what: str) -> Trigger:
