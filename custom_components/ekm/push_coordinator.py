@@ -21,6 +21,7 @@ from homeassistant.util import dt as dt_util
 
 from . import compat
 from .aioekm.errors import AuthenticationError, EkmError, InvalidRequestError, RateLimitedError
+from .aioekm.push.errors import MAX_RETRY_AFTER
 from .aioekm.push.mapping import MeterProblem, RealtimeResult, Unavailable
 from .aioekm.readings import MeterReading, Protocol
 from .const import CONF_SCAN_INTERVAL, CONF_STALE_AFTER, DEFAULT_STALE_AFTER, DOMAIN, LOGGER
@@ -58,6 +59,7 @@ class PushCoordinator(EkmCoordinator):
         interval = float(entry.options.get(CONF_SCAN_INTERVAL, default_interval))
         super().__init__(hass, entry, meters=meters, update_interval=timedelta(seconds=interval))
         self.stale_after = timedelta(seconds=float(entry.options.get(CONF_STALE_AFTER, DEFAULT_STALE_AFTER)))
+        self.poll_interval = self.update_interval  # the usual one; a 429 may stretch update_interval
         # Why each meter without a reading has none (diagnostics): EKM's code and text.
         self.problems: dict[str, MeterProblem] = {}
         self.polls = 0
@@ -97,6 +99,7 @@ class PushCoordinator(EkmCoordinator):
 
     def accept(self, result: RealtimeResult) -> dict[str, MeterReading]:
         """The readings to publish from a poll; every meter without one is recorded as failed."""
+        self.update_interval = self.poll_interval  # a poll answered: any Retry-After is over
         now = dt_util.utcnow()
         published = self.data or {}
         data: dict[str, MeterReading] = {}
@@ -128,12 +131,14 @@ class PushCoordinator(EkmCoordinator):
         if isinstance(err, AuthenticationError):
             return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="auth_failed")
         if isinstance(err, RateLimitedError):
+            self._wait_for_retry_after(err.retry_after)
             return compat.update_failed(
                 err.retry_after,
                 translation_domain=DOMAIN,
                 translation_key="rate_limited",
                 translation_placeholders={"seconds": f"{err.retry_after or 0:.0f}"},
             )
+        self.update_interval = self.poll_interval
         if isinstance(err, InvalidRequestError) and type(err).__name__ not in self._bugs_logged:
             # EKM calls our request invalid: a bug of this integration, reported once per run.
             # The library's message has the key and token masked.
@@ -144,6 +149,18 @@ class PushCoordinator(EkmCoordinator):
             translation_key="push_unavailable",
             translation_placeholders={"source": what},
         )
+
+    def _wait_for_retry_after(self, retry_after: float | None) -> None:
+        """Poll next when the server's Retry-After is over (at most MAX_RETRY_AFTER from now).
+
+        Newer Home Assistant waits that long by itself (UpdateFailed(retry_after)); older
+        versions would ask again after the usual interval, so the interval is stretched
+        until the next poll that gets an answer or another error.
+        """
+        if compat.HAS_UPDATE_FAILED_RETRY_AFTER or not retry_after or self.poll_interval is None:
+            return
+        wait = timedelta(seconds=min(retry_after, MAX_RETRY_AFTER))
+        self.update_interval = max(self.poll_interval, wait)
 
     def diagnostics(self) -> dict[str, Any]:
         return {
