@@ -85,7 +85,7 @@ from .helpers import (
     meters_in_entries,
     port_label,
 )
-from .ports import async_port_identity
+from .ports import async_host_addresses, async_port_identity
 
 # The first step offers these.
 CONNECTION_TYPES: Final = [CONNECTION_RS485, CONNECTION_CLOUD, CONNECTION_PUSH3]
@@ -580,7 +580,7 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
             elif not key:
                 errors[CONF_API_KEY] = "no_key"
             else:
-                self._abort_if_host_configured(host)
+                await self._async_abort_if_host_configured(host)
                 errors, placeholders = await self._async_read_push3(host, key)
                 if not errors:
                     # The local API does not tell the gateway's MAC; DHCP discovery adds it later.
@@ -614,12 +614,21 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
             return {"base": "gateway_meters_configured"}, placeholders
         return {}, dict(NO_OWNERS)
 
-    def _abort_if_host_configured(self, host: Push3Host, exclude: str | None = None) -> None:
-        """Another Push3 entry reads the same gateway address."""
+    async def _async_abort_if_host_configured(self, host: Push3Host, exclude: str | None = None) -> None:
+        """Another Push3 entry reads the same gateway, however its address was written
+        (`localhost:P` and `127.0.0.1:P` are one gateway): names are resolved first."""
+        addresses: frozenset[str] | None = None
         for entry in self._async_current_entries(include_ignore=False):
             if entry.entry_id == exclude or connection_of(entry) != CONNECTION_PUSH3:
                 continue
             if entry.data[CONF_HOST] == host.host:  # stored as parse_host gives it
+                raise AbortFlow("already_configured")
+            old = parse_host(entry.data[CONF_HOST])
+            if old is None or old.port != host.port:
+                continue
+            if addresses is None:
+                addresses = await async_host_addresses(host.name)
+            if addresses & await async_host_addresses(old.name):
                 raise AbortFlow("already_configured")
 
     async def async_step_dhcp(self, discovery_info: DhcpServiceInfo) -> ConfigFlowResult:
@@ -636,7 +645,7 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
             if connection_of(entry) != CONNECTION_PUSH3 or CONF_MAC in entry.data:
                 continue
             old = parse_host(entry.data[CONF_HOST])
-            if old is not None and old.name == ip:
+            if old is not None and (old.name == ip or ip in await async_host_addresses(old.name)):
                 # Added by address before its MAC was known: now it is.
                 self.hass.config_entries.async_update_entry(
                     entry, unique_id=mac, data={**entry.data, CONF_MAC: mac}
@@ -707,7 +716,7 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
             if host is None:
                 errors[CONF_HOST] = "invalid_host"
             else:
-                self._abort_if_host_configured(host, exclude=entry.entry_id)
+                await self._async_abort_if_host_configured(host, exclude=entry.entry_id)
                 errors, placeholders = await self._async_read_push3(host, key, exclude=entry.entry_id)
                 if not errors:
                     # A gateway known by its MAC keeps it; one known by its address moves with it.

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import hashlib
+import ipaddress
+import re
 from typing import Final
 
 from homeassistant.core import HomeAssistant
@@ -81,11 +83,36 @@ class Push3Host:
     def port_suffix(self) -> str:
         return self.host[len(self.name) :]
 
+    @property
+    def port(self) -> int:
+        return int(self.port_suffix[1:]) if self.port_suffix else 80
+
+
+# One label of a host name (RFC 1123): letters, digits and inner hyphens.
+_LABEL: Final = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.IGNORECASE)
+
+
+def _valid_host_name(name: str) -> bool:
+    """An IP address (IPv6 without a zone) or a host name a resolver would look up."""
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        labels = name.removesuffix(".").split(".")
+        # A numeric last label is a mistyped address (999.1.1.1), not a name (RFC 3696).
+        return (
+            len(name) <= 253 and all(_LABEL.fullmatch(label) for label in labels) and not labels[-1].isdigit()
+        )
+    return True
+
 
 def parse_host(text: str) -> Push3Host | None:
-    """`host` or `host:port` (an `http://` prefix and a trailing `/` are tolerated); None if not one."""
-    text = text.strip().removeprefix("http://").rstrip("/")
-    if not text or any(c in text for c in "/?#@ "):
+    """`host` or `host:port` (an `http://` prefix in any case and a trailing `/` are tolerated);
+    None if not one (the gateway's local API is plain http: an `https://` URL is not one either)."""
+    text = text.strip()
+    if text[:7].lower() == "http://":
+        text = text[7:]
+    text = text.rstrip("/")
+    if not text or not text.isprintable() or any(c in text for c in "/?#@ %"):
         return None
     try:
         url = URL(f"http://{text}")
@@ -93,6 +120,8 @@ def parse_host(text: str) -> Push3Host | None:
     except (ValueError, IndexError):  # yarl: no host, a bad port; IndexError for "[]"
         return None
     name = url.raw_host or ""  # yarl requires a host in an http URL
+    if port == 0 or not _valid_host_name(name):
+        return None
     if ":" in name:  # an IPv6 address keeps its brackets
         name = f"[{name}]"
     return Push3Host(f"{name}:{port}" if port not in (None, 80) else name, name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+import ipaddress
 import os
 import socket
 from urllib.parse import urlsplit
@@ -50,14 +51,27 @@ async def async_port_identity(hass: HomeAssistant, port: str) -> PortIdentity:
         number = None
     host = (url.hostname or "").lower()
     rest = url.path.rstrip("/") + (f"?{url.query}" if url.query else "")
-    return PortIdentity(url.scheme.lower(), await _async_addresses(host, number), number, rest)
+    return PortIdentity(url.scheme.lower(), await async_host_addresses(host, number), number, rest)
 
 
-async def _async_addresses(host: str, port: int | None) -> frozenset[str]:
+async def async_host_addresses(host: str, port: int | None = None) -> frozenset[str]:
+    """The addresses `host` resolves to (on the event loop); a name that does not resolve stands
+    for itself. Also used to tell two spellings of a Push3 gateway's address apart."""
+    host = host.strip("[]").lower()
     if not host:
         return frozenset()
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError:  # socket.gaierror: unknown name, no network
         return frozenset({host})
-    return frozenset(str(info[4][0]) for info in infos)
+    return frozenset(_plain(str(info[4][0])) for info in infos)
+
+
+def _plain(address: str) -> str:
+    """An IPv4 address written as IPv6 (::ffff:a.b.c.d) as the IPv4 address it is."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+    return str(mapped or ip)

@@ -87,6 +87,40 @@ def test_parse_host() -> None:
         assert parse_host(bad) is None, bad
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "host\x00x",
+        "[::1]:0",
+        "[fe80::1%eth0]",
+        "_x_:99",
+        "x..y",
+        "a" * 64,
+        "999.999.999.999",
+        "%41",
+        "https://x",
+    ],
+)
+def test_parse_host_refuses(bad: str) -> None:
+    """What no resolver looks up (or only the https gateway that is not one) is not a host."""
+    assert parse_host(bad) is None
+
+
+def test_parse_host_takes_a_pasted_url() -> None:
+    assert parse_host("HTTP://Push3.local:8080/") == parse_host("push3.local:8080")
+    assert parse_host("http://[::1]:81").host == "[::1]:81"  # type: ignore[union-attr]
+
+
+async def test_hostile_host_is_an_invalid_host(hass: HomeAssistant, caplog: pytest.LogCaptureFixture) -> None:
+    """Before: `_x_:99` reached the HTTP client and ended as `unknown` with an ERROR log."""
+    form = await _push3_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_HOST: "_x_:99", CONF_API_KEY: "key"}
+    )
+    assert result["errors"] == {CONF_HOST: "invalid_host"}
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
 async def test_user_flow_creates_entry(hass: HomeAssistant, push3_gateway: Push3Gateway) -> None:
     """The gateway is read with its key; without a known MAC the host names the entry."""
     _push3_entry("192.0.2.9", "other-key").add_to_hass(hass)  # another gateway
@@ -157,6 +191,35 @@ async def test_same_gateway_twice_aborts(hass: HomeAssistant, push3_gateway: Pus
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
     assert push3_gateway.log == []
+
+
+@pytest.mark.parametrize("spelling", ["localhost", "LOCALHOST", "http://127.0.0.1", "[::ffff:127.0.0.1]"])
+async def test_same_gateway_under_another_spelling_aborts(
+    hass: HomeAssistant, push3_gateway: Push3Gateway, spelling: str
+) -> None:
+    """Names are resolved before comparing: localhost:P is the gateway at 127.0.0.1:P."""
+    host = push3_host(push3_gateway)
+    port = host.rsplit(":", 1)[1]
+    _push3_entry(host, push3_gateway.key).add_to_hass(hass)
+    form = await _push3_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_HOST: f"{spelling}:{port}", CONF_API_KEY: push3_gateway.key}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert push3_gateway.log == []
+
+
+async def test_same_name_on_another_port_is_another_gateway(
+    hass: HomeAssistant, push3_gateway: Push3Gateway
+) -> None:
+    host = push3_host(push3_gateway)
+    _push3_entry("localhost:1", push3_gateway.key).add_to_hass(hass)
+    form = await _push3_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_HOST: host, CONF_API_KEY: push3_gateway.key}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
 async def test_meters_of_other_entries(hass: HomeAssistant, push3_gateway: Push3Gateway) -> None:
@@ -243,6 +306,19 @@ async def test_dhcp_learns_the_mac_of_a_gateway_added_by_address(hass: HomeAssis
     assert entry.unique_id == GATEWAY
     assert entry.data[CONF_MAC] == GATEWAY
     assert other.unique_id == "192.168.1.21" and CONF_MAC not in other.data
+
+
+async def test_dhcp_knows_a_gateway_added_by_name(hass: HomeAssistant) -> None:
+    """A gateway added as `localhost` is the one DHCP reports at 127.0.0.1: it learns its MAC
+    instead of being offered again."""
+    entry = _push3_entry("localhost:8080", "key")
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_DHCP}, data=_dhcp(ip="127.0.0.1")
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert entry.data[CONF_MAC] == GATEWAY
 
 
 # --- reauth and reconfigure --------------------------------------------------------------
