@@ -443,3 +443,33 @@ async def test_import_history_action_refuses_other_entries(
             return_response=True,
         )
     await unload(hass, entry)
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("0001-01-01T00:00:00", "2026-01-02T00:00:00"),  # OverflowError before
+        ("0001-01-01T00:00:00+01:00", "0001-01-01T05:00:00+01:00"),
+        ("2026-01-01T00:00:00", "9999-12-31T23:00:00"),
+    ],
+)
+async def test_import_history_action_refuses_a_range_out_of_reach(
+    hass: HomeAssistant, push_server: PushServer, now: Clock, start: str, end: str
+) -> None:
+    """Before 2000 or after tomorrow: a translated error, nothing asked or written."""
+    from homeassistant.exceptions import ServiceValidationError
+
+    entry = add_entry(hass, push_server, days=0, meters=[V4])
+    await set_up(hass, entry)
+    push_server.log.clear()
+    with pytest.raises(ServiceValidationError) as raised:
+        await hass.services.async_call(
+            DOMAIN,
+            "import_history",
+            {"config_entry_id": entry.entry_id, "start": start, "end": end},
+            blocking=True,
+            return_response=True,
+        )
+    assert raised.value.translation_key == "history_out_of_range"
+    assert push_server.requests_to("/summary") == []
+    await unload(hass, entry)
