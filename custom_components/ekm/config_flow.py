@@ -31,7 +31,7 @@ from .aioekm.errors import (
     RateLimitedError,
     ServerError,
 )
-from .aioekm.push.account import Account
+from .aioekm.push.account import Account, KeyType
 from .aioekm.push.cloud import DEFAULT_API_URL, DEFAULT_SUMMARY_URL
 from .aioekm.push.redaction import redact
 from .aioekm.readings import Protocol, normalize_address
@@ -457,9 +457,15 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
             account = await async_read_account(
                 self.hass, settings.key, settings.token, settings.api_url, settings.summary_url
             )
+        except ValueError:  # the library refuses a URL (e.g. one with a user and password)
+            return None, {"base": "invalid_url"}
         except Exception as err:
             return None, _form_errors(err, "the EKM Push key", settings.secrets)
         if not account.meters:
+            if account.key_type is KeyType.UNKNOWN and not account.gateways and not account.iostacks:
+                # A JSON object without anything of an Account answer: not an EKM server.
+                LOGGER.debug("The Account API answer has no key type, gateways or meters")
+                return None, {"base": "cannot_connect"}
             return None, {"base": "no_meters_found"}
         return account, {}
 

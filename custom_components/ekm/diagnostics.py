@@ -9,8 +9,9 @@ from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 
 from .bus_coordinator import BusCoordinator
-from .const import CONF_API_TOKEN, CONF_PASSWORD, CONF_PORT
+from .const import CONF_API_TOKEN, CONF_API_URL, CONF_PASSWORD, CONF_PORT, CONF_SUMMARY_URL
 from .coordinator import EkmConfigEntry
+from .flow_push import without_credentials
 from .helpers import connection_of, port_label
 from .history import importer_of
 
@@ -23,6 +24,9 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: EkmConf
     data = dict(entry.data)
     if CONF_PORT in data:
         data[CONF_PORT] = port_label(data[CONF_PORT])
+    for name in (CONF_API_URL, CONF_SUMMARY_URL):  # entries made before such URLs were refused
+        if name in data:
+            data[name] = without_credentials(data[name])
     # RS-485 entries: schedules, seasons and holidays, read from each meter now.
     tariffs = (
         await coordinator.async_tariff_diagnostics() if isinstance(coordinator, BusCoordinator) else None

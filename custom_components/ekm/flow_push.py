@@ -138,8 +138,21 @@ def same_url(a: str, b: str) -> bool:
 
 
 def valid_base_url(text: str) -> bool:
+    """An http(s) URL with a host, without spaces or a user and password (the key and token are
+    the credentials; a password in the URL would be stored and shown in the clear)."""
+    text = text.strip()
+    if not text.isprintable() or " " in text:
+        return False
     try:
-        url = URL(text.strip())
+        url = URL(text)
     except (ValueError, IndexError):  # yarl raises IndexError for "http://[]"
         return False
-    return url.scheme in ("http", "https") and bool(url.host)
+    return url.scheme in ("http", "https") and bool(url.host) and url.user is None and url.password is None
+
+
+def without_credentials(text: str) -> str:
+    """A URL with any user and password taken out (for diagnostics)."""
+    try:
+        return str(URL(text).with_user(None))
+    except (ValueError, IndexError):
+        return "**REDACTED**"

@@ -189,6 +189,23 @@ async def test_diagnostics_without_secrets(
     assert diagnostics["connection"]["gateways"][GATEWAY]["push3"] is True
 
 
+async def test_diagnostics_without_url_credentials(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    push_server: PushServer,
+    live_clock: object,
+) -> None:
+    """An entry from before URLs with a user and password were refused: the password is not shown."""
+    entry = add_cloud_entry(hass, push_server)
+    await set_up(hass, entry)
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, "api_url": "http://me:hunter2hunter2@example.com/api"}
+    )
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert "hunter2" not in json.dumps(diagnostics)
+    assert diagnostics["entry"]["data"]["api_url"] == "http://example.com/api"
+
+
 async def test_large_fleet_starts_with_essential_entities(
     hass: HomeAssistant, cloud_entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from aiohttp import web
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
@@ -206,6 +207,58 @@ async def test_bad_urls(hass: HomeAssistant, push_server: PushServer) -> None:
     assert result["errors"] == {"base": "invalid_url"}
     assert _url_suggested(dict(result), CONF_SUMMARY_URL) == "ftp://x"  # typed values stay
     assert push_server.log == []
+
+
+@pytest.mark.parametrize("url", ["http://x y", "http://user:pw@127.0.0.1/", "http://h\x00/"])
+async def test_urls_with_spaces_or_credentials(
+    hass: HomeAssistant, push_server: PushServer, url: str
+) -> None:
+    """Before: accepted, then the library refused the URL (a ValueError ended as `unknown`)."""
+    form = await _cloud_form(hass, advanced=True)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_API_KEY: push_server.keys.account, **_urls(url, push_server.url)}
+    )
+    assert result["errors"] == {"base": "invalid_url"}
+    assert push_server.log == []
+
+
+async def test_url_the_library_refuses(
+    hass: HomeAssistant, push_server: PushServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A URL the form lets through but the library refuses (ValueError) is `invalid_url` too."""
+    monkeypatch.setattr(config_flow, "valid_base_url", lambda text: True)
+    form = await _cloud_form(hass, advanced=True)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"],
+        {CONF_API_KEY: push_server.keys.account, **_urls("http://user:pw@127.0.0.1/", push_server.url)},
+    )
+    assert result["errors"] == {"base": "invalid_url"}
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [({"Account": {"x": [1]}}, "cannot_connect"), ({"key_type": "account"}, "no_meters_found")],
+)
+async def test_json_that_is_not_an_account_answer(
+    hass: HomeAssistant, loopback_http: None, answer: dict[str, Any], error: str
+) -> None:
+    """A server that answers JSON without anything of an Account answer is not EKM's: the URL is
+    wrong (before: `no_meters_found`). An Account answer without meters still says so."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", lambda request: web.json_response(answer))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        form = await _cloud_form(hass, advanced=True)
+        result = await hass.config_entries.flow.async_configure(
+            form["flow_id"], {CONF_API_KEY: "k" * 20, **_urls(url, url)}
+        )
+    finally:
+        await runner.cleanup()
+    assert result["errors"] == {"base": error}
 
 
 async def test_errors_then_recover(
