@@ -50,10 +50,15 @@ def test_checker_catches_an_offender(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("module", ["aioekm"])
-def test_library_imports_without_homeassistant(module: str) -> None:
-    """Importing the library in a fresh interpreter does not pull homeassistant in."""
+def test_library_imports_without_homeassistant(module: str, tmp_path: Path) -> None:
+    """Importing the library in a fresh interpreter does not pull homeassistant in.
+
+    The library is linked alone into an empty folder, as `pip install .` places it: the
+    integration's own modules (select.py, sensor.py ...) must not shadow the standard library's.
+    """
+    (tmp_path / "aioekm").symlink_to(LIBRARY, target_is_directory=True)
     code = (
-        f"import sys; sys.path.insert(0, {str(LIBRARY.parent)!r}); import {module}; "
+        f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import {module}; "
         "bad = [m for m in sys.modules if m.split('.')[0] == 'homeassistant']; "
         "sys.exit(1 if bad else 0)"
     )
