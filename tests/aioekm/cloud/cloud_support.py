@@ -66,7 +66,8 @@ def make_client(
     session: aiohttp.ClientSession, server: PushServer, key: str | None = None, **kw: object
 ) -> PushClient:
     """A client of `server` with no retry delays and short timeouts (overridable)."""
-    options: dict[str, object] = {"retry": FAST, "timeout": 2.0}
+    # Generous: the fake server builds long Summary pages slowly on a busy machine.
+    options: dict[str, object] = {"retry": FAST, "timeout": 15.0}
     options.update(kw)
     return PushClient(
         session,
