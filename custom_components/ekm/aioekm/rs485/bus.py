@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import logging
 import math
 from types import TracebackType
@@ -32,6 +32,7 @@ from . import commands
 from .commands import DEFAULT_PASSWORD
 from .exchange import Answer, Exchanges, MeterStats
 from .frames import MONTH_TABLE_REGISTERS, Frame, MonthTable, parse_reply, parse_table, to_reading
+from .freshness import Freshness, StaleReplyError
 from .port import Port
 from .port_url import redact_port_url
 from .requests import password_frame, read_request, table_read_frame
@@ -46,6 +47,8 @@ from .tariffs import (
 )
 
 _LOGGER = logging.getLogger(__name__)
+
+CLOCK_MARGIN = 0.1  # s: the meter's and this computer's clocks may run apart a little
 
 
 class EkmBus(MeterSettings):
@@ -82,6 +85,7 @@ class EkmBus(MeterSettings):
         self.lock = asyncio.Lock()
         self._protocols: dict[str, Protocol] = {}
         self._last_b: dict[str, Frame] = {}
+        self._fresh = Freshness()
 
     def __repr__(self) -> str:
         return f"<EkmBus {redact_port_url(self.url)} connected={self.connected}>"
@@ -127,16 +131,36 @@ class EkmBus(MeterSettings):
     # --- reads --------------------------------------------------------------------------
 
     async def _read_frame(
-        self, address: str, layout: Layout, *, kwh_scale: int | None = None, attempts: int | None = None
+        self,
+        address: str,
+        layout: Layout,
+        *,
+        kwh_scale: int | None = None,
+        attempts: int | None = None,
+        not_before: datetime | None = None,
     ) -> Frame:
-        """One frame of `layout`, retried on timeouts and bad frames."""
-        return await self._x.frame(
-            address,
-            read_request(address, layout),
-            lambda data: parse_reply(data, address=address, layout=layout, kwh_scale=kwh_scale),
-            what=f"the {layout.value} read",
-            attempts=attempts,
-        )
+        """One frame of `layout`, retried on timeouts and bad frames, stale ones included.
+
+        A reply older than one already taken from the meter, or (after a write) not
+        later than `not_before`, is stale (rs485/freshness.py).
+        """
+        loop = asyncio.get_running_loop()
+
+        def parse(data: bytes) -> Frame:
+            frame = parse_reply(data, address=address, layout=layout, kwh_scale=kwh_scale)
+            return self._fresh.take(address, frame, now=loop.time(), not_before=not_before)
+
+        try:
+            return await self._x.frame(
+                address,
+                read_request(address, layout),
+                parse,
+                what=f"the {layout.value} read",
+                attempts=attempts,
+            )
+        except StaleReplyError:
+            self._fresh.forget(address)  # its clock was probably set back: start afresh next time
+            raise
 
     async def _detect(self, address: str, *, attempts: int | None = None) -> tuple[Protocol, Frame]:
         """Find the protocol by alternating the v4 A read and the v3 read; returns the frame read.
@@ -179,7 +203,13 @@ class EkmBus(MeterSettings):
             return await self._read_locked(address, protocol, read_b=read_b)
 
     async def _read_locked(
-        self, address: str, protocol: Protocol | None, *, read_b: bool, attempts: int | None = None
+        self,
+        address: str,
+        protocol: Protocol | None,
+        *,
+        read_b: bool,
+        attempts: int | None = None,
+        not_before: datetime | None = None,
     ) -> MeterReading:
         try:
             first: Frame | None = None
@@ -187,12 +217,19 @@ class EkmBus(MeterSettings):
             if protocol is None:
                 protocol, first = await self._detect(address, attempts=attempts)
             if protocol is Protocol.V3:
-                frame = first or await self._read_frame(address, Layout.V3, attempts=attempts)
+                frame = first or await self._read_frame(
+                    address, Layout.V3, attempts=attempts, not_before=not_before
+                )
                 reading = to_reading(frame, timestamp=datetime.now(UTC))
             else:
-                a = first or await self._read_frame(address, Layout.V4A, attempts=attempts)
+                a = first or await self._read_frame(
+                    address, Layout.V4A, attempts=attempts, not_before=not_before
+                )
                 if read_b:
-                    b = await self._read_frame(address, Layout.V4B, kwh_scale=a.kwh_scale, attempts=attempts)
+                    # Not older than A (freshness), so A and B come from the same moment.
+                    b = await self._read_frame(
+                        address, Layout.V4B, kwh_scale=a.kwh_scale, attempts=attempts, not_before=not_before
+                    )
                     self._last_b[address] = b
                 reading = to_reading(a, self._last_b.get(address), timestamp=datetime.now(UTC))
         except EkmConnectionError as err:
@@ -200,9 +237,6 @@ class EkmBus(MeterSettings):
             raise
         finally:
             await self._x.sign_off()
-        # A protocol the caller gave and the meter answered in: later sessions (writes,
-        # tables) open with it instead of detecting again.
-        self._protocols[address] = protocol
         stats = self.stats(address)
         stats.good_reads += 1
         stats.last_success = reading.timestamp
@@ -302,7 +336,9 @@ class EkmBus(MeterSettings):
         except ValueError:
             raise ValueError("meter password must be exactly 8 digits") from None
         write = commands.frame(command)
+        loop = asyncio.get_running_loop()
         async with self.lock:
+            started = loop.time()
             try:
                 protocol, _ = await self._select(address)
                 if v4_only and protocol is Protocol.V3:
@@ -313,8 +349,9 @@ class EkmBus(MeterSettings):
                 answer = await self._x.ack(write)
             finally:
                 await self._x.sign_off()
+            not_before = await self._after_write(address, register, loop.time() - started)
             try:
-                reading = await self._read_locked(address, protocol, read_b=True)
+                reading = await self._read_locked(address, protocol, read_b=True, not_before=not_before)
             except (EkmTimeoutError, FrameError) as err:
                 if answer is Answer.ACK:
                     raise
@@ -330,6 +367,27 @@ class EkmBus(MeterSettings):
                 reading,
             )
         return reading
+
+    async def _after_write(self, address: str, register: str, elapsed: float) -> datetime | None:
+        """The meter time the read-back must be later than, once the wait for it is over.
+
+        The select reply (time T, taken at loop time L, sent at or after the
+        transaction began) was made at most `elapsed` before the write went out:
+        every reply made before the write shows at most T + floor(1 + elapsed). A
+        fresh reply shows that much + 1 s once the meter's clock surely passed it:
+        1 s more after L. docs/rs485-protocol.md, "Late and stale replies".
+        """
+        if register == commands.SET_TIME:
+            self._fresh.forget(address)  # a clock just set says nothing about the old one
+            return None
+        clock = self._fresh.clock(address)
+        if not clock.runs or clock.newest is None:
+            return None  # a clock never seen moving (stopped, unset, pinned) cannot order replies
+        margin = math.floor(1 + elapsed)
+        wait = clock.newest_at + margin + 1 + CLOCK_MARGIN - asyncio.get_running_loop().time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return clock.newest + timedelta(seconds=margin)
 
     def _password_refused(self, address: str, answer: Answer) -> str:
         """What the meter's answer to the password says (the password itself is never shown)."""

@@ -7,8 +7,10 @@ time, a bad or stalled reply, no ACK), its answer may still be on its way: befor
 any other request the line is watched until it has been quiet for a whole
 first-byte timeout, counted from a first-byte timeout after that request went
 out, so an answer up to that late is dropped instead of being taken for the next
-request's. A retry asks the same question again, so a late answer to an earlier
-try is an answer to it too.
+request's. A retry (the same request again, in the same exchange) asks the same
+question, so a late answer to an earlier try is an answer to it too; the same
+request in a later exchange (the next poll) is a new question, and waits like any
+other. Answers later than that are told by their content (rs485/freshness.py).
 
 A bad frame does not end an attempt at once: a stray STX or noise before the
 reply makes a 255-byte window that fails its checks, so the reader resynchronises
@@ -90,10 +92,13 @@ class Exchanges:
             stats.other_errors += 1
         stats.last_error = f"{type(err).__name__}: {err}"
 
-    async def _send(self, request: bytes) -> Link:
-        """Send `request` once the line is clean (see the module docstring)."""
+    async def _send(self, request: bytes, *, retry: bool = False) -> Link:
+        """Send `request` once the line is clean (see the module docstring).
+
+        `retry`: it repeats the request just given up on, in the same exchange.
+        """
         link = await self.port.link()
-        if self._owed is not None and request != self._owed:
+        if self._owed is not None and not (retry and request == self._owed):
             # Its answer may come up to a first-byte timeout late: until then, and for
             # as long as bytes keep coming, nothing else is asked.
             quiet = self.first_byte_timeout
@@ -132,7 +137,7 @@ class Exchanges:
         timeout: EkmTimeoutError | None = None
         bad: FrameError | None = None
         for attempt in range(tries):
-            link = await self._send(request)
+            link = await self._send(request, retry=attempt > 0)
             try:
                 value = await self._receive(link, request, parse)
             except EkmTimeoutError as err:
