@@ -98,14 +98,19 @@ async def _async_bus_coordinator(hass: HomeAssistant, entry: EkmConfigEntry) -> 
 
 async def _async_cloud_coordinator(hass: HomeAssistant, entry: EkmConfigEntry) -> CloudCoordinator:
     """The Push client on HA's shared session, and what the key sees now."""
-    client = PushClient(
-        async_get_clientsession(hass),
-        entry.data[CONF_API_KEY],
-        api_url=entry.data.get(CONF_API_URL, DEFAULT_API_URL),
-        summary_url=entry.data.get(CONF_SUMMARY_URL, DEFAULT_SUMMARY_URL),
-        api_token=entry.data.get(CONF_API_TOKEN) or None,
-        client_name="home-assistant-ekm",
-    )
+    try:
+        client = PushClient(
+            async_get_clientsession(hass),
+            entry.data[CONF_API_KEY],
+            api_url=entry.data.get(CONF_API_URL, DEFAULT_API_URL),
+            summary_url=entry.data.get(CONF_SUMMARY_URL, DEFAULT_SUMMARY_URL),
+            api_token=entry.data.get(CONF_API_TOKEN) or None,
+            client_name="home-assistant-ekm",
+        )
+    except ValueError as err:  # a base URL stored before the flow refused user and password
+        raise ConfigEntryError(
+            "A base URL of this entry is not usable (e.g. it holds a user and password): reconfigure it"
+        ) from err
     try:
         account = await client.account(deep=True)
     except AuthenticationError as err:

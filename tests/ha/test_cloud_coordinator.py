@@ -426,3 +426,17 @@ async def test_iostacks_come_and_go(hass: HomeAssistant, loaded: MockConfigEntry
     coordinator.async_apply_account(account)
     assert get_device(registry, (DOMAIN, "iostack_io-7"), loaded.entry_id) is None
     assert get_device(registry, (DOMAIN, V4), loaded.entry_id) is not None
+
+
+async def test_stored_url_with_credentials(
+    hass: HomeAssistant, push_server: PushServer, live_clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An entry whose base URL holds a user and password (stored before the flow refused them)
+    fails setup saying to reconfigure it (before: an unexpected ValueError), and the password
+    is not logged."""
+    entry = push_support.add_cloud_entry(hass, push_server, api_url="http://me:hunter2hunter2@127.0.0.1:1/")
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert "reconfigure" in (entry.reason or "")
+    assert "hunter2" not in caplog.text
