@@ -127,9 +127,15 @@ PROBE_TIMEOUT = 1.0
 PROBE_RETRIES = 1
 SCAN_TIMEOUT = 0.5
 MAX_SCAN: Final = 32
-FAILURE_REASONS: Final = ("timeout", "crc", "wrong_address", "bad_reply")
-# meters_failed shows a reason only when its placeholder is not this (an ICU select).
-NONE_PLACEHOLDER: Final = "none"
+# The reasons a meter failed the probe, as meters_failed's {failed} lists them. Home Assistant
+# checks translations with str.format syntax (no ICU select), so the list is built here and
+# names only the reasons that have meters.
+FAILURE_LABELS: Final = {
+    "timeout": "No answer",
+    "crc": "CRC errors",
+    "wrong_address": "Answer from another address",
+    "bad_reply": "Unreadable answer",
+}
 
 _SEPARATORS = re.compile(r"[\s,;]+")
 _PASSWORD = re.compile(r"\d{8}")
@@ -169,11 +175,13 @@ class ProbeResult:
         return {}
 
     def placeholders(self) -> dict[str, str]:
-        """One placeholder per failure reason: the meters that failed that way, or "none"."""
-        return {
-            reason: ", ".join(a for a, r in self.failures.items() if r == reason) or NONE_PLACEHOLDER
-            for reason in FAILURE_REASONS
-        }
+        """{failed}: per reason that has meters, its label and those meters ("" when none failed)."""
+        parts = []
+        for reason, label in FAILURE_LABELS.items():
+            meters = [a for a, r in self.failures.items() if r == reason]
+            if meters:
+                parts.append(f"{label}: {', '.join(meters)}.")
+        return {"failed": " ".join(parts)}
 
 
 async def async_try_connect(

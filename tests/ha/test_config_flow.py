@@ -146,12 +146,8 @@ async def test_meter_not_answering_is_named(hass: HomeAssistant, port: str, faul
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {CONF_METERS: "meters_failed"}
-    assert result["description_placeholders"] == {
-        "timeout": f"{V3}, 000000000042",
-        "crc": "none",  # en.json leaves a reason out when no meter failed that way
-        "wrong_address": "none",
-        "bad_reply": "none",
-    }
+    # Only the reasons that have meters are listed.
+    assert result["description_placeholders"] == {"failed": f"No answer: {V3}, 000000000042."}
     result = await hass.config_entries.flow.async_configure(
         form["flow_id"], {CONF_PORT: port, CONF_METERS: V4}
     )
@@ -168,8 +164,7 @@ async def test_crc_errors_are_named(hass: HomeAssistant, port: str, faults: Faul
         form["flow_id"], {CONF_PORT: port, CONF_METERS: V3}
     )
     assert result["errors"] == {CONF_METERS: "meters_failed"}
-    assert result["description_placeholders"]["crc"] == V3
-    assert result["description_placeholders"]["timeout"] == "none"
+    assert result["description_placeholders"]["failed"] == f"CRC errors: {V3}."
 
 
 async def test_duplicate_port_aborts(hass: HomeAssistant, port: str) -> None:
@@ -256,7 +251,7 @@ async def test_scan_then_listed_meter_fails(hass: HomeAssistant, port: str, faul
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "rs485"
     assert result["errors"] == {CONF_METERS: "meters_failed"}
-    assert result["description_placeholders"]["timeout"] == V3
+    assert result["description_placeholders"]["failed"] == f"No answer: {V3}."
     suggested = {str(key): key.description for key in result["data_schema"].schema}
     assert suggested[CONF_METERS] == {"suggested_value": f"{V3}, {V4}"}
     assert suggested[CONF_PORT] == {"suggested_value": port}
@@ -317,7 +312,7 @@ async def test_reconfigure_errors_then_recover(
         flow_id, {CONF_PORT: port, CONF_METERS: f"{V4},{V3}", CONF_PASSWORD: "87654321"}
     )
     assert result["errors"] == {CONF_METERS: "meters_failed"}
-    assert result["description_placeholders"]["timeout"] == V3
+    assert result["description_placeholders"]["failed"] == f"No answer: {V3}."
     # The form keeps what was typed, except the password.
     suggested = {str(key): key.description for key in result["data_schema"].schema}
     assert suggested[CONF_METERS] == {"suggested_value": f"{V4},{V3}"}

@@ -31,6 +31,23 @@ def _sources() -> str:
     return "\n".join(path.read_text() for path in PACKAGE.glob("*.py"))
 
 
+def _strings(node: Any, path: str = "") -> list[tuple[str, str]]:
+    if isinstance(node, dict):
+        return [item for key, value in node.items() for item in _strings(value, f"{path}.{key}")]
+    return [(path, node)] if isinstance(node, str) else []
+
+
+def test_every_string_parses_as_home_assistant_checks_it() -> None:
+    """HA validates placeholders with str.format syntax and logs an error for what it cannot parse."""
+    bad = []
+    for path, text in _strings(EN):
+        try:
+            list(string.Formatter().parse(text))
+        except ValueError:
+            bad.append(path)
+    assert bad == []
+
+
 def test_entity_names() -> None:
     """Each description's translation key has a name with exactly its placeholders."""
     descriptions = {
@@ -76,18 +93,13 @@ def test_flow_errors_and_aborts() -> None:
     aborts = set(re.findall(r'(?:reason=|AbortFlow\()"(\w+)"', source))
     assert aborts | HA_ABORTS == set(EN["config"]["abort"])
     assert _icu_placeholders(EN["config"]["abort"]["unique_id_mismatch"]) == {"meters"}
-    # The per-reason placeholders of meters_failed are what the flow fills in.
-    assert _icu_placeholders(EN["config"]["error"]["meters_failed"]) == {
-        "timeout",
-        "crc",
-        "wrong_address",
-        "bad_reply",
-    }
+    # The flow fills meters_failed's one placeholder with the reasons that have meters.
+    assert _icu_placeholders(EN["config"]["error"]["meters_failed"]) == {"failed"}
     assert _icu_placeholders(EN["config"]["error"]["meter_configured"]) == {"entry", "meters"}
 
 
 def test_failed_meters_message_lists_only_reasons_with_meters() -> None:
-    """No "CRC errors: -." when no meter had a CRC error (rendered as the frontend does, ICU select)."""
+    """No "CRC errors: -." when no meter had a CRC error."""
     failed = ProbeResult(failures={"000000017507": "timeout", "000000000042": "timeout"})
     text = render_icu(EN["config"]["error"]["meters_failed"], failed.placeholders())
     assert text == (
