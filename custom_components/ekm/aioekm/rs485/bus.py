@@ -237,6 +237,9 @@ class EkmBus(MeterSettings):
             raise
         finally:
             await self._x.sign_off()
+        # A protocol the caller gave and the meter answered in: later sessions (writes,
+        # tables) open with it instead of detecting again.
+        self._protocols[address] = protocol
         stats = self.stats(address)
         stats.good_reads += 1
         stats.last_success = reading.timestamp
