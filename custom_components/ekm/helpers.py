@@ -11,7 +11,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
-import serialx
 
 from .aioekm.errors import (
     AddressMismatchError,
@@ -24,6 +23,7 @@ from .aioekm.errors import (
     WriteUnconfirmedError,
 )
 from .aioekm.readings import MeterReading, model_name
+from .aioekm.rs485.port_url import redact_port_url
 from .const import (
     CONF_B_FRAME_EVERY,
     CONF_CONNECTION,
@@ -51,9 +51,8 @@ def connection_of(entry: ConfigEntry) -> str:
 
 
 def port_label(port: str) -> str:
-    """The port as shown to the user: secrets in a URL (e.g. an ESPHome key) redacted."""
-    label: str = serialx.redact_uri(port)
-    return label
+    """The port as shown to the user: secrets in a URL (a user and password, an ESPHome key) redacted."""
+    return redact_port_url(port)
 
 
 def failure_reason(err: EkmError) -> str:

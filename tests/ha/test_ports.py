@@ -9,6 +9,7 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 import pytest
 
+from custom_components.ekm.helpers import port_label
 from custom_components.ekm.ports import async_port_identity
 
 
@@ -61,3 +62,10 @@ async def test_device_links(hass: HomeAssistant, tmp_path: Path) -> None:
     (by_id / "usb-FTDI_A10K-if00-port0").symlink_to(device)
     assert await _same(hass, str(by_id / "usb-FTDI_A10K-if00-port0"), str(device))
     assert not await _same(hass, str(device), str(tmp_path / "ttyUSB1"))
+
+
+def test_port_label_hides_a_user_and_password() -> None:
+    """The port shown in titles and errors carries no credentials (serialx alone kept user:pw@)."""
+    label = port_label("socket://admin:SECRETPW@10.0.0.5:4001")
+    assert "SECRETPW" not in label and "admin" not in label
+    assert label.endswith("@10.0.0.5:4001")
