@@ -13,6 +13,7 @@ from aiohttp import web
 from . import params
 from .access import Scope
 from .faults import Fault
+from .listen import listen
 
 if TYPE_CHECKING:
     from .server import PushServer
@@ -89,12 +90,7 @@ class Push3Gateway:
             return answer(self.server, self.mac, request)
 
         app.router.add_get("/readMeter", handle)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, host, port).start()
-        self._runner = runner
-        bound = runner.addresses[0][1] if runner.addresses else port
-        self.url = f"http://{host}:{bound}"
+        self._runner, self.url = await listen(app, host, port)
         return self.url
 
     async def close(self) -> None:

@@ -32,6 +32,7 @@ from ..fleet import Fleet, VirtualMeter
 from . import account, push3, realtime, settings, summary, summary_v2, trigger
 from .access import INVALID_KEY, ApiError, Scope, SimKeys
 from .faults import Fault
+from .listen import listen
 
 type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -79,13 +80,7 @@ class PushServer:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Listen on host:port (0 = any free port); returns the base URL."""
-        runner = web.AppRunner(self.app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        self._runner = runner
-        bound = runner.addresses[0][1] if runner.addresses else port
-        self.url = f"http://{host}:{bound}"
+        self._runner, self.url = await listen(self.app, host, port)
         return self.url
 
     async def close(self) -> None:
