@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
-from .conftest import _slow_callback
+from .conftest import _GcPauses, _slow_callback
 
 OWN = "coro=<test_entities()"
 
@@ -33,3 +34,16 @@ def test_other_tasks_are_judged() -> None:
     )
     assert _slow_callback(fixture, OWN) == 1.2
     assert _slow_callback(_record("took 3.0 seconds", name="custom_components.ekm"), OWN) == 0.0
+
+
+def test_a_garbage_collection_pause_is_measured() -> None:
+    """The check forgives what the collector took, and only that: it must see the pause."""
+    pauses = _GcPauses()
+    garbage = [[i] for i in range(200_000)]
+    gc.callbacks.append(pauses)
+    try:
+        gc.collect()
+    finally:
+        gc.callbacks.remove(pauses)
+    del garbage
+    assert 0.0 < pauses.longest < 5.0
