@@ -30,7 +30,7 @@ from .const import (
     LOGGER,
 )
 from .coordinator import EkmConfigEntry, EkmCoordinator
-from .helpers import BusOptions, bus_unique_id, connection_of, meters_in_entries, port_label
+from .helpers import BusOptions, bus_unique_id, connection_of, meters_of_earlier_entries, port_label
 from .history import async_start_history_import
 from .monthly import async_start_monthly_import
 from .push3_coordinator import Push3Coordinator
@@ -122,8 +122,7 @@ async def _async_cloud_coordinator(hass: HomeAssistant, entry: EkmConfigEntry) -
             translation_placeholders={"source": "EKM Push"},
         ) from err
     picked = entry.data.get(CONF_METERS) or [meter.address for meter in account.meters]
-    taken = _meters_of_earlier_entries(hass, entry)
-    return CloudCoordinator(hass, entry, client, account, picked=picked, taken=taken)
+    return CloudCoordinator(hass, entry, client, account, picked=picked)
 
 
 async def _async_push3_coordinator(hass: HomeAssistant, entry: EkmConfigEntry) -> Push3Coordinator:
@@ -140,7 +139,7 @@ async def _async_push3_coordinator(hass: HomeAssistant, entry: EkmConfigEntry) -
             translation_placeholders={"source": f"Push3 gateway {entry.data[CONF_HOST]}"},
         ) from err
     meters = {address: reading.protocol for address, reading in first.readings.items()}
-    return Push3Coordinator(hass, entry, client, meters, taken=_meters_of_earlier_entries(hass, entry))
+    return Push3Coordinator(hass, entry, client, meters)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> bool:
@@ -165,13 +164,7 @@ async def async_migrate_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> boo
 
 def _own_meters(hass: HomeAssistant, entry: EkmConfigEntry) -> dict[str, Protocol]:
     """The entry's meters, minus those an earlier entry has: entities and devices never collide."""
-    earlier = []
-    for other in hass.config_entries.async_entries(DOMAIN):
-        if other.entry_id == entry.entry_id:
-            break
-        if other.disabled_by is None:
-            earlier.append(other)
-    owners = meters_in_entries(earlier)
+    owners = meters_of_earlier_entries(hass, entry)
     meters: dict[str, Protocol] = {}
     for address, protocol in entry.data[CONF_METERS].items():
         if (owner := owners.get(address)) is not None:
@@ -194,17 +187,6 @@ async def _async_options_updated(hass: HomeAssistant, entry: EkmConfigEntry) -> 
     """
     if entry.runtime_data.built_from != dict(entry.options):
         hass.config_entries.async_schedule_reload(entry.entry_id)
-
-
-def _meters_of_earlier_entries(hass: HomeAssistant, entry: EkmConfigEntry) -> set[str]:
-    """Meters an earlier, enabled entry reads: entities and devices never collide."""
-    earlier = []
-    for other in hass.config_entries.async_entries(DOMAIN):
-        if other.entry_id == entry.entry_id:
-            break
-        if other.disabled_by is None:
-            earlier.append(other)
-    return set(meters_in_entries(earlier))
 
 
 async def async_remove_config_entry_device(

@@ -23,7 +23,7 @@ from .aioekm.push.mapping import Unavailable
 from .aioekm.readings import MeterReading, Protocol, protocol_of_model
 from .const import CONF_METERS, DEFAULT_CLOUD_SCAN_INTERVAL, DOMAIN, LOGGER
 from .coordinator import EkmConfigEntry, gateway_identifier
-from .helpers import connected_elsewhere
+from .helpers import connected_elsewhere, meters_of_earlier_entries, meters_of_other_entries
 from .push_coordinator import MAPPED_FIELDS, PushCoordinator
 
 ACCOUNT_EVERY: Final = 10  # polls between two reads of the Account API
@@ -64,12 +64,12 @@ class CloudCoordinator(PushCoordinator):
         account: Account,
         *,
         picked: Collection[str],
-        taken: Collection[str] = (),
     ) -> None:
         present = {meter.address: meter for meter in account.meters}
-        # Meters the user left out, or that an earlier entry reads, are never added here.
-        self._excluded = (set(present) - set(picked)) | set(taken)
-        meters = {a: protocol_of(m) for a, m in present.items() if a not in self._excluded}
+        # Meters the user left out are never added here; those an earlier entry reads stay there.
+        self._excluded = set(present) - set(picked)
+        taken = meters_of_earlier_entries(hass, entry)
+        meters = {a: protocol_of(m) for a, m in present.items() if a not in self._excluded and a not in taken}
         super().__init__(hass, entry, meters=meters, default_interval=DEFAULT_CLOUD_SCAN_INTERVAL)
         self.client = client
         # The user's pick as stored: it keeps a meter the account dropped, so that meter is
@@ -222,10 +222,11 @@ class CloudCoordinator(PushCoordinator):
         """Bring meters, gateways and devices in line with what the key sees now."""
         self.account = account
         present = {meter.address: meter for meter in account.meters}
+        taken = meters_of_other_entries(self.hass, self.config_entry)  # a new meter joins one entry
         new = {
             address: protocol_of(meter)
             for address, meter in present.items()
-            if address not in self.meters and address not in self._excluded
+            if address not in self.meters and address not in self._excluded and address not in taken
         }
         for address in present:
             self._misses.pop(address, None)

@@ -106,6 +106,32 @@ def meters_in_entries(entries: Iterable[ConfigEntry]) -> dict[str, ConfigEntry]:
     return owners
 
 
+def meters_of_earlier_entries(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, ConfigEntry]:
+    """The meters that enabled entries made before `entry` read, each with its entry.
+
+    An earlier entry owns a meter it shares with `entry`: entities and devices never collide.
+    "Earlier" is the order the entries were made and are stored in, which is that of
+    async_entries() over all domains. async_entries(DOMAIN) is not: HA moves an entry to the
+    end of it when its unique_id changes (a migration, a reconfigure).
+    """
+    earlier = []
+    for other in hass.config_entries.async_entries():
+        if other.entry_id == entry.entry_id:
+            break
+        if other.domain == DOMAIN and other.disabled_by is None:
+            earlier.append(other)
+    return meters_in_entries(earlier)
+
+
+def meters_of_other_entries(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, ConfigEntry]:
+    """The meters any other enabled entry reads: a meter found while running joins none of them."""
+    return meters_in_entries(
+        other
+        for other in hass.config_entries.async_entries(DOMAIN)
+        if other.entry_id != entry.entry_id and other.disabled_by is None
+    )
+
+
 def connected_elsewhere(hass: HomeAssistant, mac: str, entry_id: str) -> bool:
     """Whether another entry already has gateway `mac`'s Connected sensor: a gateway seen by a
     cloud entry and by a Push3 entry gets that sensor once (from the entry that made it first)."""

@@ -6,7 +6,7 @@ added while running, one missing from ABSENT_POLLS answers in a row is removed.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from typing import Any, Final
 
 from homeassistant.const import CONF_HOST
@@ -19,7 +19,7 @@ from .aioekm.push import Push3Client
 from .aioekm.readings import MeterReading, Protocol
 from .const import CONF_MAC, CONF_METERS, DEFAULT_PUSH3_SCAN_INTERVAL
 from .coordinator import EkmConfigEntry, gateway_identifier
-from .helpers import connected_elsewhere
+from .helpers import connected_elsewhere, meters_of_earlier_entries, meters_of_other_entries
 from .push_coordinator import PushCoordinator
 
 ABSENT_POLLS: Final = 10
@@ -39,11 +39,10 @@ class Push3Coordinator(PushCoordinator):
         entry: EkmConfigEntry,
         client: Push3Client,
         meters: Mapping[str, Protocol],
-        taken: Collection[str] = (),
     ) -> None:
         # Meters an earlier entry reads (e.g. the cloud entry of the same gateway) stay there.
-        self._taken = frozenset(taken)
-        meters = {a: p for a, p in meters.items() if a not in self._taken}
+        taken = meters_of_earlier_entries(hass, entry)
+        meters = {a: p for a, p in meters.items() if a not in taken}
         super().__init__(hass, entry, meters=meters, default_interval=DEFAULT_PUSH3_SCAN_INTERVAL)
         self.client = client
         self.host: str = entry.data[CONF_HOST]
@@ -86,13 +85,10 @@ class Push3Coordinator(PushCoordinator):
             result = await self.client.read_meters(map_fields=self.fields_to_map())
         except EkmError as err:
             raise self.poll_failed(err, f"Push3 gateway {self.host}") from err
-        self.async_meters_added(
-            {
-                a: r.protocol
-                for a, r in result.readings.items()
-                if a not in self.meters and a not in self._taken
-            }
-        )
+        if new := [a for a in result.readings if a not in self.meters]:
+            # A meter that starts answering joins this entry unless another entry reads it.
+            taken = meters_of_other_entries(self.hass, self.config_entry)
+            self.async_meters_added({a: result.readings[a].protocol for a in new if a not in taken})
         answered = set(result.readings) | set(result.problems)
         gone: list[str] = []
         for address in self.meters:

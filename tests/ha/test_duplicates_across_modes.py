@@ -6,11 +6,12 @@ from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.ekm import config_flow
+from custom_components.ekm import cloud_coordinator, config_flow
 from custom_components.ekm.aioekm.simulator.push import PushServer
 from custom_components.ekm.const import CONF_METERS, DOMAIN
 
@@ -128,3 +129,96 @@ async def test_cloud_flow_refuses_meters_of_a_push3_entry(
     assert result["errors"] == {CONF_METERS: "meter_configured"}
     assert result["description_placeholders"]["entry"] == push3_entry.title
     assert result["description_placeholders"]["meters"] == V3
+
+
+async def test_the_first_entry_keeps_its_meters_when_a_migration_moves_it(
+    hass: HomeAssistant,
+    push_server: PushServer,
+    push3_entry: MockConfigEntry,
+    entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A bus entry made first, at minor version 1, and a Push3 entry of a gateway that serves the
+    same meters, set up together as Home Assistant starts: the bus keeps its meters.
+
+    The migration changes the bus entry's unique_id, and HA then moves it to the end of the
+    domain's entries: ownership must follow the order the entries were made in.
+    """
+    push3 = await _take_out(hass, push3_entry)
+    bus = await _take_out(hass, entry)
+    old_bus = MockConfigEntry(
+        domain=DOMAIN,
+        title=bus.title,
+        unique_id=bus.data["port"],  # 1.1 named the bus after its port
+        minor_version=1,
+        data=dict(bus.data),
+        options=dict(bus.options),
+    )
+    old_bus.add_to_hass(hass)
+    push3.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    await poll(hass)
+    assert old_bus.minor_version == 2
+    assert [e.entry_id for e in hass.config_entries.async_entries(DOMAIN)][-1] == old_bus.entry_id
+    assert old_bus.state is ConfigEntryState.LOADED
+    assert push3.state is ConfigEntryState.LOADED
+    assert _collisions(caplog) == []
+    assert {f"{V4}_kWh_Tot", f"{V3}_kWh_Tot"} <= _unique_ids(hass, old_bus)
+    assert not any(uid.startswith((V3, V4)) for uid in _unique_ids(hass, push3))
+    assert push3.data[CONF_METERS] == {}
+    devices = dr.async_get(hass)
+    for address in (V3, V4):
+        device = devices.async_get_device(identifiers={(DOMAIN, address)})
+        assert device is not None
+        assert device.config_entries == {old_bus.entry_id}
+
+
+async def test_a_meter_that_starts_answering_joins_no_second_entry(
+    hass: HomeAssistant,
+    push_server: PushServer,
+    push3_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A meter the Push3 gateway starts to answer for while a later entry already reads it stays
+    with that entry; one that nobody reads joins the gateway's entry."""
+    push_server.hidden.update({V3, V4})  # the gateway does not answer for them yet
+    await set_up(hass, push3_entry)
+    cloud = add_cloud_entry(hass, push_server, **{CONF_METERS: [V4]})
+    push_server.hidden.discard(V4)
+    await set_up(hass, cloud)
+    assert f"{V4}_kWh_Tot" in _unique_ids(hass, cloud)
+    push_server.hidden.discard(V3)
+    await poll(hass)
+    assert _collisions(caplog) == []
+    assert push3_entry.data[CONF_METERS] == {V3: "v3"}
+    assert f"{V3}_kWh_Tot" in _unique_ids(hass, push3_entry)
+    assert not any(uid.startswith(V4) for uid in _unique_ids(hass, push3_entry))
+    assert f"{V4}_kWh_Tot" in _unique_ids(hass, cloud)
+
+
+async def test_a_meter_new_to_the_account_joins_no_second_entry(
+    hass: HomeAssistant,
+    push_server: PushServer,
+    push3_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A meter that appears on the cloud entry's account while a later Push3 entry already reads
+    it stays with the Push3 entry."""
+    monkeypatch.setattr(cloud_coordinator, "ACCOUNT_EVERY", 1)
+    push3 = await _take_out(hass, push3_entry)
+    meter = push_server.fleet.meters[V4]
+    push_server.remove_meter(V4)
+    cloud = add_cloud_entry(hass, push_server, **{CONF_METERS: [V3]})
+    await set_up(hass, cloud)
+    push_server.add_meter(meter)
+    push3.add_to_hass(hass)
+    await set_up(hass, push3)
+    assert f"{V4}_kWh_Tot" in _unique_ids(hass, push3)
+    await poll(hass)
+    await poll(hass)
+    assert _collisions(caplog) == []
+    assert V4 not in cloud.runtime_data.meters
+    assert not any(uid.startswith(V4) for uid in _unique_ids(hass, cloud))
+    assert f"{V4}_kWh_Tot" in _unique_ids(hass, push3)
