@@ -17,6 +17,7 @@ import sys
 import time
 from typing import IO
 
+import homeassistant
 from homeassistant.const import __version__ as HA_VERSION
 import pytest
 
@@ -104,3 +105,30 @@ def test_develop_runs_the_home_assistant_of_the_tests() -> None:
     table = dict(re.findall(r"^\s+([\d.]+|\*)\) echo (\d+\.\d+\.\d+) ;;$", text, re.MULTILINE))
     track = f"{sys.version_info[0]}.{sys.version_info[1]}"
     assert table.get(track, table["*"]) == HA_VERSION
+
+
+@pytest.mark.skipif(sys.version_info[:2] != (3, 13), reason="the pycares pin is for HA 2025.4 on Python 3.13")
+def test_home_assistants_own_installs_keep_the_pycares_pin(tmp_path: Path) -> None:
+    """HA installs an integration's requirements with `uv pip install --upgrade` while it runs
+    (dhcp's aiodiscover in scripts/develop), which lifted pycares to 5 and broke aiodns 3.2.0.
+    With the overrides file scripts/setup writes, as scripts/develop passes it, pycares stays."""
+    setup = (ROOT / "scripts" / "setup").read_text()
+    pin = re.search(r"^PYCARES_PIN='(.+)'$", setup, re.MULTILINE)
+    assert pin is not None
+    assert 'echo "$PYCARES_PIN" > "$VENV/$UV_OVERRIDES"' in setup
+    assert 'UV_OVERRIDES="uv-overrides.txt"' in setup
+    assert 'UV_OVERRIDE="$PWD/$VENV/uv-overrides.txt"' in (ROOT / "scripts" / "develop").read_text()
+    overrides = tmp_path / "uv-overrides.txt"
+    overrides.write_text(pin.group(1) + "\n")
+    constraints = Path(homeassistant.__file__).parent / "package_constraints.txt"
+    # The arguments of homeassistant.util.package.install_package, as a dry run.
+    args = [sys.executable, "-m", "uv", "pip", "install", "--dry-run", "--python", sys.executable]
+    args += ["--upgrade", "aiodiscover==2.6.1", "--constraint", str(constraints)]
+    args += ["--index-strategy", "unsafe-first-match"]
+    env = {**os.environ, "UV_OVERRIDE": str(overrides)}
+    run = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, check=False)
+    if run.returncode != 0 and re.search(r"(?i)network|connect|dns|offline", run.stderr):
+        pytest.skip(f"no package index reachable: {run.stderr.strip()[-200:]}")
+    assert run.returncode == 0, run.stderr
+    assert "aiodiscover==2.6.1" in run.stderr + run.stdout  # the dry run did resolve it
+    assert "pycares" not in run.stderr + run.stdout
