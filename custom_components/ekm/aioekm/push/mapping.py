@@ -7,7 +7,7 @@ value that cannot be parsed is kept there too (never guessed, never lost).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
@@ -374,31 +374,14 @@ def realtime_result(
     readsets = body.get("ReadSet", [])
     if not isinstance(readsets, list):
         raise MalformedResponseError(f"{what}: ReadSet is not a list")
-    readings: dict[str, MeterReading] = {}
-    problems: dict[str, MeterProblem] = {}
-    bad_reads = bad_values = 0
-    for readset in readsets:
-        if not isinstance(readset, Mapping):
-            raise MalformedResponseError(f"{what}: a ReadSet entry is not an object")
-        address = meter_address(readset.get("Meter"), what)
-        reads = readset.get("ReadData") or []
-        if not isinstance(reads, list):
-            raise MalformedResponseError(f"{what}: ReadData of {address} is not a list")
-        read, bad = newest_good(reads)
-        bad_reads += bad
-        if read is None:
-            problems.setdefault(address, _ONLY_BAD if bad else _NO_READS)
-            continue
-        reading, bad = map_read(
-            address, read, declared_protocol=readset.get("Protocol"), context=readset, only=only
-        )
-        bad_values += bad
-        previous = readings.get(address)
-        if previous is None or _newer(reading, previous):
-            readings[address] = reading
-    return _result(
-        readings, problems, requested, bad_reads=bad_reads, bad_values=bad_values, requests=requests
-    )
+
+    def meters() -> Iterator[tuple[str, Any, Mapping[str, Any] | None]]:
+        for readset in readsets:
+            if not isinstance(readset, Mapping):
+                raise MalformedResponseError(f"{what}: a ReadSet entry is not an object")
+            yield meter_address(readset.get("Meter"), what), readset.get("ReadData") or [], readset
+
+    return _collect(what, meters(), requested, requests=requests, only=only)
 
 
 def push3_result(
@@ -412,12 +395,30 @@ def push3_result(
     what = "Push3 readMeter"
     if not isinstance(payload, Mapping):
         raise MalformedResponseError(f"{what}: answer is not an object keyed by meter")
+    meters = (
+        # A single read is tolerated in place of a list.
+        (meter_address(key, what), [sent] if isinstance(sent, Mapping) else sent, None)
+        for key, sent in payload.items()
+    )
+    return _collect(what, meters, requested, requests=requests, only=only)
+
+
+def _collect(
+    what: str,
+    meters: Iterable[tuple[str, Any, Mapping[str, Any] | None]],
+    requested: Sequence[str],
+    *,
+    requests: int,
+    only: Collection[str] | None,
+) -> RealtimeResult:
+    """Each meter's newest good read as a reading, from (address, reads, its ReadSet) triples.
+
+    A meter listed twice keeps its newer reading.
+    """
     readings: dict[str, MeterReading] = {}
     problems: dict[str, MeterProblem] = {}
     bad_reads = bad_values = 0
-    for key, sent in payload.items():
-        address = meter_address(key, what)
-        reads = [sent] if isinstance(sent, Mapping) else sent  # tolerate a single read
+    for address, reads, readset in meters:
         if not isinstance(reads, list):
             raise MalformedResponseError(f"{what}: reads of {address} are not a list")
         read, bad = newest_good(reads)
@@ -425,9 +426,12 @@ def push3_result(
         if read is None:
             problems.setdefault(address, _ONLY_BAD if bad else _NO_READS)
             continue
-        reading, bad = map_read(address, read, only=only)
+        declared = None if readset is None else readset.get("Protocol")
+        reading, bad = map_read(address, read, declared_protocol=declared, context=readset, only=only)
         bad_values += bad
-        readings[address] = reading
+        previous = readings.get(address)
+        if previous is None or _newer(reading, previous):
+            readings[address] = reading
     return _result(
         readings, problems, requested, bad_reads=bad_reads, bad_values=bad_values, requests=requests
     )
