@@ -264,16 +264,26 @@ async def async_abort_if_port_configured(
             raise AbortFlow("already_configured")
 
 
+def owners_of(
+    hass: HomeAssistant, addresses: Iterable[str], *, exclude: str | None = None
+) -> dict[str, ConfigEntry]:
+    """The entry (other than `exclude`) that already has each of `addresses` that one has."""
+    owners = meters_in_entries(e for e in hass.config_entries.async_entries(DOMAIN) if e.entry_id != exclude)
+    return {address: owners[address] for address in addresses if address in owners}
+
+
 def meters_elsewhere(
     hass: HomeAssistant, addresses: Iterable[str], *, exclude: str | None = None
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Errors and placeholders for meters another entry already has (naming that entry)."""
-    owners = meters_in_entries(e for e in hass.config_entries.async_entries(DOMAIN) if e.entry_id != exclude)
-    taken = [address for address in addresses if address in owners]
-    if not taken:
+    return _owned_message(owners_of(hass, addresses, exclude=exclude))
+
+
+def _owned_message(owners: Mapping[str, ConfigEntry]) -> tuple[dict[str, str], dict[str, str]]:
+    if not owners:
         return {}, {}
-    titles = dict.fromkeys(owners[address].title for address in taken)
-    return {CONF_METERS: "meter_configured"}, {"meters": ", ".join(taken), "entry": ", ".join(titles)}
+    titles = dict.fromkeys(entry.title for entry in owners.values())
+    return {CONF_METERS: "meter_configured"}, {"meters": ", ".join(owners), "entry": ", ".join(titles)}
 
 
 def _entry_data(port: str, protocols: Mapping[str, Protocol], password: str) -> dict[str, Any]:
@@ -370,8 +380,15 @@ def _mac_colons(mac: str) -> str:
     return ":".join(mac[i : i + 2] for i in range(0, len(mac), 2))
 
 
-def _push3_data(host: str, key: str, mac: str | None) -> dict[str, Any]:
-    data: dict[str, Any] = {CONF_CONNECTION: CONNECTION_PUSH3, CONF_HOST: host, CONF_API_KEY: key}
+def _push3_data(host: str, key: str, mac: str | None, meters: Mapping[str, str]) -> dict[str, Any]:
+    # The meters from the start: an entry set up beside this one before its first poll (at
+    # Home Assistant's start) must see which meters it reads.
+    data: dict[str, Any] = {
+        CONF_CONNECTION: CONNECTION_PUSH3,
+        CONF_HOST: host,
+        CONF_API_KEY: key,
+        CONF_METERS: dict(meters),
+    }
     if mac:
         data[CONF_MAC] = mac
     return data
@@ -397,6 +414,7 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
         self._account: Account | None = None
         self._discovered: Push3Host | None = None
         self._mac: str | None = None
+        self._push3_meters: dict[str, str] = {}  # the gateway's meters no other entry has
 
     @staticmethod
     @callback
@@ -601,7 +619,8 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
                     await self.async_set_unique_id(host.host, raise_on_progress=False)
                     self._abort_if_unique_id_configured()
                     return self.async_create_entry(
-                        title=_push3_title(host.host, None), data=_push3_data(host.host, key, None)
+                        title=_push3_title(host.host, None),
+                        data=_push3_data(host.host, key, None, self._push3_meters),
                     )
         schema = vol.Schema(
             {vol.Required(CONF_HOST): TEXT_SELECTOR, vol.Required(CONF_API_KEY): PASSWORD_SELECTOR}
@@ -623,9 +642,10 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
         except Exception as err:
             return _form_errors(err, "the Push3 gateway", (key,)), dict(NO_OWNERS)
         # The entry reads the meters no other entry has; a gateway with none left adds nothing.
-        errors, placeholders = meters_elsewhere(self.hass, meters, exclude=exclude)
-        if errors and placeholders["meters"] == ", ".join(meters):  # every one of them taken
-            return {"base": "gateway_meters_configured"}, placeholders
+        owners = owners_of(self.hass, meters, exclude=exclude)
+        if owners and len(owners) == len(meters):
+            return {"base": "gateway_meters_configured"}, _owned_message(owners)[1]
+        self._push3_meters = {address: p for address, p in meters.items() if address not in owners}
         return {}, dict(NO_OWNERS)
 
     async def _async_abort_if_host_configured(self, host: Push3Host, exclude: str | None = None) -> None:
@@ -684,7 +704,8 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
                 errors, placeholders = await self._async_read_push3(host, key)
                 if not errors:
                     return self.async_create_entry(
-                        title=_push3_title(host.host, self._mac), data=_push3_data(host.host, key, self._mac)
+                        title=_push3_title(host.host, self._mac),
+                        data=_push3_data(host.host, key, self._mac, self._push3_meters),
                     )
         return self.async_show_form(
             step_id="dhcp_confirm",

@@ -43,11 +43,11 @@ async def async_read_account(
     return await client.account(deep=True)
 
 
-async def async_read_push3(hass: HomeAssistant, host: str, key: str) -> list[str]:
-    """The addresses of the meters a Push3 gateway serves, read with its local key."""
+async def async_read_push3(hass: HomeAssistant, host: str, key: str) -> dict[str, str]:
+    """The meters a Push3 gateway serves ({address: protocol}), read with its local key."""
     client = Push3Client(async_get_clientsession(hass), host, key, timeout=FLOW_TIMEOUT, retry=FLOW_RETRY)
     result = await client.read_meters()
-    return sorted(result.readings)
+    return {address: str(result.readings[address].protocol) for address in sorted(result.readings)}
 
 
 def cloud_unique_id(key: str) -> str:

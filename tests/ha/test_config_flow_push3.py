@@ -135,6 +135,7 @@ async def test_user_flow_creates_entry(hass: HomeAssistant, push3_gateway: Push3
         CONF_CONNECTION: CONNECTION_PUSH3,
         CONF_HOST: host,
         CONF_API_KEY: push3_gateway.key,
+        CONF_METERS: {V3: "v3", V4: "v4"},  # known from the start to entries set up beside it
     }
     assert result["result"].unique_id == host
     assert push3_gateway.log == ["cnt,key"]
@@ -235,6 +236,7 @@ async def test_meters_of_other_entries(hass: HomeAssistant, push3_gateway: Push3
     hass.config_entries.async_update_entry(bus, data=entry_data("/dev/x", **{CONF_METERS: {V3: "v3"}}))
     result = await hass.config_entries.flow.async_configure(form["flow_id"], user_input)
     assert result["type"] is FlowResultType.CREATE_ENTRY  # V4 is left for it
+    assert result["data"][CONF_METERS] == {V4: "v4"}
 
 
 # --- DHCP discovery --------------------------------------------------------------------------
@@ -266,6 +268,7 @@ async def test_dhcp_discovers_a_new_gateway(
         CONF_HOST: f"127.0.0.1:{discovery_port}",
         CONF_API_KEY: push3_gateway.key,
         CONF_MAC: GATEWAY,
+        CONF_METERS: {V3: "v3", V4: "v4"},
     }
     assert result["result"].unique_id == GATEWAY
 

@@ -222,3 +222,31 @@ async def test_a_meter_new_to_the_account_joins_no_second_entry(
     assert V4 not in cloud.runtime_data.meters
     assert not any(uid.startswith(V4) for uid in _unique_ids(hass, cloud))
     assert f"{V4}_kWh_Tot" in _unique_ids(hass, push3)
+
+
+async def test_push3_and_cloud_entries_started_together(
+    hass: HomeAssistant,
+    push_server: PushServer,
+    push3_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A Push3 entry as its flow makes it (its meters in its data) and a cloud entry made after it
+    for the same meters, both set up as Home Assistant starts: the meters stay with the Push3 entry,
+    whichever setup gets further first."""
+    push3 = await _take_out(hass, push3_entry)
+    push3 = MockConfigEntry(
+        domain=DOMAIN,
+        title=push3.title,
+        unique_id=push3.unique_id,
+        minor_version=push3.minor_version,
+        data={**push3.data, CONF_METERS: {V3: "v3", V4: "v4"}},
+        options=dict(push3.options),
+    )
+    push3.add_to_hass(hass)
+    cloud = add_cloud_entry(hass, push_server)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    await poll(hass)
+    assert _collisions(caplog) == []
+    assert {f"{V3}_kWh_Tot", f"{V4}_kWh_Tot"} <= _unique_ids(hass, push3)
+    assert not any(uid.startswith((V3, V4)) for uid in _unique_ids(hass, cloud))
