@@ -8,15 +8,12 @@ import string
 from typing import Any
 
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ekm.aioekm.readings import MeterReading
 from custom_components.ekm.aioekm.rs485.bus import EkmBus
-from custom_components.ekm.aioekm.simulator import Fleet
-from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator
 from custom_components.ekm.button import BUTTONS
 from custom_components.ekm.const import DOMAIN
 from custom_components.ekm.entity_table import V4_METERS
@@ -24,8 +21,11 @@ from custom_components.ekm.number import PULSE_RATIOS
 from custom_components.ekm.select import SELECTS
 from custom_components.ekm.settings import async_write_setting
 
+from . import settings_support
 from .conftest import V3, V4
-from .test_select import writes
+from .settings_support import LoadedBus, refused, unique_ids
+
+bus = settings_support.bus
 
 PACKAGE = Path(__file__).parents[2] / "custom_components" / "ekm"
 EN: dict[str, Any] = json.loads((PACKAGE / "translations" / "en.json").read_text())
@@ -62,21 +62,15 @@ def test_names_states_and_icons() -> None:
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
-async def test_one_entity_per_setting(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, entity_registry: er.EntityRegistry
-) -> None:
+async def test_one_entity_per_setting(bus: LoadedBus) -> None:
     """A setting the meter takes is a config entity and no sensor; others stay sensors."""
-    entries = er.async_entries_for_config_entry(entity_registry, loaded_entry.entry_id)
-    by_domain: dict[str, set[str]] = {}
-    for e in entries:
-        by_domain.setdefault(e.domain, set()).add(e.unique_id)
-    for address, fields in REPLACED.items():
-        for field in fields:
-            unique_id = f"{address}_{field}"
-            assert unique_id not in by_domain["sensor"], unique_id
-            assert unique_id in by_domain["select"] | by_domain["number"], unique_id
+    sensors = set(bus.registered("sensor"))
+    settings = set(bus.registered("select")) | set(bus.registered("number"))
+    for unique_id in unique_ids(REPLACED):
+        assert unique_id not in sensors, unique_id
+        assert unique_id in settings, unique_id
     # Not written by the integration: still read-only sensors, unique_ids as before.
-    assert {f"{V4}_CF_Ratio", f"{V3}_Pulse_Ratio_1", f"{V4}_RMS_Watts_Max_Demand"} <= by_domain["sensor"]
+    assert {f"{V4}_CF_Ratio", f"{V3}_Pulse_Ratio_1", f"{V4}_RMS_Watts_Max_Demand"} <= sensors
 
 
 async def test_replaced_sensors_leave_the_registry(
@@ -96,18 +90,16 @@ async def test_replaced_sensors_leave_the_registry(
     await hass.async_block_till_done()
 
 
-async def test_v3_meter_without_the_setting(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, fleet: Fleet, simulator: Rs485Simulator
-) -> None:
+async def test_v3_meter_without_the_setting(bus: LoadedBus) -> None:
     """A v4-only write for a v3 meter is refused, translated, before anything reaches the bus."""
-    simulator.log.clear()
+    bus.simulator.log.clear()
 
-    async def write(bus: EkmBus, address: str, password: str) -> MeterReading:
-        return await bus.zero_resettable_kwh(address, password=password)
+    async def write(client: EkmBus, address: str, password: str) -> MeterReading:
+        return await client.zero_resettable_kwh(address, password=password)
 
-    with pytest.raises(HomeAssistantError) as err:
-        await async_write_setting(loaded_entry.runtime_data, V3, V4_METERS, write, None)
-    assert err.value.translation_key == "setting_not_supported"
-    assert str(err.value) == f"Meter {V3} does not take this setting from this connection"
-    assert simulator.log == []
-    assert writes(simulator) == []
+    err = await refused(
+        async_write_setting(bus.entry.runtime_data, V3, V4_METERS, write, None), "setting_not_supported"
+    )
+    assert str(err) == f"Meter {V3} does not take this setting from this connection"
+    assert bus.simulator.log == []
+    assert bus.writes() == []
