@@ -24,7 +24,7 @@ from custom_components.ekm.coordinator import gateway_identifier
 from . import push_support
 from .conftest import V4
 from .push_support import GATEWAY
-from .test_select import entity_id, writes
+from .settings_support import entity_id, writes
 from .test_settings_tariff import meter_device
 from .test_switch import RELAY_1
 from .test_trigger_actions import call, device_id, token_entry, trigger_requests

@@ -14,9 +14,6 @@ from .conftest import PASSWORD, V3, V4
 from .settings_support import LoadedBus, refused, unique_ids
 
 bus = settings_support.bus
-# test_settings_tariff.py and test_action_arguments.py import these two from here.
-entity_id = settings_support.entity_id
-writes = settings_support.writes
 
 
 async def select(hass: HomeAssistant, target: str, option: str) -> None:

@@ -20,7 +20,7 @@ from custom_components.ekm.const import DOMAIN
 
 from . import push_support
 from .conftest import PASSWORD, V3, V4
-from .test_select import entity_id, writes
+from .settings_support import entity_id, writes
 
 cloud_entry = push_support.cloud_entry
 live_clock = push_support.live_clock
