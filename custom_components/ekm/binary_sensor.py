@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -15,42 +14,28 @@ from homeassistant.const import EntityCategory, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .aioekm.readings import MeterReading
 from .coordinator import EkmConfigEntry, EkmCoordinator
-from .entity import EkmEntity, EkmGatewayEntity, add_entities_of_meters
-from .entity_table import ENTITY_TABLE, DecodedRow, Enabled, carried, decoded
+from .entity import (
+    DecodedBitDescription,
+    EkmDecodedBitEntity,
+    EkmEntity,
+    EkmGatewayEntity,
+    add_entities_of_meters,
+    decoded_bit_descriptions,
+)
+from .entity_table import carried
 
 # Read-only, fed by the coordinator.
 PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
-class EkmBinarySensorEntityDescription(BinarySensorEntityDescription):
+class EkmBinarySensorEntityDescription(BinarySensorEntityDescription, DecodedBitDescription):
     """A binary sensor decoded from a reading."""
-
-    field: str  # the state field it is decoded from
-    is_on_fn: Callable[[MeterReading], bool | None]
-
-
-def _decoded(name: str, row: DecodedRow, index: int) -> EkmBinarySensorEntityDescription:
-    decoder = row.decoder
-    return EkmBinarySensorEntityDescription(
-        key=f"{row.key_stem}_{index + 1}",
-        translation_key=row.translation_key,
-        translation_placeholders={row.placeholder: str(index + 1)},
-        entity_registry_enabled_default=row.enabled is Enabled.YES,
-        field=name,
-        is_on_fn=lambda reading: decoded(reading, name, decoder, index),
-    )
 
 
 # One per bit of each state field the entity table decodes into binary sensors.
-DECODED: Final = tuple(
-    _decoded(name, row, index)
-    for name, row in ENTITY_TABLE.items()
-    if isinstance(row, DecodedRow) and row.platform is Platform.BINARY_SENSOR
-    for index in range(row.count)
-)
+DECODED: Final = decoded_bit_descriptions(Platform.BINARY_SENSOR, EkmBinarySensorEntityDescription)
 COMMUNICATING: Final = BinarySensorEntityDescription(
     key="communicating",
     translation_key="communicating",
@@ -94,19 +79,10 @@ async def async_setup_entry(
     add_entities_of_meters(entry, async_add_entities, make)
 
 
-class EkmDecodedBinarySensor(EkmEntity, BinarySensorEntity):
+class EkmDecodedBinarySensor(EkmDecodedBitEntity, BinarySensorEntity):
     """One bit of a state field, e.g. the level of a pulse input."""
 
     entity_description: EkmBinarySensorEntityDescription
-
-    @property
-    def is_on(self) -> bool | None:
-        reading = self.reading
-        return None if reading is None else self.entity_description.is_on_fn(reading)
-
-    @property
-    def available(self) -> bool:
-        return super().available and self.is_on is not None
 
 
 class EkmCommunicating(EkmEntity, BinarySensorEntity):

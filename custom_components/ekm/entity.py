@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
+from homeassistant.const import Platform
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
@@ -13,6 +15,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .aioekm.readings import MeterReading
 from .coordinator import EkmConfigEntry, EkmCoordinator
+from .entity_table import ENTITY_TABLE, DecodedRow, Enabled, decoded
 
 # What an entity last wrote: (the reading's identity, its time stamp, coordinator success).
 type Written = tuple[int, datetime | None, bool]
@@ -91,3 +94,53 @@ def add_entities_of_meters(
         async_add_entities(make(coordinator, addresses))
 
     entry.async_on_unload(coordinator.async_add_meters_listener(added))
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecodedBitDescription(EntityDescription):
+    """One bit of a bit-coded state field: a pulse input's level, a relay."""
+
+    field: str  # the state field it is decoded from
+    number: int  # which bit, from 1 (pulse input 2, relay 1)
+    is_on_fn: Callable[[MeterReading], bool | None]
+
+
+def decoded_bit_descriptions[D: DecodedBitDescription](
+    platform: Platform, description: type[D]
+) -> tuple[D, ...]:
+    """One `description` per bit of each state field the entity table decodes for `platform`."""
+    return tuple(
+        description(
+            key=f"{row.key_stem}_{index + 1}",
+            translation_key=row.translation_key,
+            translation_placeholders={row.placeholder: str(index + 1)},
+            entity_registry_enabled_default=row.enabled is Enabled.YES,
+            field=name,
+            number=index + 1,
+            is_on_fn=_bit(name, row.decoder, index),
+        )
+        for name, row in ENTITY_TABLE.items()
+        if isinstance(row, DecodedRow) and row.platform is platform
+        for index in range(row.count)
+    )
+
+
+def _bit(
+    name: str, decoder: Callable[[int], tuple[bool, ...]], index: int
+) -> Callable[[MeterReading], bool | None]:
+    return lambda reading: decoded(reading, name, decoder, index)
+
+
+class EkmDecodedBitEntity(EkmEntity):
+    """An entity that is on while its bit is set; unavailable while the bit is unknown."""
+
+    entity_description: DecodedBitDescription
+
+    @property
+    def is_on(self) -> bool | None:
+        reading = self.reading
+        return None if reading is None else self.entity_description.is_on_fn(reading)
+
+    @property
+    def available(self) -> bool:
+        return super().available and self.is_on is not None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -13,10 +12,14 @@ from homeassistant.helpers import entity_platform
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import compat
-from .aioekm.readings import MeterReading
 from .coordinator import EkmConfigEntry, EkmCoordinator
-from .entity import EkmEntity, add_entities_of_meters
-from .entity_table import ENTITY_TABLE, DecodedRow, Enabled, carried, decoded
+from .entity import (
+    DecodedBitDescription,
+    EkmDecodedBitEntity,
+    add_entities_of_meters,
+    decoded_bit_descriptions,
+)
+from .entity_table import carried
 from .helpers import ekm_exception_handler
 from .services import SERVICE_SET_RELAY, SET_RELAY_FIELDS
 
@@ -25,34 +28,12 @@ PARALLEL_UPDATES = 1
 
 
 @dataclass(frozen=True, kw_only=True)
-class EkmSwitchEntityDescription(SwitchEntityDescription):
-    """A relay: one bit of a state field, switched by number."""
-
-    field: str  # the state field it is decoded from
-    number: int  # the relay number the meter's command takes (1 or 2)
-    is_on_fn: Callable[[MeterReading], bool | None]
-
-
-def _decoded(name: str, row: DecodedRow, index: int) -> EkmSwitchEntityDescription:
-    decoder = row.decoder
-    return EkmSwitchEntityDescription(
-        key=f"{row.key_stem}_{index + 1}",
-        translation_key=row.translation_key,
-        translation_placeholders={row.placeholder: str(index + 1)},
-        entity_registry_enabled_default=row.enabled is Enabled.YES,
-        field=name,
-        number=index + 1,
-        is_on_fn=lambda reading: decoded(reading, name, decoder, index),
-    )
+class EkmSwitchEntityDescription(SwitchEntityDescription, DecodedBitDescription):
+    """A relay: one bit of a state field; `number` is the relay number the meter's command takes."""
 
 
 # One per bit of each state field the entity table decodes into switches: the relays.
-RELAYS: Final = tuple(
-    _decoded(name, row, index)
-    for name, row in ENTITY_TABLE.items()
-    if isinstance(row, DecodedRow) and row.platform is Platform.SWITCH
-    for index in range(row.count)
-)
+RELAYS: Final = decoded_bit_descriptions(Platform.SWITCH, EkmSwitchEntityDescription)
 
 
 async def async_setup_entry(
@@ -81,19 +62,10 @@ async def async_setup_entry(
         )
 
 
-class EkmRelaySwitch(EkmEntity, SwitchEntity):
+class EkmRelaySwitch(EkmDecodedBitEntity, SwitchEntity):
     """One relay output; its state is what the meter reports, never assumed."""
 
     entity_description: EkmSwitchEntityDescription
-
-    @property
-    def is_on(self) -> bool | None:
-        reading = self.reading
-        return None if reading is None else self.entity_description.is_on_fn(reading)
-
-    @property
-    def available(self) -> bool:
-        return super().available and self.is_on is not None
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         await self.async_set_relay(state=True)
