@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
@@ -30,17 +32,18 @@ def _collisions(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if "does not generate unique IDs" in r.getMessage()]
 
 
-async def _take_out(hass: HomeAssistant, entry: MockConfigEntry) -> MockConfigEntry:
-    """Remove a fixture's entry (not set up yet) and return a copy to add later, after others."""
+async def _take_out(hass: HomeAssistant, entry: MockConfigEntry, **changes: Any) -> MockConfigEntry:
+    """Remove a fixture's entry (not set up yet) and return a copy, with `changes`, to add later."""
     assert await hass.config_entries.async_remove(entry.entry_id)
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=entry.title,
-        unique_id=entry.unique_id,
-        minor_version=entry.minor_version,
-        data=dict(entry.data),
-        options=dict(entry.options),
-    )
+    fields: dict[str, Any] = {
+        "domain": DOMAIN,
+        "title": entry.title,
+        "unique_id": entry.unique_id,
+        "minor_version": entry.minor_version,
+        "data": dict(entry.data),
+        "options": dict(entry.options),
+    }
+    return MockConfigEntry(**(fields | changes))
 
 
 def _unique_ids(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
@@ -145,15 +148,8 @@ async def test_the_first_entry_keeps_its_meters_when_a_migration_moves_it(
     domain's entries: ownership must follow the order the entries were made in.
     """
     push3 = await _take_out(hass, push3_entry)
-    bus = await _take_out(hass, entry)
-    old_bus = MockConfigEntry(
-        domain=DOMAIN,
-        title=bus.title,
-        unique_id=bus.data["port"],  # 1.1 named the bus after its port
-        minor_version=1,
-        data=dict(bus.data),
-        options=dict(bus.options),
-    )
+    # 1.1 named the bus after its port.
+    old_bus = await _take_out(hass, entry, unique_id=entry.data["port"], minor_version=1)
     old_bus.add_to_hass(hass)
     push3.add_to_hass(hass)
     assert await async_setup_component(hass, DOMAIN, {})
@@ -233,15 +229,7 @@ async def test_push3_and_cloud_entries_started_together(
     """A Push3 entry as its flow makes it (its meters in its data) and a cloud entry made after it
     for the same meters, both set up as Home Assistant starts: the meters stay with the Push3 entry,
     whichever setup gets further first."""
-    push3 = await _take_out(hass, push3_entry)
-    push3 = MockConfigEntry(
-        domain=DOMAIN,
-        title=push3.title,
-        unique_id=push3.unique_id,
-        minor_version=push3.minor_version,
-        data={**push3.data, CONF_METERS: {V3: "v3", V4: "v4"}},
-        options=dict(push3.options),
-    )
+    push3 = await _take_out(hass, push3_entry, data={**push3_entry.data, CONF_METERS: {V3: "v3", V4: "v4"}})
     push3.add_to_hass(hass)
     cloud = add_cloud_entry(hass, push_server)
     assert await async_setup_component(hass, DOMAIN, {})
