@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from homeassistant.config_entries import (
+    SIGNAL_CONFIG_ENTRY_CHANGED,
+    ConfigEntry,
+    ConfigEntryChange,
+    ConfigEntryState,
+)
 from homeassistant.const import CONF_API_KEY, CONF_HOST, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr, issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.typing import ConfigType
 
 from . import compat
@@ -30,7 +37,7 @@ from .const import (
     LOGGER,
 )
 from .coordinator import EkmConfigEntry, EkmCoordinator
-from .helpers import BusOptions, bus_unique_id, connection_of, meters_of_earlier_entries, port_label
+from .helpers import BusOptions, bus_unique_id, connection_of, meters_to_leave, port_label
 from .history import async_start_history_import
 from .monthly import async_start_monthly_import
 from .push3_coordinator import Push3Coordinator
@@ -50,7 +57,33 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the integration's actions once, whatever entries exist."""
     async_setup_services(hass)
+
+    @callback
+    def _async_entry_changed(change: ConfigEntryChange, entry: ConfigEntry) -> None:
+        # Sent once the entry and its entities are gone from the registries.
+        if change is ConfigEntryChange.REMOVED and entry.domain == DOMAIN:
+            _async_hand_over_meters(hass, entry)
+
+    async_dispatcher_connect(hass, SIGNAL_CONFIG_ENTRY_CHANGED, _async_entry_changed)
     return True
+
+
+@callback
+def _async_hand_over_meters(hass: HomeAssistant, removed: ConfigEntry) -> None:
+    """The meters of a deleted entry are free: the entries that may read one set up again
+    (those that list one of them, and cloud and Push3 entries, which find their meters)."""
+    freed = set(removed.data.get(CONF_METERS) or ())
+    if not freed:
+        return
+    for other in hass.config_entries.async_entries(DOMAIN):
+        if other.disabled_by is not None or other.state not in (
+            ConfigEntryState.LOADED,
+            ConfigEntryState.SETUP_ERROR,
+        ):
+            continue
+        if connection_of(other) != CONNECTION_RS485 or freed & set(other.data.get(CONF_METERS) or ()):
+            LOGGER.debug("Meters of the deleted entry %s are free: reloading %s", removed.title, other.title)
+            hass.config_entries.async_schedule_reload(other.entry_id)
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> bool:
@@ -121,7 +154,12 @@ async def _async_cloud_coordinator(hass: HomeAssistant, entry: EkmConfigEntry) -
             translation_key="push_unavailable",
             translation_placeholders={"source": "EKM Push"},
         ) from err
-    picked = entry.data.get(CONF_METERS) or [meter.address for meter in account.meters]
+    picked: list[str] = entry.data.get(CONF_METERS) or []
+    if not picked:  # an entry stored without a pick reads every meter no other entry has
+        taken = meters_to_leave(hass, entry)
+        picked = [meter.address for meter in account.meters if meter.address not in taken]
+        # Stored, so other entries and flows see which meters it reads.
+        hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_METERS: picked})
     return CloudCoordinator(hass, entry, client, account, picked=picked)
 
 
@@ -164,7 +202,7 @@ async def async_migrate_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> boo
 
 def _own_meters(hass: HomeAssistant, entry: EkmConfigEntry) -> dict[str, Protocol]:
     """The entry's meters, minus those an earlier entry has: entities and devices never collide."""
-    owners = meters_of_earlier_entries(hass, entry)
+    owners = meters_to_leave(hass, entry)
     meters: dict[str, Protocol] = {}
     for address, protocol in entry.data[CONF_METERS].items():
         if (owner := owners.get(address)) is not None:

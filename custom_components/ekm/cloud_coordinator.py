@@ -23,7 +23,7 @@ from .aioekm.push.mapping import Unavailable
 from .aioekm.readings import MeterReading, Protocol, protocol_of_model
 from .const import CONF_METERS, DEFAULT_CLOUD_SCAN_INTERVAL, DOMAIN, LOGGER
 from .coordinator import EkmConfigEntry, gateway_identifier
-from .helpers import connected_elsewhere, meters_of_earlier_entries, meters_of_other_entries
+from .helpers import connected_elsewhere, meters_to_leave
 from .push_coordinator import MAPPED_FIELDS, PushCoordinator
 
 ACCOUNT_EVERY: Final = 10  # polls between two reads of the Account API
@@ -66,9 +66,9 @@ class CloudCoordinator(PushCoordinator):
         picked: Collection[str],
     ) -> None:
         present = {meter.address: meter for meter in account.meters}
-        # Meters the user left out are never added here; those an earlier entry reads stay there.
+        # Meters the user left out are never added here; those another entry has stay there.
         self._excluded = set(present) - set(picked)
-        taken = meters_of_earlier_entries(hass, entry)
+        taken = meters_to_leave(hass, entry)
         meters = {a: protocol_of(m) for a, m in present.items() if a not in self._excluded and a not in taken}
         super().__init__(hass, entry, meters=meters, default_interval=DEFAULT_CLOUD_SCAN_INTERVAL)
         self.client = client
@@ -222,7 +222,7 @@ class CloudCoordinator(PushCoordinator):
         """Bring meters, gateways and devices in line with what the key sees now."""
         self.account = account
         present = {meter.address: meter for meter in account.meters}
-        taken = meters_of_other_entries(self.hass, self.config_entry)  # a new meter joins one entry
+        taken = meters_to_leave(self.hass, self.config_entry)  # a new meter joins one entry
         new = {
             address: protocol_of(meter)
             for address, meter in present.items()

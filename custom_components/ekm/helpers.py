@@ -6,7 +6,7 @@ from collections.abc import Callable, Collection, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Concatenate
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
@@ -106,30 +106,32 @@ def meters_in_entries(entries: Iterable[ConfigEntry]) -> dict[str, ConfigEntry]:
     return owners
 
 
-def meters_of_earlier_entries(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, ConfigEntry]:
-    """The meters that enabled entries made before `entry` read, each with its entry.
+def meters_to_leave(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, ConfigEntry]:
+    """The meters `entry` must not read, each with the entry that has it: a meter is set up
+    in one entry only (entities and devices never collide).
 
-    An earlier entry owns a meter it shares with `entry`: entities and devices never collide.
-    "Earlier" is the order the entries were made and are stored in, which is that of
-    async_entries() over all domains. async_entries(DOMAIN) is not: HA moves an entry to the
-    end of it when its unique_id changes (a migration, a reconfigure).
+    Another entry has a meter when it reads it now, or when its data lists it and either it
+    was made before `entry` or `entry`'s data does not list the meter (one `entry` finds while
+    running). A disabled entry keeps its meters: deleting it hands them over. "Before" is the
+    order the entries were made and are stored in, that of async_entries() over all domains;
+    async_entries(DOMAIN) is not, HA moves an entry to its end when its unique_id changes.
     """
-    earlier = []
+    own = entry.data.get(CONF_METERS) or {}
+    owners: dict[str, ConfigEntry] = {}
+    before = True
     for other in hass.config_entries.async_entries():
         if other.entry_id == entry.entry_id:
-            break
-        if other.domain == DOMAIN and other.disabled_by is None:
-            earlier.append(other)
-    return meters_in_entries(earlier)
-
-
-def meters_of_other_entries(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, ConfigEntry]:
-    """The meters any other enabled entry reads: a meter found while running joins none of them."""
-    return meters_in_entries(
-        other
-        for other in hass.config_entries.async_entries(DOMAIN)
-        if other.entry_id != entry.entry_id and other.disabled_by is None
-    )
+            before = False
+            continue
+        if other.domain != DOMAIN:
+            continue
+        coordinator = getattr(other, "runtime_data", None) if other.state is ConfigEntryState.LOADED else None
+        for address in getattr(coordinator, "meters", ()):
+            owners.setdefault(address, other)
+        for address in other.data.get(CONF_METERS) or ():
+            if before or address not in own:
+                owners.setdefault(address, other)
+    return owners
 
 
 def connected_elsewhere(hass: HomeAssistant, mac: str, entry_id: str) -> bool:

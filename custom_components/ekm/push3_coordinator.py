@@ -19,7 +19,7 @@ from .aioekm.push import Push3Client
 from .aioekm.readings import MeterReading, Protocol
 from .const import CONF_MAC, CONF_METERS, DEFAULT_PUSH3_SCAN_INTERVAL
 from .coordinator import EkmConfigEntry, gateway_identifier
-from .helpers import connected_elsewhere, meters_of_earlier_entries, meters_of_other_entries
+from .helpers import connected_elsewhere, meters_to_leave
 from .push_coordinator import PushCoordinator
 
 ABSENT_POLLS: Final = 10
@@ -40,8 +40,8 @@ class Push3Coordinator(PushCoordinator):
         client: Push3Client,
         meters: Mapping[str, Protocol],
     ) -> None:
-        # Meters an earlier entry reads (e.g. the cloud entry of the same gateway) stay there.
-        taken = meters_of_earlier_entries(hass, entry)
+        # Meters another entry has (e.g. the cloud entry of the same gateway) stay there.
+        taken = meters_to_leave(hass, entry)
         meters = {a: p for a, p in meters.items() if a not in taken}
         super().__init__(hass, entry, meters=meters, default_interval=DEFAULT_PUSH3_SCAN_INTERVAL)
         self.client = client
@@ -87,7 +87,7 @@ class Push3Coordinator(PushCoordinator):
             raise self.poll_failed(err, f"Push3 gateway {self.host}") from err
         if new := [a for a in result.readings if a not in self.meters]:
             # A meter that starts answering joins this entry unless another entry reads it.
-            taken = meters_of_other_entries(self.hass, self.config_entry)
+            taken = meters_to_leave(self.hass, self.config_entry)
             self.async_meters_added({a: result.readings[a].protocol for a in new if a not in taken})
         answered = set(result.readings) | set(result.problems)
         gone: list[str] = []

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -19,6 +17,7 @@ from custom_components.ekm.const import CONF_METERS, DOMAIN
 
 from . import push_support
 from .conftest import V3, V4
+from .ownership_support import collisions, has_device, take_out, unique_ids
 from .push_support import GATEWAY, add_cloud_entry, poll, set_up
 
 live_clock = push_support.live_clock
@@ -26,33 +25,6 @@ loopback_http = push_support.loopback_http
 push_server = push_support.push_server
 push3_gateway = push_support.push3_gateway
 push3_entry = push_support.push3_entry
-
-
-def _collisions(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if "does not generate unique IDs" in r.getMessage()]
-
-
-async def _take_out(hass: HomeAssistant, entry: MockConfigEntry, **changes: Any) -> MockConfigEntry:
-    """Remove a fixture's entry (not set up yet) and return a copy, with `changes`, to add later."""
-    assert await hass.config_entries.async_remove(entry.entry_id)
-    fields: dict[str, Any] = {
-        "domain": DOMAIN,
-        "title": entry.title,
-        "unique_id": entry.unique_id,
-        "minor_version": entry.minor_version,
-        "data": dict(entry.data),
-        "options": dict(entry.options),
-    }
-    return MockConfigEntry(**(fields | changes))
-
-
-def _has_device(registry: dr.DeviceRegistry, entry: MockConfigEntry, address: str) -> bool:
-    devices = dr.async_entries_for_config_entry(registry, entry.entry_id)
-    return any((DOMAIN, address) in device.identifiers for device in devices)
-
-
-def _unique_ids(hass: HomeAssistant, entry: MockConfigEntry) -> set[str]:
-    return {e.unique_id for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)}
 
 
 async def test_push3_entry_records_its_meters(hass: HomeAssistant, push3_entry: MockConfigEntry) -> None:
@@ -74,10 +46,10 @@ async def test_cloud_entry_after_push3(
     await set_up(hass, cloud)
     await poll(hass)
     assert cloud.state is ConfigEntryState.LOADED
-    assert _collisions(caplog) == []
-    assert not any(uid.startswith((V3, V4, GATEWAY)) for uid in _unique_ids(hass, cloud))
-    assert f"{V4}_kWh_Tot" in _unique_ids(hass, push3_entry)
-    assert f"{GATEWAY}_connected" in _unique_ids(hass, push3_entry)
+    assert collisions(caplog) == []
+    assert not any(uid.startswith((V3, V4, GATEWAY)) for uid in unique_ids(hass, cloud))
+    assert f"{V4}_kWh_Tot" in unique_ids(hass, push3_entry)
+    assert f"{GATEWAY}_connected" in unique_ids(hass, push3_entry)
 
 
 async def test_push3_entry_after_cloud(
@@ -87,15 +59,15 @@ async def test_push3_entry_after_cloud(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The other way round: the gateway's Connected sensor stays the cloud entry's."""
-    push3 = await _take_out(hass, push3_entry)
+    push3 = await take_out(hass, push3_entry)
     cloud = add_cloud_entry(hass, push_server)
     await set_up(hass, cloud)
     push3.add_to_hass(hass)
     await set_up(hass, push3)
     await poll(hass)
-    assert _collisions(caplog) == []
-    assert f"{GATEWAY}_connected" in _unique_ids(hass, cloud)
-    assert not any(uid.startswith((V3, V4, GATEWAY)) for uid in _unique_ids(hass, push3))
+    assert collisions(caplog) == []
+    assert f"{GATEWAY}_connected" in unique_ids(hass, cloud)
+    assert not any(uid.startswith((V3, V4, GATEWAY)) for uid in unique_ids(hass, push3))
 
 
 async def test_bus_entry_after_push3(
@@ -106,14 +78,14 @@ async def test_bus_entry_after_push3(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """An RS-485 entry whose meters the Push3 entry reads sets up nothing, and says where they are."""
-    bus = await _take_out(hass, entry)
+    bus = await take_out(hass, entry)
     await set_up(hass, push3_entry)
     bus.add_to_hass(hass)
     await hass.config_entries.async_setup(bus.entry_id)
     await hass.async_block_till_done()
     assert bus.state is ConfigEntryState.SETUP_ERROR
-    assert _collisions(caplog) == []
-    assert _unique_ids(hass, bus) == set()
+    assert collisions(caplog) == []
+    assert unique_ids(hass, bus) == set()
 
 
 async def test_cloud_flow_refuses_meters_of_a_push3_entry(
@@ -152,9 +124,9 @@ async def test_the_first_entry_keeps_its_meters_when_a_migration_moves_it(
     The migration changes the bus entry's unique_id, and HA then moves it to the end of the
     domain's entries: ownership must follow the order the entries were made in.
     """
-    push3 = await _take_out(hass, push3_entry)
+    push3 = await take_out(hass, push3_entry)
     # 1.1 named the bus after its port.
-    old_bus = await _take_out(hass, entry, unique_id=entry.data["port"], minor_version=1)
+    old_bus = await take_out(hass, entry, unique_id=entry.data["port"], minor_version=1)
     old_bus.add_to_hass(hass)
     push3.add_to_hass(hass)
     assert await async_setup_component(hass, DOMAIN, {})
@@ -164,14 +136,14 @@ async def test_the_first_entry_keeps_its_meters_when_a_migration_moves_it(
     assert [e.entry_id for e in hass.config_entries.async_entries(DOMAIN)][-1] == old_bus.entry_id
     assert old_bus.state is ConfigEntryState.LOADED
     assert push3.state is ConfigEntryState.LOADED
-    assert _collisions(caplog) == []
-    assert {f"{V4}_kWh_Tot", f"{V3}_kWh_Tot"} <= _unique_ids(hass, old_bus)
-    assert not any(uid.startswith((V3, V4)) for uid in _unique_ids(hass, push3))
+    assert collisions(caplog) == []
+    assert {f"{V4}_kWh_Tot", f"{V3}_kWh_Tot"} <= unique_ids(hass, old_bus)
+    assert not any(uid.startswith((V3, V4)) for uid in unique_ids(hass, push3))
     assert push3.data[CONF_METERS] == {}
     registry = dr.async_get(hass)
     for address in (V3, V4):  # one device, of the bus only (older HA lets two entries share it)
-        assert _has_device(registry, old_bus, address)
-        assert not _has_device(registry, push3, address)
+        assert has_device(registry, old_bus, address)
+        assert not has_device(registry, push3, address)
 
 
 async def test_a_meter_that_starts_answering_joins_no_second_entry(
@@ -187,14 +159,14 @@ async def test_a_meter_that_starts_answering_joins_no_second_entry(
     cloud = add_cloud_entry(hass, push_server, **{CONF_METERS: [V4]})
     push_server.hidden.discard(V4)
     await set_up(hass, cloud)
-    assert f"{V4}_kWh_Tot" in _unique_ids(hass, cloud)
+    assert f"{V4}_kWh_Tot" in unique_ids(hass, cloud)
     push_server.hidden.discard(V3)
     await poll(hass)
-    assert _collisions(caplog) == []
+    assert collisions(caplog) == []
     assert push3_entry.data[CONF_METERS] == {V3: "v3"}
-    assert f"{V3}_kWh_Tot" in _unique_ids(hass, push3_entry)
-    assert not any(uid.startswith(V4) for uid in _unique_ids(hass, push3_entry))
-    assert f"{V4}_kWh_Tot" in _unique_ids(hass, cloud)
+    assert f"{V3}_kWh_Tot" in unique_ids(hass, push3_entry)
+    assert not any(uid.startswith(V4) for uid in unique_ids(hass, push3_entry))
+    assert f"{V4}_kWh_Tot" in unique_ids(hass, cloud)
 
 
 async def test_a_meter_new_to_the_account_joins_no_second_entry(
@@ -207,7 +179,7 @@ async def test_a_meter_new_to_the_account_joins_no_second_entry(
     """A meter that appears on the cloud entry's account while a later Push3 entry already reads
     it stays with the Push3 entry."""
     monkeypatch.setattr(cloud_coordinator, "ACCOUNT_EVERY", 1)
-    push3 = await _take_out(hass, push3_entry)
+    push3 = await take_out(hass, push3_entry)
     meter = push_server.fleet.meters[V4]
     push_server.remove_meter(V4)
     cloud = add_cloud_entry(hass, push_server, **{CONF_METERS: [V3]})
@@ -215,13 +187,13 @@ async def test_a_meter_new_to_the_account_joins_no_second_entry(
     push_server.add_meter(meter)
     push3.add_to_hass(hass)
     await set_up(hass, push3)
-    assert f"{V4}_kWh_Tot" in _unique_ids(hass, push3)
+    assert f"{V4}_kWh_Tot" in unique_ids(hass, push3)
     await poll(hass)
     await poll(hass)
-    assert _collisions(caplog) == []
+    assert collisions(caplog) == []
     assert V4 not in cloud.runtime_data.meters
-    assert not any(uid.startswith(V4) for uid in _unique_ids(hass, cloud))
-    assert f"{V4}_kWh_Tot" in _unique_ids(hass, push3)
+    assert not any(uid.startswith(V4) for uid in unique_ids(hass, cloud))
+    assert f"{V4}_kWh_Tot" in unique_ids(hass, push3)
 
 
 async def test_push3_and_cloud_entries_started_together(
@@ -233,12 +205,12 @@ async def test_push3_and_cloud_entries_started_together(
     """A Push3 entry as its flow makes it (its meters in its data) and a cloud entry made after it
     for the same meters, both set up as Home Assistant starts: the meters stay with the Push3 entry,
     whichever setup gets further first."""
-    push3 = await _take_out(hass, push3_entry, data={**push3_entry.data, CONF_METERS: {V3: "v3", V4: "v4"}})
+    push3 = await take_out(hass, push3_entry, data={**push3_entry.data, CONF_METERS: {V3: "v3", V4: "v4"}})
     push3.add_to_hass(hass)
     cloud = add_cloud_entry(hass, push_server)
     assert await async_setup_component(hass, DOMAIN, {})
     await hass.async_block_till_done()
     await poll(hass)
-    assert _collisions(caplog) == []
-    assert {f"{V3}_kWh_Tot", f"{V4}_kWh_Tot"} <= _unique_ids(hass, push3)
-    assert not any(uid.startswith((V3, V4)) for uid in _unique_ids(hass, cloud))
+    assert collisions(caplog) == []
+    assert {f"{V3}_kWh_Tot", f"{V4}_kWh_Tot"} <= unique_ids(hass, push3)
+    assert not any(uid.startswith((V3, V4)) for uid in unique_ids(hass, cloud))
