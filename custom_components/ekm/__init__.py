@@ -41,6 +41,7 @@ from .helpers import BusOptions, bus_unique_id, connection_of, meters_to_leave, 
 from .history import async_start_history_import
 from .monthly import async_start_monthly_import
 from .push3_coordinator import Push3Coordinator
+from .push_coordinator import PushCoordinator
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [
@@ -70,20 +71,29 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 @callback
 def _async_hand_over_meters(hass: HomeAssistant, removed: ConfigEntry) -> None:
-    """The meters of a deleted entry are free: the entries that may read one set up again
-    (those that list one of them, and cloud and Push3 entries, which find their meters)."""
+    """The meters of a deleted entry are free: the buses that list one set up again (a bus
+    reads the meters it had when it set up); cloud and Push3 entries look for them at once."""
     freed = set(removed.data.get(CONF_METERS) or ())
     if not freed:
         return
     for other in hass.config_entries.async_entries(DOMAIN):
-        if other.disabled_by is not None or other.state not in (
-            ConfigEntryState.LOADED,
-            ConfigEntryState.SETUP_ERROR,
-        ):
+        if other.disabled_by is not None or other.state not in _HAND_OVER_STATES:
             continue
-        if connection_of(other) != CONNECTION_RS485 or freed & set(other.data.get(CONF_METERS) or ()):
+        if connection_of(other) != CONNECTION_RS485:
+            if other.state is ConfigEntryState.LOADED and isinstance(other.runtime_data, PushCoordinator):
+                other.runtime_data.async_look_for_meters()
+        elif freed & set(other.data.get(CONF_METERS) or ()):
             LOGGER.debug("Meters of the deleted entry %s are free: reloading %s", removed.title, other.title)
             hass.config_entries.async_schedule_reload(other.entry_id)
+
+
+# A reload waits for a setup in progress, so a bus setting up as its meters are freed sees them.
+_HAND_OVER_STATES = (
+    ConfigEntryState.LOADED,
+    ConfigEntryState.SETUP_ERROR,
+    ConfigEntryState.SETUP_IN_PROGRESS,
+    ConfigEntryState.SETUP_RETRY,
+)
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> bool:
@@ -97,6 +107,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> bool:
         coordinator = await _async_bus_coordinator(hass, entry)
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
+    if not isinstance(coordinator, BusCoordinator):
+        # Cloud and Push3 entries find their meters by polling: they keep polling while they
+        # have no entity (every meter another entry's), to take meters that become free.
+        entry.async_on_unload(coordinator.async_add_listener(lambda: None))
     if not compat.HAS_OPTIONS_FLOW_WITH_RELOAD:
         entry.async_on_unload(entry.add_update_listener(_async_options_updated))
 
@@ -231,6 +245,8 @@ async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: EkmConfigEntry, device: dr.DeviceEntry
 ) -> bool:
     """Let the user delete a device only when it is not a hub or a meter the entry serves."""
+    if entry.state is not ConfigEntryState.LOADED:
+        return True  # nothing reads for it (disabled, or set-up failed)
     coordinator = entry.runtime_data
     for domain, ident in device.identifiers:
         if domain == DOMAIN and coordinator.async_forget_meter(ident):

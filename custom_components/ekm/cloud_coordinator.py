@@ -159,6 +159,11 @@ class CloudCoordinator(PushCoordinator):
 
     # --- polling --------------------------------------------------------------
 
+    @callback
+    def async_look_for_meters(self) -> None:
+        self._account_due = True  # new meters come from the Account API
+        super().async_look_for_meters()
+
     async def _async_update_data(self) -> dict[str, MeterReading]:
         self.polls += 1
         if self._account_due or self.polls % ACCOUNT_EVERY == 0:

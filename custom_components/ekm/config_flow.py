@@ -543,8 +543,12 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     def _abort_if_other_account(self, entry: ConfigEntry, account: Account) -> None:
-        """A new key for an entry must see at least one of its meters: else it is another account."""
-        if not {meter.address for meter in account.meters} & set(entry.data.get(CONF_METERS, [])):
+        """A new key for an entry must see at least one of its meters: else it is another account.
+
+        An entry stored without a pick (every meter of its key) cannot tell: any key will do.
+        """
+        picked = set(entry.data.get(CONF_METERS) or ())
+        if picked and not {meter.address for meter in account.meters} & picked:
             raise AbortFlow("wrong_account")
 
     def _abort_if_key_taken(self, key: str, entry: ConfigEntry) -> None:
@@ -634,13 +638,16 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def _async_read_push3(
-        self, host: Push3Host, key: str, exclude: str | None = None
+        self, host: Push3Host, key: str, exclude: str | None = None, *, check_owners: bool = True
     ) -> tuple[dict[str, str], dict[str, str]]:
-        """Errors and placeholders after reading the gateway: none when its meters are free."""
+        """Errors and placeholders after reading the gateway: none when its meters are free
+        (or, without `check_owners`, when the key is right)."""
         try:
             meters = await async_read_push3(self.hass, host.host, key)
         except Exception as err:
             return _form_errors(err, "the Push3 gateway", (key,)), dict(NO_OWNERS)
+        if not check_owners:
+            return {}, dict(NO_OWNERS)
         # The entry reads the meters no other entry has; a gateway with none left adds nothing.
         owners = owners_of(self.hass, meters, exclude=exclude)
         if owners and len(owners) == len(meters):
@@ -726,7 +733,8 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
             if not key:
                 errors[CONF_API_KEY] = "no_key"
             else:
-                errors, placeholders = await self._async_read_push3(host, key, exclude=entry.entry_id)
+                # A new key for the same gateway: its meters are this entry's business already.
+                errors, placeholders = await self._async_read_push3(host, key, check_owners=False)
                 if not errors:
                     return self.async_update_reload_and_abort(
                         entry, data_updates={CONF_API_KEY: key}, reason="reauth_successful"

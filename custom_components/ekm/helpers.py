@@ -116,7 +116,7 @@ def meters_to_leave(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Config
     order the entries were made and are stored in, that of async_entries() over all domains;
     async_entries(DOMAIN) is not, HA moves an entry to its end when its unique_id changes.
     """
-    own = entry.data.get(CONF_METERS) or {}
+    own = set(entry.data.get(CONF_METERS) or ())
     owners: dict[str, ConfigEntry] = {}
     before = True
     for other in hass.config_entries.async_entries():

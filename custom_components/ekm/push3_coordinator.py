@@ -49,6 +49,8 @@ class Push3Coordinator(PushCoordinator):
         mac = entry.data.get(CONF_MAC)
         self.mac: str | None = str(mac).lower() if mac else None
         self._absent: dict[str, int] = {}
+        # Claimed at once: an entry setting up beside this one must not take them too.
+        self.async_store_meters()
 
     def hub_devices(self) -> list[DeviceInfo]:
         info = DeviceInfo(

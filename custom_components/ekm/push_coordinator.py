@@ -72,6 +72,11 @@ class PushCoordinator(EkmCoordinator):
         )
 
     @callback
+    def async_look_for_meters(self) -> None:
+        """Another entry's meters were freed: poll soon, to take those this source serves."""
+        self.hass.async_create_task(self.async_request_refresh(), eager_start=False)
+
+    @callback
     def _ours(self, event_data: Mapping[str, Any]) -> bool:
         return str(event_data.get("entity_id", "")).split(".", 1)[0] in MAPPED_PLATFORMS
 

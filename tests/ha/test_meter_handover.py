@@ -13,8 +13,9 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.ekm import cloud_coordinator
+from custom_components.ekm import async_remove_config_entry_device, cloud_coordinator
 from custom_components.ekm.aioekm.simulator.push import PushServer
+from custom_components.ekm.compat import get_device
 from custom_components.ekm.const import CONF_METERS, DOMAIN
 
 from . import push_support
@@ -232,3 +233,293 @@ async def test_a_new_account_meter_is_left_to_the_entry_that_reads_it(
     await poll(hass)
     assert _readers(V4, push3_entry, cloud) == [push3_entry.title]
     assert _readers(V3, push3_entry, cloud) == [push3_entry.title]
+
+
+async def test_a_deleted_owners_meters_go_to_one_entry(
+    hass: HomeAssistant,
+    push_server: PushServer,
+    push3_entry: MockConfigEntry,
+    entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The bus (first) reads V3 and V4; a Push3 entry and a cloud entry stored without a pick
+    found nothing. Once the bus is deleted each meter is read by one of them, not both."""
+    push3 = await take_out(hass, push3_entry)
+    bus = await take_out(hass, entry)
+    bus.add_to_hass(hass)
+    push3.add_to_hass(hass)
+    cloud = add_cloud_entry(hass, push_server, **{CONF_METERS: []})
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    assert _readers(V3, bus, push3, cloud) == [bus.title]
+    assert push3.data[CONF_METERS] == {}
+    assert cloud.data[CONF_METERS] == []
+    assert await hass.config_entries.async_remove(bus.entry_id)
+    await hass.async_block_till_done()
+    await poll(hass)
+    assert len(_readers(V3, push3, cloud)) == 1
+    assert len(_readers(V4, push3, cloud)) == 1
+    assert collisions(caplog) == []
+
+
+async def test_reauth_of_a_cloud_entry_stored_without_a_pick(
+    hass: HomeAssistant, push_server: PushServer
+) -> None:
+    """A cloud entry stored without a pick whose key EKM refuses at start has no meters to
+    compare a new key with: the account's key is accepted."""
+    cloud = add_cloud_entry(
+        hass, push_server, **{CONF_METERS: [], "api_key": "MUSTBEREFUSED0000000000000000000"}
+    )
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    assert cloud.state is ConfigEntryState.SETUP_ERROR
+    result = await cloud.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"api_key": push_server.keys.account}
+    )
+    await hass.async_block_till_done()
+    assert result.get("reason") == "reauth_successful", result
+
+
+async def test_a_bus_setting_up_as_the_owner_is_deleted_gets_the_meters(
+    hass: HomeAssistant,
+    push_server: PushServer,
+    push3_entry: MockConfigEntry,
+    entry: MockConfigEntry,
+) -> None:
+    """The Push3 entry (first) reads V3; the bus lists V3 and V4. The Push3 entry is deleted while
+    the bus sets up (having left V3 out): the bus is set up again and reads both."""
+    bus = await take_out(hass, entry)
+    push_server.hidden.add(V4)
+    await set_up(hass, push3_entry)
+    assert push3_entry.data[CONF_METERS] == {V3: "v3"}
+    bus.add_to_hass(hass)
+    setup = hass.async_create_task(hass.config_entries.async_setup(bus.entry_id))
+    for _ in range(200):
+        await asyncio.sleep(0)
+        if bus.state is ConfigEntryState.SETUP_IN_PROGRESS:
+            break
+    assert await hass.config_entries.async_remove(push3_entry.entry_id)
+    assert await setup
+    await hass.async_block_till_done()
+    try:
+        assert bus.runtime_data.meters.keys() == {V3, V4}
+    finally:
+        await hass.config_entries.async_unload(bus.entry_id)
+        await hass.async_block_till_done()
+
+
+async def test_reauth_of_a_push3_entry_whose_meters_another_entry_reads(
+    hass: HomeAssistant,
+    push3_entry: MockConfigEntry,
+    entry: MockConfigEntry,
+) -> None:
+    """The bus (first) reads V3 and V4; the Push3 entry (later) reads none of them. A reauth
+    with the right key succeeds: who reads the meters is no reason to refuse a key."""
+    push3 = await take_out(hass, push3_entry)
+    bus = await take_out(hass, entry)
+    bus.add_to_hass(hass)
+    push3.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    try:
+        assert push3.state is ConfigEntryState.LOADED
+        assert push3.runtime_data.meters == {}
+        result = await push3.start_reauth_flow(hass)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"api_key": push3.data["api_key"]}
+        )
+        await hass.async_block_till_done()
+        assert result.get("reason") == "reauth_successful", result
+    finally:
+        await hass.config_entries.async_unload(bus.entry_id)
+        await hass.async_block_till_done()
+
+
+async def test_a_new_account_meter_freed_by_a_deleted_bus(
+    hass: HomeAssistant,
+    push_server: PushServer,
+    entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The bus (first) reads V4. The cloud entry picked V3 before V4 was on the account; V4
+    appears there (left to the bus). Once the bus is deleted, the cloud entry reads V4."""
+    monkeypatch.setattr(cloud_coordinator, "ACCOUNT_EVERY", 1)
+    bus = await take_out(hass, entry, data={**entry.data, CONF_METERS: {V4: "v4"}})
+    bus.add_to_hass(hass)
+    meter = push_server.fleet.meters[V4]
+    push_server.remove_meter(V4)
+    cloud = add_cloud_entry(hass, push_server, **{CONF_METERS: [V3]})
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    push_server.add_meter(meter)
+    await poll(hass)
+    assert _readers(V4, bus, cloud) == [bus.title]
+    assert await hass.config_entries.async_remove(bus.entry_id)
+    await hass.async_block_till_done()
+    await poll(hass)
+    await poll(hass)
+    assert _readers(V4, cloud) == [cloud.title]
+
+
+async def test_push3_without_meters_and_a_legacy_cloud_entry_started_together(
+    hass: HomeAssistant,
+    push_server: PushServer,
+    push3_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """At Home Assistant's start, a Push3 entry whose data lists no meter and a cloud entry stored
+    without a pick: each meter is read by one of them."""
+    push3 = await take_out(hass, push3_entry, data={**push3_entry.data, CONF_METERS: {}})
+    push3.add_to_hass(hass)
+    cloud = add_cloud_entry(hass, push_server, **{CONF_METERS: []})
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    assert len(_readers(V3, push3, cloud)) == 1
+    assert collisions(caplog) == []
+
+
+@pytest.mark.parametrize("restart", [False, True])
+async def test_meters_pass_down_a_chain_of_deleted_entries(  # noqa: PLR0917  (parametrized)
+    hass: HomeAssistant,
+    push_server: PushServer,
+    push3_entry: MockConfigEntry,
+    entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+    restart: bool,
+) -> None:
+    """The Push3 entry (first) reads both meters; the bus and a cloud entry come later. Deleting
+    the Push3 entry hands them to the bus, deleting the bus to the cloud entry (with restarts
+    between the steps, or without)."""
+    push3 = await take_out(hass, push3_entry, data={**push3_entry.data, CONF_METERS: {V3: "v3", V4: "v4"}})
+    bus = await take_out(hass, entry)
+    push3.add_to_hass(hass)
+    bus.add_to_hass(hass)
+    cloud = add_cloud_entry(hass, push_server)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    assert bus.state is ConfigEntryState.SETUP_ERROR
+    assert _readers(V3, push3, bus, cloud) == [push3.title]
+
+    async def restart_all() -> None:
+        for e in (bus, cloud):
+            if e.state is ConfigEntryState.LOADED and hass.config_entries.async_get_entry(e.entry_id):
+                assert await hass.config_entries.async_unload(e.entry_id)
+        await hass.async_block_till_done()
+        for e in (cloud, bus):  # the later one first
+            if e.state is ConfigEntryState.NOT_LOADED and hass.config_entries.async_get_entry(e.entry_id):
+                hass.async_create_task(hass.config_entries.async_setup(e.entry_id))
+        await hass.async_block_till_done()
+
+    assert await hass.config_entries.async_remove(push3.entry_id)
+    await hass.async_block_till_done()
+    if restart:
+        await restart_all()
+    await poll(hass)
+    assert _readers(V3, bus, cloud) == [bus.title]
+    assert _readers(V4, bus, cloud) == [bus.title]
+    assert await hass.config_entries.async_remove(bus.entry_id)
+    await hass.async_block_till_done()
+    if restart:
+        await restart_all()
+    await poll(hass)
+    assert _readers(V3, cloud) == [cloud.title]
+    assert _readers(V4, cloud) == [cloud.title]
+    assert collisions(caplog) == []
+
+
+async def test_cloud_reconfigure_drops_a_meter_the_push3_entry_then_reads(
+    hass: HomeAssistant,
+    push_server: PushServer,
+    push3_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The cloud entry (first) reads both meters; the Push3 entry (later) none, so it has no
+    entity. The cloud entry's pick drops V4: the Push3 entry, still polling, reads it."""
+    push3 = await take_out(hass, push3_entry)
+    cloud = add_cloud_entry(hass, push_server)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    push3.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(push3.entry_id)
+    await hass.async_block_till_done()
+    assert push3.runtime_data.meters == {}
+    result = await cloud.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result.get("step_id") == "meters", result
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V3]})
+    assert result.get("reason") == "reconfigure_successful", result
+    await hass.async_block_till_done()
+    await poll(hass)
+    await poll(hass, 200)
+    assert push3.runtime_data.polls > 1
+    assert _readers(V4, push3, cloud) == [push3.title]
+    assert _readers(V3, push3, cloud) == [cloud.title]
+    # and after a restart in either order
+    for first, second in ((push3, cloud), (cloud, push3)):
+        for e in (push3, cloud):
+            assert await hass.config_entries.async_unload(e.entry_id)
+        await hass.async_block_till_done()
+        await hass.config_entries.async_setup(first.entry_id)
+        await hass.config_entries.async_setup(second.entry_id)
+        await hass.async_block_till_done()
+        await poll(hass)
+        assert _readers(V4, push3, cloud) == [push3.title]
+        assert _readers(V3, push3, cloud) == [cloud.title]
+    assert collisions(caplog) == []
+
+
+async def test_bus_reconfigure_changes_its_unique_id_and_keeps_its_place(
+    hass: HomeAssistant,
+    push_server: PushServer,
+    push3_entry: MockConfigEntry,
+    entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Bus (first) reads V3, V4; Push3 (later) none. The bus is reconfigured to V4 only (its
+    unique_id moves to V4, HA moves it to the end of the domain's entries): V3 goes to the Push3
+    entry, V4 stays with the bus through restarts in both orders."""
+    push3 = await take_out(hass, push3_entry)
+    bus = await take_out(hass, entry)
+    bus.add_to_hass(hass)
+    push3.add_to_hass(hass)
+    assert await async_setup_component(hass, DOMAIN, {})
+    await hass.async_block_till_done()
+    try:
+        result = await bus.start_reconfigure_flow(hass)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"port": bus.data["port"], CONF_METERS: V4}
+        )
+        assert result.get("reason") == "reconfigure_successful", result
+        await hass.async_block_till_done()
+        assert bus.unique_id == f"rs485_{V4}"
+        assert [e.entry_id for e in hass.config_entries.async_entries(DOMAIN)][-1] == bus.entry_id
+        await poll(hass)
+        assert _readers(V3, bus, push3) == [push3.title]
+        assert _readers(V4, bus, push3) == [bus.title]
+        for first, second in ((push3, bus), (bus, push3)):
+            for e in (push3, bus):
+                assert await hass.config_entries.async_unload(e.entry_id)
+            await hass.async_block_till_done()
+            await hass.config_entries.async_setup(first.entry_id)
+            await hass.config_entries.async_setup(second.entry_id)
+            await hass.async_block_till_done()
+            await poll(hass)
+            assert _readers(V3, bus, push3) == [push3.title]
+            assert _readers(V4, bus, push3) == [bus.title]
+        assert collisions(caplog) == []
+    finally:
+        await hass.config_entries.async_unload(bus.entry_id)
+        await hass.async_block_till_done()
+
+
+async def test_removing_a_device_of_a_disabled_bus(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """The bus is disabled (its devices stay); the user deletes one of its meter devices: allowed,
+    and no error (the entry has no coordinator to ask)."""
+    await set_up(hass, entry)
+    assert await hass.config_entries.async_set_disabled_by(entry.entry_id, ConfigEntryDisabler.USER)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    device = get_device(dr.async_get(hass), (DOMAIN, V3), entry.entry_id)
+    assert device is not None
+    assert await async_remove_config_entry_device(hass, entry, device)
