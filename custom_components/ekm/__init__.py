@@ -107,10 +107,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> bool:
         coordinator = await _async_bus_coordinator(hass, entry)
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
-    if not isinstance(coordinator, BusCoordinator):
-        # Cloud and Push3 entries find their meters by polling: they keep polling while they
-        # have no entity (every meter another entry's), to take meters that become free.
-        entry.async_on_unload(coordinator.async_add_listener(lambda: None))
     if not compat.HAS_OPTIONS_FLOW_WITH_RELOAD:
         entry.async_on_unload(entry.add_update_listener(_async_options_updated))
 
@@ -123,6 +119,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> bool:
         async_start_history_import(hass, entry, coordinator.client, coordinator.meters.keys)
     elif isinstance(coordinator, BusCoordinator):  # the meters' month tables, likewise
         async_start_monthly_import(hass, entry, coordinator)
+    if not isinstance(coordinator, BusCoordinator):
+        # Cloud and Push3 entries find their meters by polling: they keep polling while they
+        # have no entity (every meter another entry's), to take meters that become free.
+        # Last: a setup that fails before this point leaves no poll behind.
+        entry.async_on_unload(coordinator.async_add_listener(lambda: None))
     return True
 
 
@@ -168,12 +169,8 @@ async def _async_cloud_coordinator(hass: HomeAssistant, entry: EkmConfigEntry) -
             translation_key="push_unavailable",
             translation_placeholders={"source": "EKM Push"},
         ) from err
-    picked: list[str] = entry.data.get(CONF_METERS) or []
-    if not picked:  # an entry stored without a pick reads every meter no other entry has
-        taken = meters_to_leave(hass, entry)
-        picked = [meter.address for meter in account.meters if meter.address not in taken]
-        # Stored, so other entries and flows see which meters it reads.
-        hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_METERS: picked})
+    # No pick stored (not made by a flow): every meter of the key that no other entry has.
+    picked = entry.data.get(CONF_METERS) or [meter.address for meter in account.meters]
     return CloudCoordinator(hass, entry, client, account, picked=picked)
 
 

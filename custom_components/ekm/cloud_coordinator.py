@@ -75,6 +75,8 @@ class CloudCoordinator(PushCoordinator):
         # The user's pick as stored: it keeps a meter the account dropped, so that meter is
         # read again when it comes back (after a reload too) instead of looking left out.
         self._picked = set(picked) | set(meters)
+        # Without a stored pick the entry takes every meter of its key, now and later.
+        self._every_meter = not entry.data.get(CONF_METERS)
         self._misses: dict[str, int] = {}  # Account API reads in a row without the meter
         self.account = account
         self.gateway_status: dict[str, bool | None] = {}
@@ -227,6 +229,8 @@ class CloudCoordinator(PushCoordinator):
         """Bring meters, gateways and devices in line with what the key sees now."""
         self.account = account
         present = {meter.address: meter for meter in account.meters}
+        if self._every_meter:
+            self._excluded.clear()
         taken = meters_to_leave(self.hass, self.config_entry)  # a new meter joins one entry
         new = {
             address: protocol_of(meter)
@@ -268,6 +272,8 @@ class CloudCoordinator(PushCoordinator):
         return True
 
     def _store_picked(self) -> None:
+        if self._every_meter:
+            return  # nothing was picked: new meters join by themselves
         self.hass.config_entries.async_update_entry(
             self.config_entry, data={**self.config_entry.data, CONF_METERS: sorted(self._picked)}
         )

@@ -18,7 +18,7 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_API_KEY, CONF_HOST
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import AbortFlow, FlowHandler
-from homeassistant.helpers import selector
+from homeassistant.helpers import device_registry as dr, selector
 from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
 import voluptuous as vol
 
@@ -267,8 +267,14 @@ async def async_abort_if_port_configured(
 def owners_of(
     hass: HomeAssistant, addresses: Iterable[str], *, exclude: str | None = None
 ) -> dict[str, ConfigEntry]:
-    """The entry (other than `exclude`) that already has each of `addresses` that one has."""
-    owners = meters_in_entries(e for e in hass.config_entries.async_entries(DOMAIN) if e.entry_id != exclude)
+    """The entry (other than `exclude`) that already has each of `addresses` that one has:
+    lists it in its data, or reads it now."""
+    others = [e for e in hass.config_entries.async_entries(DOMAIN) if e.entry_id != exclude]
+    owners = meters_in_entries(others)
+    for other in others:
+        if other.state is ConfigEntryState.LOADED:
+            for address in getattr(other.runtime_data, "meters", ()):
+                owners.setdefault(address, other)
     return {address: owners[address] for address in addresses if address in owners}
 
 
@@ -545,10 +551,16 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
     def _abort_if_other_account(self, entry: ConfigEntry, account: Account) -> None:
         """A new key for an entry must see at least one of its meters: else it is another account.
 
-        An entry stored without a pick (every meter of its key) cannot tell: any key will do.
+        An entry stored without a pick (every meter of its key) is known by its meter devices;
+        one without any cannot tell, and takes the key.
         """
-        picked = set(entry.data.get(CONF_METERS) or ())
-        if picked and not {meter.address for meter in account.meters} & picked:
+        known = set(entry.data.get(CONF_METERS) or ()) or {
+            ident
+            for device in dr.async_entries_for_config_entry(dr.async_get(self.hass), entry.entry_id)
+            for domain, ident in device.identifiers
+            if domain == DOMAIN and len(ident) == 12 and ident.isdigit()  # meters, not hubs
+        }
+        if known and not {meter.address for meter in account.meters} & known:
             raise AbortFlow("wrong_account")
 
     def _abort_if_key_taken(self, key: str, entry: ConfigEntry) -> None:

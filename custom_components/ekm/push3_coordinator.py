@@ -49,8 +49,9 @@ class Push3Coordinator(PushCoordinator):
         mac = entry.data.get(CONF_MAC)
         self.mac: str | None = str(mac).lower() if mac else None
         self._absent: dict[str, int] = {}
-        # Claimed at once: an entry setting up beside this one must not take them too.
-        self.async_store_meters()
+        # Claimed at once, so an entry setting up beside this one does not take them too; what
+        # was claimed before stays claimed until a poll succeeds (a failed setup shrinks nothing).
+        self._async_store({**entry.data.get(CONF_METERS, {}), **self._stored_form()})
 
     def hub_devices(self) -> list[DeviceInfo]:
         info = DeviceInfo(
@@ -110,7 +111,14 @@ class Push3Coordinator(PushCoordinator):
     def async_store_meters(self) -> None:
         """Keep the gateway's meters in the entry's data, where flows and later entries look for
         meters another entry already reads."""
-        meters = {address: str(protocol) for address, protocol in sorted(self.meters.items())}
+        self._async_store(self._stored_form())
+
+    def _stored_form(self) -> dict[str, str]:
+        return {address: str(protocol) for address, protocol in self.meters.items()}
+
+    @callback
+    def _async_store(self, meters: dict[str, str]) -> None:
+        meters = dict(sorted(meters.items()))
         if self.config_entry.data.get(CONF_METERS) != meters:
             self.hass.config_entries.async_update_entry(
                 self.config_entry, data={**self.config_entry.data, CONF_METERS: meters}

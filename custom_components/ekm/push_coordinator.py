@@ -10,7 +10,7 @@ are not rewritten.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from homeassistant.core import Event, HomeAssistant, callback
@@ -63,6 +63,7 @@ class PushCoordinator(EkmCoordinator):
         # Why each meter without a reading has none (diagnostics): EKM's code and text.
         self.problems: dict[str, MeterProblem] = {}
         self.polls = 0
+        self._quiet_until: datetime | None = None  # EKM's Retry-After of the last 429
         self._bugs_logged: set[str] = set()
         self._fields: frozenset[str] | None = None  # None: to be worked out again
         entry.async_on_unload(
@@ -73,8 +74,16 @@ class PushCoordinator(EkmCoordinator):
 
     @callback
     def async_look_for_meters(self) -> None:
-        """Another entry's meters were freed: poll soon, to take those this source serves."""
-        self.hass.async_create_task(self.async_request_refresh(), eager_start=False)
+        """Another entry's meters were freed: poll soon, to take those this source serves.
+
+        Not while EKM asked us to wait (429): the next poll finds them. The refresh is the
+        entry's task, so an unload cancels it.
+        """
+        if self._quiet_until is not None and dt_util.utcnow() < self._quiet_until:
+            return
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_request_refresh(), f"{self.name} looks for meters"
+        )
 
     @callback
     def _ours(self, event_data: Mapping[str, Any]) -> bool:
@@ -136,6 +145,8 @@ class PushCoordinator(EkmCoordinator):
         if isinstance(err, AuthenticationError):
             return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="auth_failed")
         if isinstance(err, RateLimitedError):
+            wait = min(err.retry_after or 0.0, MAX_RETRY_AFTER)
+            self._quiet_until = dt_util.utcnow() + timedelta(seconds=wait)
             self._wait_for_retry_after(err.retry_after)
             return compat.update_failed(
                 err.retry_after,

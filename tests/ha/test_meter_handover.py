@@ -190,19 +190,19 @@ async def test_a_bus_refused_for_its_meters_sets_up_once_their_entry_is_deleted(
         await hass.async_block_till_done()
 
 
-async def test_a_cloud_entry_stored_without_a_pick_records_what_it_reads(
+async def test_a_cloud_entry_stored_without_a_pick_is_seen_by_flows(
     hass: HomeAssistant,
     push_server: PushServer,
     push3_entry: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """An entry stored before picks were (an empty list): it stores the meters it reads, so a Push3
-    flow for the same meters is refused and a reauth with the same key is the same account."""
+    """An entry stored without a pick (an empty list: every meter of its key) keeps no pick, but
+    a Push3 flow for the meters it reads is refused, and a reauth with its key is the same account."""
     push3 = await take_out(hass, push3_entry)
     cloud = add_cloud_entry(hass, push_server, **{CONF_METERS: []})
     await set_up(hass, cloud)
     assert cloud.runtime_data.meters.keys() == {V3, V4}
-    assert sorted(cloud.data[CONF_METERS]) == [V3, V4]
+    assert cloud.data[CONF_METERS] == []
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "push3"})
     result = await hass.config_entries.flow.async_configure(
