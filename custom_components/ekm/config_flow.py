@@ -421,6 +421,7 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
         self._discovered: Push3Host | None = None
         self._mac: str | None = None
         self._push3_meters: dict[str, str] = {}  # the gateway's meters no other entry has
+        self._push3_read: dict[str, str] = {}  # every meter the gateway answered for
 
     @staticmethod
     @callback
@@ -658,6 +659,7 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
             meters = await async_read_push3(self.hass, host.host, key)
         except Exception as err:
             return _form_errors(err, "the Push3 gateway", (key,)), dict(NO_OWNERS)
+        self._push3_read = meters
         if not check_owners:
             return {}, dict(NO_OWNERS)
         # The entry reads the meters no other entry has; a gateway with none left adds nothing.
@@ -747,6 +749,9 @@ class EkmConfigFlow(ConfigFlow, domain=DOMAIN):
             else:
                 # A new key for the same gateway: its meters are this entry's business already.
                 errors, placeholders = await self._async_read_push3(host, key, check_owners=False)
+                stored = set(entry.data.get(CONF_METERS) or ())
+                if not errors and stored and not stored & set(self._push3_read):
+                    errors = {"base": "other_gateway"}  # the address now leads elsewhere (DHCP)
                 if not errors:
                     return self.async_update_reload_and_abort(
                         entry, data_updates={CONF_API_KEY: key}, reason="reauth_successful"

@@ -17,6 +17,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ekm import config_flow
+from custom_components.ekm.aioekm.simulator.fleet import make_meter
+from custom_components.ekm.aioekm.simulator.push import PushServer
 from custom_components.ekm.aioekm.simulator.push.faults import HTML_PAGE, Fault
 from custom_components.ekm.aioekm.simulator.push.push3 import Push3Gateway
 from custom_components.ekm.const import (
@@ -345,6 +347,27 @@ async def test_reauth(hass: HomeAssistant, push3_gateway: Push3Gateway) -> None:
     assert result["reason"] == "reauth_successful"
     assert entry.data[CONF_API_KEY] == push3_gateway.key
     assert entry.unique_id == GATEWAY
+
+
+async def test_reauth_at_an_address_that_leads_to_another_gateway(
+    hass: HomeAssistant, push_server: PushServer, push3_gateway: Push3Gateway
+) -> None:
+    """DHCP gave the entry's address to another gateway: that gateway's key works there, but it
+    answers for none of the entry's meters. The key is refused, the entry unchanged."""
+    other_mac, other_meter = "4016fa2fffff", "000300000099"
+    push_server.add_meter(make_meter(other_meter, "v4", gateway=other_mac))
+    other = Push3Gateway(push_server, other_mac)
+    await other.start()
+    try:
+        data = {**_push3_entry(push3_host(other), "old-key", mac=GATEWAY).data, CONF_METERS: {V3: "v3"}}
+        entry = MockConfigEntry(domain=DOMAIN, title="Push3", unique_id=GATEWAY, data=data)
+        entry.add_to_hass(hass)
+        result = await entry.start_reauth_flow(hass)
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_API_KEY: other.key})
+        assert result["errors"] == {"base": "other_gateway"}
+        assert entry.data[CONF_API_KEY] == "old-key"
+    finally:
+        await other.close()
 
 
 async def test_reconfigure_to_a_new_address(hass: HomeAssistant, push3_gateway: Push3Gateway) -> None:
