@@ -37,6 +37,17 @@ def _readers(address: str, *entries: MockConfigEntry) -> list[str]:
     ]
 
 
+async def _restart(hass: HomeAssistant, first: MockConfigEntry, second: MockConfigEntry) -> None:
+    """Unload both entries, set them up again in this order, and poll once."""
+    for entry in (first, second):
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    for entry in (first, second):
+        await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    await poll(hass)
+
+
 async def _v4_taken_by_a_later_cloud_entry(
     hass: HomeAssistant, push_server: PushServer, push3: MockConfigEntry
 ) -> MockConfigEntry:
@@ -457,13 +468,7 @@ async def test_cloud_reconfigure_drops_a_meter_the_push3_entry_then_reads(
     assert _readers(V3, push3, cloud) == [cloud.title]
     # and after a restart in either order
     for first, second in ((push3, cloud), (cloud, push3)):
-        for e in (push3, cloud):
-            assert await hass.config_entries.async_unload(e.entry_id)
-        await hass.async_block_till_done()
-        await hass.config_entries.async_setup(first.entry_id)
-        await hass.config_entries.async_setup(second.entry_id)
-        await hass.async_block_till_done()
-        await poll(hass)
+        await _restart(hass, first, second)
         assert _readers(V4, push3, cloud) == [push3.title]
         assert _readers(V3, push3, cloud) == [cloud.title]
     assert collisions(caplog) == []
@@ -498,13 +503,7 @@ async def test_bus_reconfigure_changes_its_unique_id_and_keeps_its_place(
         assert _readers(V3, bus, push3) == [push3.title]
         assert _readers(V4, bus, push3) == [bus.title]
         for first, second in ((push3, bus), (bus, push3)):
-            for e in (push3, bus):
-                assert await hass.config_entries.async_unload(e.entry_id)
-            await hass.async_block_till_done()
-            await hass.config_entries.async_setup(first.entry_id)
-            await hass.config_entries.async_setup(second.entry_id)
-            await hass.async_block_till_done()
-            await poll(hass)
+            await _restart(hass, first, second)
             assert _readers(V3, bus, push3) == [push3.title]
             assert _readers(V4, bus, push3) == [bus.title]
         assert collisions(caplog) == []
