@@ -212,7 +212,7 @@ async def async_migrate_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> boo
 
 
 def _own_meters(hass: HomeAssistant, entry: EkmConfigEntry) -> dict[str, Protocol]:
-    """The entry's meters, minus those an earlier entry has: entities and devices never collide."""
+    """The entry's meters, minus those another entry has: entities and devices never collide."""
     owners = meters_to_leave(hass, entry)
     meters: dict[str, Protocol] = {}
     for address, protocol in entry.data[CONF_METERS].items():
