@@ -229,8 +229,6 @@ class CloudCoordinator(PushCoordinator):
         """Bring meters, gateways and devices in line with what the key sees now."""
         self.account = account
         present = {meter.address: meter for meter in account.meters}
-        if self._every_meter:
-            self._excluded.clear()
         taken = meters_to_leave(self.hass, self.config_entry)  # a new meter joins one entry
         new = {
             address: protocol_of(meter)
