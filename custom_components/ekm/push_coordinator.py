@@ -145,8 +145,6 @@ class PushCoordinator(EkmCoordinator):
         if isinstance(err, AuthenticationError):
             return ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="auth_failed")
         if isinstance(err, RateLimitedError):
-            wait = min(err.retry_after or 0.0, MAX_RETRY_AFTER)
-            self._quiet_until = dt_util.utcnow() + timedelta(seconds=wait)
             self._wait_for_retry_after(err.retry_after)
             return compat.update_failed(
                 err.retry_after,
@@ -173,9 +171,10 @@ class PushCoordinator(EkmCoordinator):
         versions would ask again after the usual interval, so the interval is stretched
         until the next poll that gets an answer or another error.
         """
+        wait = timedelta(seconds=min(retry_after or 0.0, MAX_RETRY_AFTER))
+        self._quiet_until = dt_util.utcnow() + wait  # no search for meters before then either
         if compat.HAS_UPDATE_FAILED_RETRY_AFTER or not retry_after or self.poll_interval is None:
             return
-        wait = timedelta(seconds=min(retry_after, MAX_RETRY_AFTER))
         self.update_interval = max(self.poll_interval, wait)
 
     def diagnostics(self) -> dict[str, Any]:
