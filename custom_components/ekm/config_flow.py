@@ -83,6 +83,7 @@ from .helpers import (
     connection_of,
     failure_reason,
     meters_in_entries,
+    meters_read_now,
     port_label,
 )
 from .ports import async_host_addresses, async_port_identity
@@ -272,9 +273,8 @@ def owners_of(
     others = [e for e in hass.config_entries.async_entries(DOMAIN) if e.entry_id != exclude]
     owners = meters_in_entries(others)
     for other in others:
-        if other.state is ConfigEntryState.LOADED:
-            for address in getattr(other.runtime_data, "meters", ()):
-                owners.setdefault(address, other)
+        for address in meters_read_now(other):
+            owners.setdefault(address, other)
     return {address: owners[address] for address in addresses if address in owners}
 
 

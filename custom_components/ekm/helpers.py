@@ -106,6 +106,13 @@ def meters_in_entries(entries: Iterable[ConfigEntry]) -> dict[str, ConfigEntry]:
     return owners
 
 
+def meters_read_now(entry: ConfigEntry) -> Iterable[str]:
+    """The meters a loaded entry's coordinator reads; none while it is not loaded."""
+    if entry.state is not ConfigEntryState.LOADED:
+        return ()
+    return getattr(getattr(entry, "runtime_data", None), "meters", ())
+
+
 def meters_to_leave(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, ConfigEntry]:
     """The meters `entry` must not read, each with the entry that has it: a meter is set up
     in one entry only (entities and devices never collide).
@@ -125,8 +132,7 @@ def meters_to_leave(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Config
             continue
         if other.domain != DOMAIN:
             continue
-        coordinator = getattr(other, "runtime_data", None) if other.state is ConfigEntryState.LOADED else None
-        for address in getattr(coordinator, "meters", ()):
+        for address in meters_read_now(other):
             owners.setdefault(address, other)
         for address in other.data.get(CONF_METERS) or ():
             if before or address not in own:
