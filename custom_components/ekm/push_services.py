@@ -9,7 +9,7 @@ taken effect even when its answer was lost.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 import json
 import re
@@ -348,17 +348,7 @@ async def _async_create_trigger(call: ServiceCall) -> ServiceResponse:
     target = _where(call.hass, call.data)
     gateway = _push3_gateway(target)
     body = {**call.data[ATTR_DEFINITION], TRIGGER_NAME: call.data[ATTR_NAME]}
-    try:
-        trigger = await target.client.create_trigger(gateway.mac, body)
-    except ValueError as err:  # what the library refuses to send (e.g. not plain JSON)
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_trigger",
-            translation_placeholders={"error": str(err)},
-        ) from err
-    except EkmError as err:
-        raise _push_error(err, target) from err
-    return {"trigger": trigger_response(trigger)}
+    return await _async_write_trigger(target, target.client.create_trigger(gateway.mac, body))
 
 
 async def _async_update_trigger(call: ServiceCall) -> ServiceResponse:
@@ -376,8 +366,15 @@ async def _async_update_trigger(call: ServiceCall) -> ServiceResponse:
     if ATTR_NAME in call.data:
         body[TRIGGER_NAME] = call.data[ATTR_NAME]
     body[TRIGGER_UUID] = uuid
+    return await _async_write_trigger(target, target.client.update_trigger(uuid, body), uuid)
+
+
+async def _async_write_trigger(
+    target: CloudTarget, write: Coroutine[Any, Any, Trigger], uuid: str | None = None
+) -> ServiceResponse:
+    """Send a created or changed trigger (once: a write is never retried); the trigger after it."""
     try:
-        trigger = await target.client.update_trigger(uuid, body)
+        trigger = await write
     except ValueError as err:  # what the library refuses to send (e.g. not plain JSON)
         raise ServiceValidationError(
             translation_domain=DOMAIN,
