@@ -99,6 +99,40 @@ async def serve(size: int, days: int, distinct: bool) -> None:
     await server.close()
 
 
+async def start_servers(
+    count: int, meters: int, days: int, *, distinct: bool = False
+) -> tuple[list[asyncio.subprocess.Process], list[list[str]]]:
+    """`count` fake servers in child processes (this script's --serve); each one's URL and key."""
+    children = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "--serve",
+            str(meters),
+            "--days",
+            str(days),
+            *(["--distinct"] if distinct else []),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        for _ in range(count)
+    ]
+    ends = []
+    for child in children:
+        assert child.stdout is not None
+        ends.append((await child.stdout.readline()).decode().split())
+    return children, ends
+
+
+async def stop_servers(children: list[asyncio.subprocess.Process]) -> None:
+    """Close their stdin (a server stops at EOF) and wait for them."""
+    for child in children:
+        if child.stdin:
+            child.stdin.close()
+    for child in children:
+        await asyncio.wait_for(child.wait(), 30)
+
+
 async def measure(args: argparse.Namespace) -> None:
     now = now_after(args.days)
     addresses = sorted(bench_fleet(args.meters, now.timestamp()).meters)
@@ -118,25 +152,8 @@ async def measure(args: argparse.Namespace) -> None:
     windows = plan_windows(
         now=now, history=timedelta(days=args.days), rows_per_hour=4 if report is Report.MIN_15 else 1
     )
-    children = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            __file__,
-            "--serve",
-            str(args.meters),
-            "--days",
-            str(args.days),
-            *(["--distinct"] if args.distinct else []),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        for _ in range(args.servers)
-    ]
+    children, ends = await start_servers(args.servers, args.meters, args.days, distinct=args.distinct)
     try:
-        ends = []
-        for child in children:
-            assert child.stdout is not None
-            ends.append((await child.stdout.readline()).decode().split())
         async with aiohttp.ClientSession() as session:
             clients = [
                 PushClient(session, key, api_url=url, summary_url=url, timeout=120) for url, key in ends
@@ -173,11 +190,7 @@ async def measure(args: argparse.Namespace) -> None:
         hourly_statistics(sample, registers=registers, mean_fields=means)
         per_row = (time.process_time() - c1) / max(1, len(sample))
     finally:
-        for child in children:
-            if child.stdin:
-                child.stdin.close()
-        for child in children:
-            await asyncio.wait_for(child.wait(), 30)
+        await stop_servers(children)
     server_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(f"python {platform.python_version()} on {platform.machine()}")
     replay = "every meter computed" if args.distinct else "first meter replayed"

@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import aiohttp  # noqa: E402
-from history_fetch import bench_fleet, now_after  # noqa: E402
+from history_fetch import bench_fleet, now_after, start_servers, stop_servers  # noqa: E402
 from homeassistant import bootstrap, config_entries, loader  # noqa: E402
 from homeassistant.core import HomeAssistant  # noqa: E402
 from homeassistant.helpers import recorder as recorder_helper  # noqa: E402
@@ -57,29 +57,6 @@ from custom_components.ekm.aioekm.push.cloud import PushClient  # noqa: E402
 
 def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-async def start_servers(
-    count: int, meters: int, days: int
-) -> tuple[list[asyncio.subprocess.Process], list[list[str]]]:
-    children = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(ROOT / "benchmarks" / "history_fetch.py"),
-            "--serve",
-            str(meters),
-            "--days",
-            str(days),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        for _ in range(count)
-    ]
-    ends = []
-    for child in children:
-        assert child.stdout is not None
-        ends.append((await child.stdout.readline()).decode().split())
-    return children, ends
 
 
 async def start_hass(config_dir: str) -> HomeAssistant:
@@ -133,11 +110,7 @@ async def measure(args: argparse.Namespace) -> None:
             await hass.async_stop()
             db_size = (Path(config_dir) / "home-assistant_v2.db").stat().st_size
     finally:
-        for child in children:
-            if child.stdin:
-                child.stdin.close()
-        for child in children:
-            await asyncio.wait_for(child.wait(), 30)
+        await stop_servers(children)
     server = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(f"python {platform.python_version()} on {platform.machine()}, uptime: {uptime()}")
