@@ -336,12 +336,14 @@ async def _async_list_triggers(call: ServiceCall) -> ServiceResponse:
 
 async def _async_get_trigger(call: ServiceCall) -> ServiceResponse:
     target = _where(call.hass, call.data)
-    uuid: str = call.data[ATTR_UUID]
+    return {"trigger": trigger_response(await _async_read_trigger(target, call.data[ATTR_UUID]))}
+
+
+async def _async_read_trigger(target: CloudTarget, uuid: str) -> Trigger:
     try:
-        trigger = await target.client.trigger(uuid)
+        return await target.client.trigger(uuid)
     except EkmError as err:
         raise _push_error(err, target, uuid) from err
-    return {"trigger": trigger_response(trigger)}
 
 
 async def _async_create_trigger(call: ServiceCall) -> ServiceResponse:
@@ -358,10 +360,7 @@ async def _async_update_trigger(call: ServiceCall) -> ServiceResponse:
     """
     target = _where(call.hass, call.data)
     uuid: str = call.data[ATTR_UUID]
-    try:
-        current = await target.client.trigger(uuid)
-    except EkmError as err:
-        raise _push_error(err, target, uuid) from err
+    current = await _async_read_trigger(target, uuid)
     body = {**current.definition, **call.data.get(ATTR_DEFINITION, {})}
     if ATTR_NAME in call.data:
         body[TRIGGER_NAME] = call.data[ATTR_NAME]
