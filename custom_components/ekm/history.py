@@ -21,7 +21,6 @@ from typing import Any, Final
 from homeassistant.components.recorder.models import StatisticData
 from homeassistant.components.recorder.statistics import (
     async_add_external_statistics,
-    get_last_statistics,
     statistics_during_period,
 )
 from homeassistant.const import UnitOfEnergy, UnitOfPower
@@ -37,7 +36,7 @@ from .aioekm.push.history import SUM_REGISTERS, Baseline, HourlyStatistics, fetc
 from .aioekm.push.history_plan import HOUR, PAGE_ROWS, HistoryWindow, floor_hour, plan_windows, window_hours
 from .const import CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS, DOMAIN, LOGGER
 from .coordinator import EkmConfigEntry
-from .statistics_compat import external_metadata
+from .statistics_compat import async_last_row, external_metadata
 
 DATA_HISTORY: Final[HassKey[dict[str, HistoryImporter]]] = HassKey(f"{DOMAIN}_history")
 CONCURRENCY: Final = 2  # meters fetched at once (per entry): the Summary API is shared
@@ -288,21 +287,17 @@ class HistoryImporter:
 
     async def _async_resume_point(self, address: str) -> tuple[dict[str, Baseline], datetime | None]:
         """Where each of the meter's sums stands, and the last hour imported."""
-        instance = get_instance(self.hass)
         baselines: dict[str, Baseline] = {}
         hours: list[datetime] = []
         for series in SERIES:
             sid = statistic_id(address, series)
-            found = await instance.async_add_executor_job(
-                get_last_statistics, self.hass, 1, sid, False, {"state", "sum"}
-            )
-            if not (rows := found.get(sid)):
+            if (row := await async_last_row(self.hass, sid)) is None:
                 continue
-            hour = dt_util.utc_from_timestamp(rows[0]["start"])
+            hour = dt_util.utc_from_timestamp(row["start"])
             self.last_hours[sid] = hour
             hours.append(hour)
             if not series.mean:
-                baselines[series.register] = _baseline(hour, rows[0])
+                baselines[series.register] = _baseline(hour, row)
         # The newest hour any series has: a series without a row in an hour did not move in
         # it (see _write). Were a stop to lose some series' rows of the last window, their
         # sums still continue from their last rows: the change lands in a later hour, whole.

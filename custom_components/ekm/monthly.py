@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from homeassistant.components.recorder.models import StatisticData
-from homeassistant.components.recorder.statistics import async_add_external_statistics, get_last_statistics
+from homeassistant.components.recorder.statistics import async_add_external_statistics
 from homeassistant.const import UnitOfEnergy
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.event import async_track_time_interval
@@ -30,7 +30,7 @@ from .aioekm.rs485.frames import MonthTable
 from .bus_coordinator import BusCoordinator
 from .const import DOMAIN, LOGGER
 from .coordinator import EkmConfigEntry
-from .statistics_compat import external_metadata
+from .statistics_compat import async_last_row, external_metadata
 
 READ_EVERY: Final = timedelta(days=1)
 RESET_FRACTION: Final = 0.9  # a register below this share of the last one was reset (as hourly)
@@ -137,11 +137,7 @@ class MonthlyImporter:
         self, address: str, series: MonthlySeries, points: list[tuple[datetime, float]]
     ) -> int:
         sid = monthly_id(address, series)
-        found = await get_instance(self.hass).async_add_executor_job(
-            get_last_statistics, self.hass, 1, sid, False, {"state", "sum"}
-        )
-        last = found[sid][0] if found.get(sid) else None
-        rows = monthly_rows(points, last)
+        rows = monthly_rows(points, await async_last_row(self.hass, sid))
         if rows:
             metadata = external_metadata(
                 sid, f"EKM {address} {series.name}", UnitOfEnergy.KILO_WATT_HOUR, "energy", mean=False

@@ -1,4 +1,5 @@
-"""Long-term statistics metadata that suits every Home Assistant version we support.
+"""What the history and month-table importers share about long-term statistics, suited to
+every Home Assistant version we support: metadata, and the last row of a statistic.
 
 StatisticMetaData gained `unit_class` after 2025.4 (newer versions report its absence as
 deprecated use); `mean_type` exists in all of them.
@@ -6,9 +7,13 @@ deprecated use); `mean_type` exists in all of them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, cast
 
 from homeassistant.components.recorder.models import StatisticMeanType, StatisticMetaData
+from homeassistant.components.recorder.statistics import get_last_statistics
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.recorder import get_instance
 
 from .const import DOMAIN
 
@@ -31,3 +36,12 @@ def external_metadata(
         metadata["unit_class"] = unit_class
     # A cast: each version's TypedDict names keys the other lacks.
     return cast(StatisticMetaData, metadata)
+
+
+async def async_last_row(hass: HomeAssistant, statistic_id: str) -> Mapping[str, Any] | None:
+    """The newest row of a sum statistic (its start, state and sum), None before the first."""
+    found = await get_instance(hass).async_add_executor_job(
+        get_last_statistics, hass, 1, statistic_id, False, {"state", "sum"}
+    )
+    rows = found.get(statistic_id)
+    return rows[0] if rows else None
