@@ -60,6 +60,34 @@ def repository_files() -> list[Path]:
     return out
 
 
+# Code that climbs out of the checkout: `Path(__file__).parents[n]` above the root, a path
+# piece "shared" or "..", or a "../name" whose name is not an entry of the checkout's root.
+_CODE_SUFFIXES = {".py", ".sh", ".yml", ".yaml", ".toml", ".cfg", ".ini", ""}
+_PARENTS = re.compile(r"parents\[(\d+)\]")
+_PIECE = re.compile(r"""(["'])(?:shared|\.\.)\1""")
+_DOT_DOT = re.compile(r"\.\./([\w.-]+)")
+
+
+def _climbs_out(rel: str, line: str) -> bool:
+    """Whether a line of code at `rel` (a path under the root) reaches outside the checkout."""
+    depth = rel.count("/")  # Path(__file__).parents[depth] is the root
+    if any(int(n) > depth for n in _PARENTS.findall(line)) or _PIECE.search(line):
+        return True
+    top = {entry.name for entry in ROOT.iterdir()}
+    return any(name not in top for name in _DOT_DOT.findall(line))
+
+
+def references_outside(rel: str, text: str) -> list[str]:
+    """The lines of the file at `rel` that point outside the repository."""
+    code = Path(rel).suffix in _CODE_SUFFIXES
+    found = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        checked = line.replace(_PY314_TOOL, "") if rel in _PY314_ALLOWED else line
+        if _OUTSIDE.search(checked) or (code and _climbs_out(rel, checked)):
+            found.append(f"{rel}:{number}: {line.strip()[:100]}")
+    return found
+
+
 def outside_references() -> list[str]:
     found = []
     this = Path(__file__).resolve()
@@ -70,17 +98,43 @@ def outside_references() -> list[str]:
             text = path.read_text(encoding="utf-8")
         except (UnicodeDecodeError, OSError):
             continue
-        rel = path.relative_to(ROOT).as_posix()
-        for number, line in enumerate(text.splitlines(), start=1):
-            checked = line.replace(_PY314_TOOL, "") if rel in _PY314_ALLOWED else line
-            if _OUTSIDE.search(checked):
-                found.append(f"{rel}:{number}: {line.strip()[:100]}")
+        found += references_outside(path.relative_to(ROOT).as_posix(), text)
     return found
 
 
 def test_no_file_points_outside_the_repository() -> None:
     found = outside_references()
-    assert not found, "point these at docs/ instead:\n" + "\n".join(found)
+    assert not found, "point these at docs/ or tests/ instead:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    ("rel", "line"),
+    [
+        ("tests/aioekm/vectors.py", 'VECTORS = Path(__file__).parents[3] / "shared" / "data"'),
+        ("tests/aioekm/vectors.py", "VECTORS = Path(__file__).parents[3] / 'vectors'"),
+        ("benchmarks/x.py", 'DATA = ROOT / ".." / "captures"'),
+        ("scripts/test", "cp ../captures/*.json tests/"),
+        (".github/workflows/tests.yml", "      - run: ls ../" + "shared/data"),
+        ("docs/push-api.md", "see ../" + "shared/docs/ekm-" + "push-api.md"),
+        (".ci/run", "../" + "shared/tools/other"),
+    ],
+)
+def test_outside_references_are_found(rel: str, line: str) -> None:
+    """Planted: each way a file reached outside the checkout, or could, is reported."""
+    assert references_outside(rel, f"# fine\n{line}\n") == [f"{rel}:2: {line.strip()[:100]}"]
+
+
+@pytest.mark.parametrize(
+    ("rel", "line"),
+    [
+        ("tests/ha/test_x.py", 'README = Path(__file__).parents[2] / "README.md"'),
+        ("scripts/develop", "ln -s ../custom_components config/custom_components"),
+        (".ci/run", "../" + "shared/tools/py314 scripts/test -q"),
+        ("docs/simulator.md", "[the README](../README.md)"),
+    ],
+)
+def test_paths_inside_the_checkout_pass(rel: str, line: str) -> None:
+    assert references_outside(rel, line) == []
 
 
 @pytest.mark.parametrize("doc", [*DOCS, "README.md", "CHANGELOG.md"])

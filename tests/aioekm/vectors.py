@@ -1,4 +1,4 @@
-"""Loader for the RS-485 test vectors, a data set kept next to the repository (see VECTORS)."""
+"""Loader for the RS-485 test vectors in tests/aioekm/data/rs485-vectors (its README names each source)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-VECTORS = Path(__file__).parents[3] / "shared" / "data" / "rs485-vectors"
+VECTORS = Path(__file__).parent / "data" / "rs485-vectors"
 
 
 @dataclass(frozen=True)
