@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 import re
@@ -73,8 +74,12 @@ def _climbs_out(rel: str, line: str) -> bool:
     depth = rel.count("/")  # Path(__file__).parents[depth] is the root
     if any(int(n) > depth for n in _PARENTS.findall(line)) or _PIECE.search(line):
         return True
-    top = {entry.name for entry in ROOT.iterdir()}
-    return any(name not in top for name in _DOT_DOT.findall(line))
+    return any(name not in _top_names() for name in _DOT_DOT.findall(line))
+
+
+@functools.cache
+def _top_names() -> frozenset[str]:
+    return frozenset(entry.name for entry in ROOT.iterdir())
 
 
 def references_outside(rel: str, text: str) -> list[str]:
