@@ -1,8 +1,10 @@
 """The rules hassfest and the HACS action hold a custom integration to, checked offline.
 
 `problems(Checkout.read(root, "ekm"))` lists every broken rule as one line, "<file>: <what>";
-an empty list means the files pass. The rules are re-stated from Home Assistant core's
-`script/hassfest/` and HACS's `custom_components/hacs/utils/validate.py` and `validate/*.py`.
+an empty list means the files pass. A malformed file (a list, number or null where a mapping
+belongs, at any level) is reported by its schema check; the later checks skip what is malformed
+rather than raise or report what follows from it. The rules are re-stated from Home Assistant
+core's `script/hassfest/` and HACS's `custom_components/hacs/utils/validate.py` and `validate/*.py`.
 The hassfest GitHub action runs `python -m script.hassfest --action validate
 --integration-path <dir>`: specific integrations, `integration.core` False. So these apply:
 
@@ -142,6 +144,17 @@ class Checkout:
         return replace(self, files=files, names=frozenset(names))
 
 
+def _readable(checkout: Checkout, parsed: Mapping[str, Any], path: str) -> dict[str, Any] | None:
+    """A JSON file as the later checks read it: {} if it is missing, None if it is not a JSON object.
+
+    A file that is invalid JSON or not an object is reported once, and checks that read it skip.
+    """
+    if path not in checkout.files:
+        return {}
+    value = parsed.get(path)
+    return value if isinstance(value, dict) else None
+
+
 def problems(checkout: Checkout) -> list[str]:
     """Every rule the checkout breaks."""
     found: list[str] = []
@@ -152,17 +165,17 @@ def problems(checkout: Checkout) -> list[str]:
                 parsed[path] = json.loads(text)
             except ValueError:
                 found.append(f"{path}: invalid JSON")
-    manifest: dict[str, Any] = parsed.get("manifest.json", {})
     if "manifest.json" not in checkout.files:
         found.append("manifest.json: missing")
     elif "manifest.json" in parsed:
-        found += manifest_problems(manifest, checkout.directory)
-        found += hacs_manifest_problems(manifest)
-    strings: dict[str, Any] = parsed.get("translations/en.json", {})
-    integration_type = str(manifest.get("integration_type", "hub"))
+        found += manifest_problems(parsed["manifest.json"], checkout.directory)
+        found += hacs_manifest_problems(parsed["manifest.json"])
+    manifest = _readable(checkout, parsed, "manifest.json")
+    strings = _readable(checkout, parsed, "translations/en.json")
+    integration_type = str((manifest or {}).get("integration_type", "hub"))
     found += translations_directory_problems(checkout.names)
     for path in ("strings.json", "translations/en.json"):
-        if isinstance(parsed.get(path), dict):
+        if path in parsed:
             found += translation_problems(path, parsed[path], integration_type)
     if "icons.json" in parsed:
         found += icon_problems(parsed["icons.json"], integration_type)

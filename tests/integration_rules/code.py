@@ -14,7 +14,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.requirements import DISCOVERY_INTEGRATIONS
 from homeassistant.util.yaml import parse_yaml
 
-from .common import _get
+from .common import _get, _mapping
 
 DISCOVERY_STEPS = ("bluetooth", "discovery", "dhcp", "hassio", "homekit", "mqtt", "ssdp", "usb", "zeroconf")
 UNIQUE_ID_MARKERS = (
@@ -53,11 +53,12 @@ def _source_calls(source: str) -> tuple[ast.Call, ...]:
 # --- config_flow.py, config_schema.py, dependencies.py ----------------------------------
 
 
-def config_flow_problems(manifest: Mapping[str, Any], source: str | None) -> list[str]:
+def config_flow_problems(manifest: Mapping[str, Any] | None, source: str | None) -> list[str]:
+    """`manifest` None: not a JSON object, so what it says is not checked."""
     if source is None:
         return (
             ["config_flow.py: missing, but the manifest says config_flow"]
-            if manifest.get("config_flow")
+            if manifest is not None and manifest.get("config_flow")
             else []
         )
     discoverable = any(f"async_step_{step}" in source for step in DISCOVERY_STEPS)
@@ -138,15 +139,31 @@ def _references(tree: ast.AST) -> Iterator[str]:
         pending.extend(ast.iter_child_nodes(node))
 
 
+def _declared(manifest: Mapping[str, Any] | None) -> set[str] | None:
+    """The manifest's dependencies and after_dependencies; None if either is not a list of strings."""
+    if manifest is None:
+        return None
+    declared: set[str] = set()
+    for key in ("dependencies", "after_dependencies"):
+        value = manifest.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            return None
+        declared |= set(value)
+    return declared
+
+
 def dependency_problems(
-    manifest: Mapping[str, Any], domain: str, sources: Mapping[str, str], names: frozenset[str]
+    manifest: Mapping[str, Any] | None, domain: str, sources: Mapping[str, str], names: frozenset[str]
 ) -> list[str]:
-    allowed = set(ALWAYS_ALLOWED) | {domain}
-    allowed |= set(manifest.get("dependencies") or []) | set(manifest.get("after_dependencies") or [])
+    """Syntax errors, and undeclared imports unless the manifest or its dependencies are malformed
+    (the manifest schema check reports those).
+    """
+    declared = _declared(manifest)
+    allowed = set(ALWAYS_ALLOWED) | {domain} | (declared or set())
     if "bluetooth_adapters" in allowed:
         allowed.add("bluetooth")
     allowed |= {
-        integration for integration, keys in DISCOVERY_INTEGRATIONS.items() if set(keys) & set(manifest)
+        integration for integration, keys in DISCOVERY_INTEGRATIONS.items() if set(keys) & set(manifest or {})
     }
     # A platform of ours for that integration (sensor.py, diagnostics.py, a directory).
     allowed |= {name.split("/")[0].removesuffix(".py") for name in names}
@@ -154,10 +171,11 @@ def dependency_problems(
     for path, source in sorted(sources.items()):
         if _tree(source) is None:
             found.append(f"{path}: syntax error")
-        found += [
-            f"{path}: uses {used}, which is not in dependencies or after_dependencies"
-            for used in sorted(_referenced_integrations(source) - allowed)
-        ]
+        if declared is not None:
+            found += [
+                f"{path}: uses {used}, which is not in dependencies or after_dependencies"
+                for used in sorted(_referenced_integrations(source) - allowed)
+            ]
     return found
 
 
@@ -176,11 +194,13 @@ def _keyword(call: ast.Call, name: str) -> ast.expr | None:
     return next((kw.value for kw in call.keywords if kw.arg == name), None)
 
 
-def flow_problems(source: str, strings: Mapping[str, Any], names: Mapping[str, Any]) -> list[str]:
+def flow_problems(source: str, strings: Mapping[str, Any] | None, names: Mapping[str, Any]) -> list[str]:
     """Each form or menu step of the config and options flows has a text, and each step text a step.
 
     A step is shown where a literal `step_id=` is passed, or a literal is passed as the step_id
-    parameter of one of the flow's own helpers. `names` resolves a `menu_options=` name.
+    parameter of one of the flow's own helpers. `names` resolves a `menu_options=` name. Texts
+    that are not mappings (`strings` None: the file is not a JSON object) are not compared: the
+    strings schema check reports them.
     """
     found = []
     for flow in getattr(_tree(source), "body", []):
@@ -212,23 +232,32 @@ def flow_problems(source: str, strings: Mapping[str, Any], names: Mapping[str, A
                         _literal(e) for e in (options.keys if isinstance(options, ast.Dict) else options.elts)
                     ]
                 menus[step] = list(value or [])
-        texts = _get(strings, kind, "step") or {}
         found += [
             f"config_flow.py: {kind} step {s} is shown but has no async_step_{s}"
             for s in sorted(shown - steps)
         ]
+        texts = _mapping(strings, kind, "step")
+        if texts is None:
+            continue
         found += [f"translations/en.json: {kind}.step.{s} is missing" for s in sorted(shown - set(texts))]
         found += [
             f"translations/en.json: {kind}.step.{s} belongs to no step" for s in sorted(set(texts) - shown)
         ]
         for step, menu in menus.items():
-            if set(menu) != set(_get(texts, step, "menu_options") or {}):
+            menu_texts = _mapping(texts, step, "menu_options")
+            if menu_texts is not None and set(menu) != set(menu_texts):
                 found.append(f"translations/en.json: {kind}.step.{step}.menu_options differ from the menu")
     return found
 
 
-def usage_problems(sources: Mapping[str, str], strings: Mapping[str, Any], services: str | None) -> list[str]:
-    """Repair issues and selector translation keys used in code exist, and none is stale."""
+def usage_problems(
+    sources: Mapping[str, str], strings: Mapping[str, Any] | None, services: str | None
+) -> list[str]:
+    """Repair issues and selector translation keys used in code exist, and none is stale.
+
+    `strings` None: translations/en.json is not a JSON object. Malformed texts or services.yaml
+    parts are skipped: the schema checks report them.
+    """
     trees = {path: tree for path, source in sources.items() if (tree := _tree(source)) is not None}
     found = []
     if "config_flow.py" in trees:
@@ -262,11 +291,14 @@ def usage_problems(sources: Mapping[str, str], strings: Mapping[str, Any], servi
     except HomeAssistantError:
         parsed = None  # services_problems reports it
     for action in parsed.values() if isinstance(parsed, dict) else []:
-        for field in (_get(action, "fields") or {}).values():
-            selectors.add(_get(field, "selector", "select", "translation_key"))
+        for field in (_mapping(action, "fields") or {}).values():
+            if isinstance(select_key := _get(field, "selector", "select", "translation_key"), str):
+                selectors.add(select_key)
     for what, used in (("issues", issues), ("selector", selectors)):
         used.discard(None)
-        texts = set(_get(strings, what) or {})
+        if (mapping := _mapping(strings, what)) is None:
+            continue
+        texts = set(mapping)
         found += [
             f"translations/en.json: {what}.{key} is missing" for key in sorted(k for k in used - texts if k)
         ]

@@ -63,6 +63,20 @@ def _get(data: Any, *keys: str) -> Any:
     return data
 
 
+def _mapping(data: Any, *keys: str) -> dict[Any, Any] | None:
+    """The mapping at keys: {} where a key is absent, None where a value on the way is not a mapping.
+
+    None means malformed: the schema check reports it, and a later check reading it skips it.
+    """
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        if key not in data:
+            return {}
+        data = data[key]
+    return data if isinstance(data, dict) else None
+
+
 _TRANSLATION_KEY = re.compile(r"^(?!.+[_-]{2})(?![_-])[a-z0-9-_]+(?<![_-])$")
 
 

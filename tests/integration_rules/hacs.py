@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import json
 from typing import Any
 
@@ -26,7 +25,7 @@ HACS_INTEGRATION_MANIFEST_SCHEMA = vol.Schema(
 )
 
 
-def hacs_manifest_problems(manifest: Mapping[str, Any]) -> list[str]:
+def hacs_manifest_problems(manifest: Any) -> list[str]:
     """HACS's integration_manifest.py."""
     return _schema_problems("manifest.json (HACS)", HACS_INTEGRATION_MANIFEST_SCHEMA, manifest)
 

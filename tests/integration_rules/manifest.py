@@ -123,9 +123,11 @@ MANIFEST_SCHEMA = vol.Schema(
 )
 
 
-def manifest_problems(manifest: Mapping[str, Any], directory: str) -> list[str]:
+def manifest_problems(manifest: Any, directory: str) -> list[str]:
     """hassfest's manifest.py, codeowners.py and requirements.py (format)."""
     found = _schema_problems("manifest.json", MANIFEST_SCHEMA, manifest)
+    if not isinstance(manifest, Mapping):
+        return found  # the schema says it is not a dictionary
     domain = manifest.get("domain")
     if domain != directory:
         found.append("manifest.json: domain does not match the directory name")

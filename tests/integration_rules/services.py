@@ -11,7 +11,7 @@ from homeassistant.helpers import config_validation as cv, selector, service
 from homeassistant.util.yaml import parse_yaml
 import voluptuous as vol
 
-from .common import _get, _schema_problems
+from .common import _get, _mapping, _schema_problems
 
 REGISTERS_SERVICES = re.compile(
     r"hass\.services\.(async_)?register|async_register_entity_service|async_register_admin_service"
@@ -83,8 +83,14 @@ def _action(value: Any) -> Any:
 SERVICES_SCHEMA = vol.Schema({cv.slug: _action})
 
 
-def services_problems(text: str | None, strings: Mapping[str, Any], sources: Mapping[str, str]) -> list[str]:
-    """hassfest's services.py, with names and descriptions looked up in translations/en.json."""
+def services_problems(
+    text: str | None, strings: Mapping[str, Any] | None, sources: Mapping[str, str]
+) -> list[str]:
+    """hassfest's services.py, with names and descriptions looked up in translations/en.json.
+
+    A lookup through texts that are not mappings (`strings` None: the file is not a JSON
+    object) is skipped: the strings schema check reports them.
+    """
     if text is None:
         if any(REGISTERS_SERVICES.search(source) for source in sources.values()):
             return ["services.yaml: missing, but the integration registers actions"]
@@ -97,28 +103,31 @@ def services_problems(text: str | None, strings: Mapping[str, Any], sources: Map
         return ["services.yaml: not a mapping of actions"]
     if found := _schema_problems("services.yaml", SERVICES_SCHEMA, actions):
         return found
+    selectors = _mapping(strings, "selector")
     for name, action in actions.items():
         if action is None:
             continue
-        texts = _get(strings, "services", name)
+        texts = _mapping(strings, "services", name)
         found += [
             f"services.yaml: action {name} has no {key} and is not in the translations file"
             for key in ("name", "description")
-            if key not in action and _get(texts, key) is None
+            if key not in action and texts is not None and texts.get(key) is None
         ]
         for key, item in action.get("fields", {}).items():
             if "fields" in item:
-                if "name" not in item and _get(texts, "sections", key, "name") is None:
+                section = _mapping(texts, "sections", key)
+                if "name" not in item and section is not None and section.get("name") is None:
                     found.append(f"services.yaml: action {name} has a section {key} with no name")
                 continue
+            field = _mapping(texts, "fields", key)
             found += [
                 f"services.yaml: action {name} has a field {key} with no {label}"
                 f" and is not in the translations file"
                 for label in ("name", "description")
-                if label not in item and _get(texts, "fields", key, label) is None
+                if label not in item and field is not None and field.get(label) is None
             ]
             select_key = _get(item, "selector", "select", "translation_key")
-            if select_key is not None and _get(strings, "selector", select_key) is None:
+            if select_key is not None and selectors is not None and selectors.get(select_key) is None:
                 found.append(
                     f"services.yaml: action {name} has a field {key} with a selector translation key"
                     f" {select_key} that is not in the translations file"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 import re
 from typing import Any
 
@@ -170,7 +170,7 @@ def strings_schema(integration_type: str) -> vol.Schema:
     )
 
 
-def translation_problems(path: str, strings: Mapping[str, Any], integration_type: str) -> list[str]:
+def translation_problems(path: str, strings: Any, integration_type: str) -> list[str]:
     """hassfest's translations.py for one strings file."""
     found = _schema_problems(path, strings_schema(integration_type), strings)
     if _get(strings, "config", "title") is not None:
