@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator
 from datetime import UTC, datetime
-import gc
-import logging
 from pathlib import Path
-import re
-import time
 from typing import Any
 from unittest.mock import PropertyMock, patch
 
@@ -35,6 +31,8 @@ from custom_components.ekm.const import (
     DOMAIN,
 )
 
+from .loop_holds import LoopHolds
+
 V4 = "000300000001"
 V3 = "000000017507"
 BUS_UNIQUE_ID = f"rs485_{V3}"  # the bus is named after its lowest meter address
@@ -46,26 +44,9 @@ PASSWORD = "12345678"
 OPTIONS = {CONF_SCAN_INTERVAL: 5, CONF_B_FRAME_EVERY: 3, CONF_TIMEOUT: 0.2, CONF_RETRIES: 1}
 
 
-# asyncio warns from 0.1 s; HA itself takes that long to add ~100 entities in debug mode.
-# A blocking read or sleep in our code would hold the loop far longer. The garbage
-# collector's pauses during the test are not counted: late in a long run a full collection
-# took 0.5 s in a step that takes 10 ms otherwise (a history window).
+# A step of the event loop may use this much CPU time (tests/ha/loop_holds.py says why CPU,
+# not wall, time). A blocking read or sleep in our code is HA's blocking-call detector's.
 SLOW_CALLBACK = 0.5
-_TOOK = re.compile(r"took (\d+\.\d+) seconds")
-
-
-class _GcPauses:
-    """The longest garbage-collection pause since it started listening."""
-
-    def __init__(self) -> None:
-        self.longest = 0.0
-        self._started = 0.0
-
-    def __call__(self, phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
-            self._started = time.perf_counter()
-        else:
-            self.longest = max(self.longest, time.perf_counter() - self._started)
 
 
 @pytest.fixture(autouse=True)
@@ -79,19 +60,15 @@ def blocking_call_detector(
 ) -> Generator[None]:
     """HA's detector of blocking calls in the event loop, on for every test; it must stay quiet.
 
-    The loop runs in debug mode in these tests, so asyncio also reports slow callbacks, except
-    those of the test function's own task: between two awaits it runs test code (a snapshot
-    comparison takes seconds on a busy machine), not the integration.
+    No step of the loop may hold it longer than SLOW_CALLBACK, except those of the test
+    function's own task (between two awaits it runs test code, not the integration).
     HA's reports of deprecated API use by this integration fail the test too.
     """
-    own_task = f"coro=<{request.node.originalname}()"
-    gc_pauses = _GcPauses()
-    gc.callbacks.append(gc_pauses)
     block_async_io.enable()
     try:
-        yield
+        with LoopHolds(SLOW_CALLBACK) as holds:
+            yield
     finally:
-        gc.callbacks.remove(gc_pauses)
         for call in block_async_io._BLOCKED_CALLS.calls:
             setattr(call.object, call.function, call.original_func)
         block_async_io._BLOCKED_CALLS.calls.clear()
@@ -100,20 +77,9 @@ def blocking_call_detector(
         for r in caplog.get_records("call")
         if "Detected blocking call" in r.getMessage()
         or "Detected that custom integration 'ekm'" in r.getMessage()  # deprecated HA API use
-        or _slow_callback(r, own_task) - gc_pauses.longest > SLOW_CALLBACK
     ]
+    noisy += holds.held(not_of=f"coro=<{request.node.originalname}()")
     assert not noisy, noisy
-
-
-def _slow_callback(record: logging.LogRecord, own_task: str) -> float:
-    """Seconds a callback held the loop, from asyncio's debug-mode warning.
-
-    0 for other records and for steps of the test's own task (`own_task` in the handle).
-    """
-    message = record.getMessage()
-    if record.name != "asyncio" or own_task in message or not (match := _TOOK.search(message)):
-        return 0.0
-    return float(match.group(1))
 
 
 @pytest.fixture(autouse=True)

@@ -38,7 +38,13 @@ OTHER = "000300000099"  # a meter none of these entries has seen
 
 
 def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.WARNING]
+    """What was logged at WARNING or above, but asyncio's wall-time reports of slow steps (a
+    busy machine makes those; conftest judges the loop by CPU time)."""
+    return [
+        f"{r.name}: {r.getMessage()}"
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and not (r.name == "asyncio" and r.msg.startswith("Executing"))
+    ]
 
 
 async def _bus_then_push3(hass: HomeAssistant, bus: MockConfigEntry, push3: MockConfigEntry) -> None:
