@@ -44,7 +44,7 @@ async def test_push3_entry(
     for address in (V4, V3):
         states = meter_states(hass, push3_entry, address)
         assert states["communicating"] == STATE_ON
-        assert float(states["kWh_Tot"]) == fleet.meters[address].values()["kWh_Tot"]
+        assert float(states["kWh_Tot"]) == fleet.meters[address].values(fleet.clock())["kWh_Tot"]
     registry = dr.async_get(hass)
     gateway = get_device(registry, (DOMAIN, f"gateway_{GATEWAY}"), push3_entry.entry_id)
     assert gateway is not None
