@@ -133,24 +133,29 @@ def cloud_entry(hass: HomeAssistant, push_server: PushServer, live_clock: Manual
     return add_cloud_entry(hass, push_server)
 
 
-@pytest.fixture
-def push3_entry(hass: HomeAssistant, push3_gateway: Push3Gateway, live_clock: ManualClock) -> MockConfigEntry:
-    """A Push3 entry for GATEWAY's local API, not set up yet."""
+def add_push3_entry(hass: HomeAssistant, gateway: Push3Gateway) -> MockConfigEntry:
+    """A Push3 entry for `gateway`'s local API, not set up yet."""
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Push3 gateway",
-        unique_id=GATEWAY,
+        unique_id=gateway.mac,
         minor_version=2,
         data={
             CONF_CONNECTION: CONNECTION_PUSH3,
-            CONF_HOST: push3_host(push3_gateway),
-            CONF_API_KEY: push3_gateway.key,
-            CONF_MAC: GATEWAY,
+            CONF_HOST: push3_host(gateway),
+            CONF_API_KEY: gateway.key,
+            CONF_MAC: gateway.mac,
         },
         options={CONF_SCAN_INTERVAL: CLOUD_INTERVAL, CONF_STALE_AFTER: 600},
     )
     entry.add_to_hass(hass)
     return entry
+
+
+@pytest.fixture
+def push3_entry(hass: HomeAssistant, push3_gateway: Push3Gateway, live_clock: ManualClock) -> MockConfigEntry:
+    """A Push3 entry for GATEWAY's local API, not set up yet."""
+    return add_push3_entry(hass, push3_gateway)
 
 
 async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
