@@ -132,3 +132,70 @@ def test_home_assistants_own_installs_keep_the_pycares_pin(tmp_path: Path) -> No
     assert run.returncode == 0, run.stderr
     assert "aiodiscover==2.6.1" in run.stderr + run.stdout  # the dry run did resolve it
     assert "pycares" not in run.stderr + run.stdout
+
+
+FAKE_VENV_PYTHON = """#!/bin/sh
+# Stands in for the test venv's python as scripts/test calls it: the pytest run records what
+# coverage data lay in the checkout when it started, and its arguments.
+case "$1" in
+  -c) echo "Home Assistant 0 on Python 3.13.0" ;;
+  -m)
+    if [ "$2" = pytest ]; then
+      ls -a | grep '^\\.coverage' > "$FAKE_LOG" || true
+      shift 2
+      echo "args: $*" >> "$FAKE_LOG"
+    fi
+    ;;
+esac
+"""
+
+
+def _run_fake_test_script(tmp_path: Path, *args: str) -> list[str]:
+    """scripts/test in a scratch checkout whose setup, tools and Python are stand-ins; stale
+    coverage data of another run lies in it. Returns what the pytest stand-in recorded."""
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / "scripts" / "test", repo / "scripts" / "test")
+    (repo / "scripts" / "setup").write_text("#!/bin/sh\necho .venv-fake\n")
+    (repo / "scripts" / "setup").chmod(0o755)
+    (repo / "setup.cfg").write_text("[coverage:run]\nbranch = true\n")
+    venv = repo / ".venv-fake" / "bin"
+    venv.mkdir(parents=True)
+    for tool, text in (("python", FAKE_VENV_PYTHON), ("ruff", "#!/bin/sh\n"), ("mypy", "#!/bin/sh\n")):
+        (venv / tool).write_text(text)
+        (venv / tool).chmod(0o755)
+    for stale in (".coverage", ".coverage.vm.123.XkQzAbcd"):
+        (repo / stale).write_text("statement coverage data of another run")
+    log = tmp_path / "pytest.log"
+    env = {**os.environ, "FAKE_LOG": str(log)}
+    env.pop("EKM_TEST_WORKERS", None)
+    run = subprocess.run(
+        [str(repo / "scripts" / "test"), *args],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    return log.read_text().splitlines()
+
+
+def test_test_runs_start_from_clean_coverage_data(tmp_path: Path) -> None:
+    """Data left by a run with other settings (statement, not branch, coverage) cannot be
+    combined with this run's and failed it at the end: none is left when pytest starts."""
+    (args,) = _run_fake_test_script(tmp_path)
+    assert args.startswith("args: ")
+
+
+def test_tests_run_in_parallel_and_print_the_slowest(tmp_path: Path) -> None:
+    (args,) = _run_fake_test_script(tmp_path, "-k", "relay")
+    workers = 3 * len(os.sched_getaffinity(0))  # what nproc counts
+    assert f"-n {workers} --dist worksteal --durations=15 --cov" in args
+    assert args.endswith("-k relay")
+
+
+def test_snapshot_updates_run_in_one_process(tmp_path: Path) -> None:
+    """syrupy writes snapshots from one process: in workers, each drops the others' as unused."""
+    (args,) = _run_fake_test_script(tmp_path, "tests/ha", "--snapshot-update")
+    assert "-n 0 " in args

@@ -10,7 +10,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 
 from custom_components.ekm.helpers import port_label
-from custom_components.ekm.ports import async_port_identity
+from custom_components.ekm.ports import _plain, async_port_identity
 
 
 async def _same(hass: HomeAssistant, a: str, b: str) -> bool:
@@ -62,6 +62,24 @@ async def test_device_links(hass: HomeAssistant, tmp_path: Path) -> None:
     (by_id / "usb-FTDI_A10K-if00-port0").symlink_to(device)
     assert await _same(hass, str(by_id / "usb-FTDI_A10K-if00-port0"), str(device))
     assert not await _same(hass, str(device), str(tmp_path / "ttyUSB1"))
+
+
+async def test_urls_without_a_port_number_or_host(hass: HomeAssistant) -> None:
+    """A port number out of range or a URL without a host still has an identity: its text."""
+    bad = await async_port_identity(hass, "socket://127.0.0.1:99999")
+    assert bad.same_as(await async_port_identity(hass, "socket://127.0.0.1:99999"))
+    assert not bad.same_as(await async_port_identity(hass, "socket://127.0.0.1:9999"))
+    hostless = await async_port_identity(hass, "rfc2217:///dev/ttyUSB0")
+    assert not hostless.same_as(await async_port_identity(hass, "rfc2217:///dev/ttyUSB1"))
+
+
+@pytest.mark.parametrize(
+    ("address", "plain"),
+    [("::ffff:192.168.1.5", "192.168.1.5"), ("fe80::1", "fe80::1"), ("10.0.0.7", "10.0.0.7"), ("gw", "gw")],
+)
+def test_addresses_are_compared_as_written_for_ipv4(address: str, plain: str) -> None:
+    """An IPv4 address that came back as IPv6-mapped is the IPv4 address; a name stays a name."""
+    assert _plain(address) == plain
 
 
 def test_port_label_hides_a_user_and_password() -> None:
