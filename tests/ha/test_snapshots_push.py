@@ -133,24 +133,28 @@ async def test_cloud_diagnostics(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
     cloud: MockConfigEntry,
-    push_server: PushServer,
     snapshot: SnapshotAssertion,
 ) -> None:
-    await set_up(hass, cloud)
-    diagnostics = await _diagnostics(hass, hass_client, cloud, secrets_of(push_server.keys))
-    assert diagnostics == snapshot(matcher=steady)
+    assert await _loaded_diagnostics(hass, hass_client, cloud) == snapshot(matcher=steady)
 
 
 async def test_push3_diagnostics(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
     push3: MockConfigEntry,
-    push_server: PushServer,
     snapshot: SnapshotAssertion,
 ) -> None:
-    await set_up(hass, push3)
-    diagnostics = await _diagnostics(hass, hass_client, push3, secrets_of(push_server.keys))
-    assert diagnostics == snapshot(matcher=steady)
+    assert await _loaded_diagnostics(hass, hass_client, push3) == snapshot(matcher=steady)
+
+
+async def _loaded_diagnostics(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, entry: MockConfigEntry
+) -> dict[str, Any]:
+    """The download of a cloud or Push3 entry once set up, without any key of the fake server."""
+    await set_up(hass, entry)
+    return await _diagnostics(
+        hass, hass_client, entry, secrets_of(SimKeys.for_fleet(Fleet.parse(FLEET_SPEC)))
+    )
 
 
 async def test_diagnostics_of_an_entry_that_did_not_set_up(
