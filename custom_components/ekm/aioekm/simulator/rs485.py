@@ -298,11 +298,14 @@ class _PtyFace:
                 os.close(fd)
         self._master = self._slave = -1
         self._out.clear()
+        # The link goes with the pty, as an unplugged adapter's /dev/serial/by-id link does:
+        # the kernel hands the freed /dev/pts number to the next pty opened on the machine
+        # (another simulator), which a client reconnecting through a stale link would reach.
+        with contextlib.suppress(FileNotFoundError):
+            Path(self.path).unlink()
 
     def remove(self) -> None:
         self.close()
-        with contextlib.suppress(FileNotFoundError):
-            Path(self.path).unlink()
         with contextlib.suppress(OSError):
             self._dir.rmdir()
 
