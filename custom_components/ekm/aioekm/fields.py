@@ -2,7 +2,8 @@
 
 The RS-485 parser reads frames with it, the simulator writes frames with it and the
 Push client maps JSON with it. It describes the protocol only: how Home Assistant
-shows each field is the integration's own table (entity_table.py beside this package).
+shows each field is the integration's own concern (its sensor.py, binary_sensor.py and
+switch.py beside this package).
 
 Offsets and lengths are those of docs/rs485-protocol.md section 4 (0-based, inside the
 255-byte reply). Names are EKM's own, the ones the Push API also uses.

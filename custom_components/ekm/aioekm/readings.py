@@ -8,7 +8,7 @@ Meter_Time as text.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -266,31 +266,23 @@ class MeterReading:
 
     def input_high(self, line: int) -> bool | None:
         """Pulse input `line` (1..3) high, or None if the reading lacks the state."""
-        state = self.values.get("State_Inputs")
-        if not isinstance(state, int):
-            return None
-        try:
-            return inputs_high(state)[line - 1]
-        except ValueError:
-            return None
+        return self._decoded("State_Inputs", int, lambda state: inputs_high(state)[line - 1])
 
     def relay_closed(self, relay: int) -> bool | None:
         """Relay `relay` (1 or 2) closed/on, or None without a State_Out."""
-        state = self.values.get("State_Out")
-        if not isinstance(state, int):
-            return None
-        try:
-            return relays_closed(state)[relay - 1]
-        except ValueError:
-            return None
+        return self._decoded("State_Out", int, lambda state: relays_closed(state)[relay - 1])
 
     def power_factor(self, line: int) -> PowerFactor | None:
         """Power factor and lead/lag of `line`, from its Cos_Theta."""
-        cos = self.values.get(f"Cos_Theta_Ln_{line}")
-        if not isinstance(cos, str):
+        return self._decoded(f"Cos_Theta_Ln_{line}", str, parse_cos_theta)
+
+    def _decoded[V: FieldValue, R](self, name: str, kind: type[V], decode: Callable[[V], R]) -> R | None:
+        """Field `name` decoded; None if the reading lacks it, holds another `kind`, or it does not decode."""
+        value = self.values.get(name)
+        if not isinstance(value, kind):
             return None
         try:
-            return parse_cos_theta(cos)
+            return decode(value)
         except ValueError:
             return None
 

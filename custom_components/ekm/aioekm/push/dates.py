@@ -15,6 +15,9 @@ API_TIME_FORMAT = "%Y%m%d%H%M"
 # Epoch milliseconds a datetime can hold: 1970-01-01 up to the end of year 9999.
 MAX_EPOCH_MS = 253_402_300_799_999
 
+# A time zone as callers give one: a tzinfo, or an IANA name ('America/New_York' or 'America~New_York').
+type Zone = tzinfo | str
+
 
 def zone_param(zone: tzinfo | str) -> str:
     """A timezone as the API writes it: 'America~New_York' ('/' becomes '~')."""
@@ -33,11 +36,27 @@ async def load_zone(name: str) -> ZoneInfo:
         raise ValueError(f"unknown timezone {name[:60]!r}") from None
 
 
+async def as_tzinfo(zone: Zone) -> tzinfo:
+    """`zone` as a tzinfo: a name is loaded off the loop (ValueError if unknown)."""
+    if isinstance(zone, str):
+        return await load_zone(zone)
+    return zone
+
+
 def format_api_time(when: datetime, zone: tzinfo) -> str:
     """An aware datetime as 'YYYYMMDDhhmm' on the wall clock of `zone`."""
     if when.tzinfo is None or when.utcoffset() is None:
         raise ValueError("summary start/end must be timezone-aware datetimes")
     return when.astimezone(zone).strftime(API_TIME_FORMAT)
+
+
+def span_params(zone: tzinfo, start: datetime, end: datetime) -> dict[str, str]:
+    """The `timezone`, `start_date` and `end_date` of a Summary request, dates on the zone's wall clock."""
+    return {
+        "timezone": zone_param(zone),
+        "start_date": format_api_time(start, zone),
+        "end_date": format_api_time(end, zone),
+    }
 
 
 def parse_api_time(text: str, zone: tzinfo) -> datetime:

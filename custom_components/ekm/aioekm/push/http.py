@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 import logging
 import random
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import aiohttp
 from yarl import URL
@@ -51,6 +51,11 @@ class RetryPolicy:
 
 
 DEFAULT_RETRY = RetryPolicy()
+
+
+def short_address(address: str) -> str:
+    """A 12-digit address without its zero padding, as the Realtime examples send it."""
+    return address.lstrip("0") or "0"
 
 
 def join_list(items: Iterable[str]) -> str:
@@ -94,6 +99,14 @@ def check_base_url(text: str | URL, what: str) -> URL:
     return url
 
 
+class RequestOptions(TypedDict, total=False):
+    """What a request may carry besides its method and URL (defaults: HttpTransport._once)."""
+
+    json_body: Any
+    headers: Mapping[str, str] | None
+    expected: str  # what the answer should be, for the message when it is not
+
+
 class HttpTransport:
     """Send JSON requests over an injected aiohttp session."""
 
@@ -122,35 +135,19 @@ class HttpTransport:
         """`text` with every secret masked."""
         return redact(text, self._secrets())
 
-    async def request(
-        self,
-        method: str,
-        url: URL,
-        *,
-        json_body: Any = None,
-        headers: Mapping[str, str] | None = None,
-        expected: str = "a JSON document",
-    ) -> Any:
+    async def request(self, method: str, url: URL, **options: Unpack[RequestOptions]) -> Any:
         """The decoded JSON answer; typed errors otherwise. Only GETs are retried."""
-        payload, _ = await self.request_counted(
-            method, url, json_body=json_body, headers=headers, expected=expected
-        )
+        payload, _ = await self.request_counted(method, url, **options)
         return payload
 
     async def request_counted(
-        self,
-        method: str,
-        url: URL,
-        *,
-        json_body: Any = None,
-        headers: Mapping[str, str] | None = None,
-        expected: str = "a JSON document",
+        self, method: str, url: URL, **options: Unpack[RequestOptions]
     ) -> tuple[Any, int]:
         """Like request(), also telling how many HTTP requests it took."""
         attempts = self.retry.attempts if method == "GET" else 1
         for attempt in range(1, attempts + 1):
             try:
-                return await self._once(method, url, json_body, headers, expected), attempt
+                return await self._once(method, url, **options), attempt
             except (ServerError, EkmConnectionError, EkmTimeoutError) as err:
                 if attempt >= attempts:
                     raise
@@ -163,9 +160,10 @@ class HttpTransport:
         self,
         method: str,
         url: URL,
-        json_body: Any,
-        headers: Mapping[str, str] | None,
-        expected: str,
+        *,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        expected: str = "a JSON document",
     ) -> Any:
         what = f"{method} {url.path}"
         self.requests += 1

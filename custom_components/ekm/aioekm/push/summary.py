@@ -7,7 +7,7 @@ other keys are kept in `extra`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -217,9 +217,24 @@ def parse_rows(payload: Any, what: str) -> list[SummaryRow]:
         if len(lists) != 1:
             raise MalformedResponseError(f"{what}: expected a list of periods")
         payload = lists[0]
+    return _parse_list(payload, what, "periods", parse_row)
+
+
+def parse_gateway_statuses(payload: Any, what: str) -> list[GatewayStatus]:
+    """Summary V2 GStat: a JSON array of gateway statuses."""
+    return _parse_list(payload, what, "gateways", parse_gateway_status)
+
+
+def parse_iostack_rows(payload: Any, what: str) -> list[IoStackRow]:
+    """Summary V2 ioStack: a JSON array of rows."""
+    return _parse_list(payload, what, "rows", parse_iostack_row)
+
+
+def _parse_list[T](payload: Any, what: str, items: str, parse: Callable[[Any, str], T]) -> list[T]:
+    """Each element of a JSON array parsed; MalformedResponseError if `payload` is no array."""
     if not isinstance(payload, list):
-        raise MalformedResponseError(f"{what}: expected a list of periods")
-    return [parse_row(item, what) for item in payload]
+        raise MalformedResponseError(f"{what}: expected a list of {items}")
+    return [parse(item, what) for item in payload]
 
 
 def parse_gateway_status(raw: Any, what: str) -> GatewayStatus:

@@ -13,6 +13,7 @@ from dataclasses import replace
 from ..errors import FrameError
 from ..readings import Protocol, parse_meter_time
 from ..rs485 import commands, tariffs
+from ..rs485.tariffs import TariffTables
 from .fleet import VirtualMeter
 
 # Registers a v3 meter has; the rest are v4+ only (docs/rs485-protocol.md, section 5). v3 meters report
@@ -108,63 +109,64 @@ def _lcd_items(meter: VirtualMeter, data: str, t: float) -> bool:
     return True
 
 
-def _tariff_schedule(number: int) -> Callable[[VirtualMeter, str, float], bool]:
-    """48 digits: four `hhmmtt` periods (zeros for unused ones), then 24 zeros; one period at least."""
+# What a write does to the time-of-use tables: the meter's tables and the data in, the new
+# tables out; None (or a FrameError) where the meter would refuse the data.
+type _TablesChange = Callable[[TariffTables, str], TariffTables | None]
+
+
+def _tables(width: int, change: _TablesChange) -> Callable[[VirtualMeter, str, float], bool]:
+    """A write of `width` digits to the time-of-use tables, applied as `change` says."""
 
     def apply(meter: VirtualMeter, data: str, t: float) -> bool:
-        if _number(data, 48) is None or data[24:] != "0" * 24:
+        if _number(data, width) is None:
             return False
         try:
-            schedule = tariffs.decode_periods(data[:24], number)
+            changed = change(meter.tariffs, data)
         except FrameError:
             return False
-        if not schedule.periods:
+        if changed is None:
             return False
-        schedules = list(meter.tariffs.schedules)
-        schedules[number - 1] = schedule
-        meter.tariffs = replace(meter.tariffs, schedules=tuple(schedules))
+        meter.tariffs = changed
         return True
 
     return apply
 
 
-def _seasons(meter: VirtualMeter, data: str, t: float) -> bool:
+def _tariff_schedule(number: int) -> _TablesChange:
+    """48 digits: four `hhmmtt` periods (zeros for unused ones), then 24 zeros; one period at least."""
+
+    def change(tables: TariffTables, data: str) -> TariffTables | None:
+        if data[24:] != "0" * 24:
+            return None
+        schedule = tariffs.decode_periods(data[:24], number)
+        if not schedule.periods:
+            return None
+        schedules = list(tables.schedules)
+        schedules[number - 1] = schedule
+        return replace(tables, schedules=tuple(schedules))
+
+    return change
+
+
+def _seasons(tables: TariffTables, data: str) -> TariffTables | None:
     """48 digits: four `mmddss` seasons (zeros for unused ones), then 24 zeros."""
-    if _number(data, 48) is None or data[24:] != "0" * 24:
-        return False
-    try:
-        seasons = tariffs.decode_seasons(data[:24])
-    except FrameError:
-        return False
-    meter.tariffs = replace(meter.tariffs, seasons=seasons)
-    return True
+    if data[24:] != "0" * 24:
+        return None
+    return replace(tables, seasons=tariffs.decode_seasons(data[:24]))
 
 
-def _holidays(meter: VirtualMeter, data: str, t: float) -> bool:
+def _holidays(tables: TariffTables, data: str) -> TariffTables:
     """80 digits: twenty `mmdd` dates, zeros for unused ones."""
-    if _number(data, 80) is None:
-        return False
-    try:
-        holidays = tariffs.decode_holidays(data)
-    except FrameError:
-        return False
-    meter.tariffs = replace(meter.tariffs, holidays=holidays)
-    return True
+    return replace(tables, holidays=tariffs.decode_holidays(data))
 
 
-def _weekend_holiday_schedules(meter: VirtualMeter, data: str, t: float) -> bool:
+def _weekend_holiday_schedules(tables: TariffTables, data: str) -> TariffTables | None:
     """4 digits: the weekend schedule, then the holiday schedule (01..06 each)."""
-    if _number(data, 4) is None:
-        return False
-    try:
-        weekend = tariffs.decode_schedule_number(data[:2], "weekend schedule")
-        holiday = tariffs.decode_schedule_number(data[2:], "holiday schedule")
-    except FrameError:
-        return False
+    weekend = tariffs.decode_schedule_number(data[:2], "weekend schedule")
+    holiday = tariffs.decode_schedule_number(data[2:], "holiday schedule")
     if weekend is None or holiday is None:
-        return False
-    meter.tariffs = replace(meter.tariffs, weekend_schedule=weekend, holiday_schedule=holiday)
-    return True
+        return None
+    return replace(tables, weekend_schedule=weekend, holiday_schedule=holiday)
 
 
 def _zero_resettable(meter: VirtualMeter, data: str, t: float) -> bool:
@@ -179,10 +181,10 @@ _HANDLERS: dict[str, Callable[[VirtualMeter, str, float], bool]] = {
     commands.RESET_MAX_DEMAND: _reset_max_demand,
     commands.MAX_DEMAND_PERIOD: _setting("max_demand_period", 1, (1, 2, 3)),  # 15/30/60 min
     commands.SET_TIME: _set_time,
-    **{reg: _tariff_schedule(i + 1) for i, reg in enumerate(commands.TARIFF_SCHEDULES)},
-    commands.SEASON_TABLE: _seasons,
-    commands.HOLIDAY_DATES: _holidays,
-    commands.WEEKEND_HOLIDAY_SCHEDULES: _weekend_holiday_schedules,
+    **{reg: _tables(48, _tariff_schedule(i + 1)) for i, reg in enumerate(commands.TARIFF_SCHEDULES)},
+    commands.SEASON_TABLE: _tables(48, _seasons),
+    commands.HOLIDAY_DATES: _tables(80, _holidays),
+    commands.WEEKEND_HOLIDAY_SCHEDULES: _tables(4, _weekend_holiday_schedules),
     commands.RELAYS[0]: _relay(0),
     commands.RELAYS[1]: _relay(1),
     **{reg: _pulse_input_ratio(i) for i, reg in enumerate(commands.PULSE_INPUT_RATIOS)},

@@ -90,3 +90,14 @@ class ApiError(Exception):
 
 
 INVALID_KEY = ApiError(401, "Invalid key", "401")
+
+
+async def json_object(request: web.Request, not_object: str = "Invalid JSON body") -> dict[str, Any]:
+    """The request's JSON body; a 400 unless it is an object (`not_object` says why then)."""
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ApiError(400, "Invalid JSON body") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, not_object)
+    return body

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,3 +54,18 @@ class Fault:
         if self.code is not None:
             body["status_code"] = self.code
         return web.json_response(body, status=status, headers=headers)
+
+
+async def injected(faults: Iterable[Fault], request: web.Request) -> web.Response | None:
+    """The answer of the first fault that hits `request`, after its delay; None to answer normally.
+
+    A fault that hits uses up one of its `times`.
+    """
+    fault = next((f for f in faults if f.matches(request)), None)
+    if fault is None:
+        return None
+    if fault.times is not None:
+        fault.times -= 1
+    if fault.delay:
+        await asyncio.sleep(fault.delay)
+    return fault.response() if fault.replaces_answer else None

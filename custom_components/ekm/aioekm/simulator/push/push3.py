@@ -5,14 +5,13 @@ Numbers (not strings), reads keyed by address; a wrong key answers HTTP 500 like
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from . import params
 from .access import Scope
-from .faults import Fault
+from .faults import Fault, injected
 from .listen import listen
 
 if TYPE_CHECKING:
@@ -79,15 +78,8 @@ class Push3Gateway:
 
         async def handle(request: web.Request) -> web.Response:
             self.log.append(request.query_string and ",".join(sorted(request.query)))
-            fault = next((f for f in self.faults if f.matches(request)), None)
-            if fault is not None:
-                if fault.times is not None:
-                    fault.times -= 1
-                if fault.delay:
-                    await asyncio.sleep(fault.delay)
-                if fault.replaces_answer:
-                    return fault.response()
-            return answer(self.server, self.mac, request)
+            response = await injected(self.faults, request)
+            return response if response is not None else answer(self.server, self.mac, request)
 
         app.router.add_get("/readMeter", handle)
         self._runner, self.url = await listen(app, host, port)

@@ -16,7 +16,6 @@ See docs/simulator.md for the fault knobs and docs/push-api.md for the API itsel
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
@@ -31,7 +30,7 @@ from ...readings import normalize_address
 from ..fleet import Fleet, VirtualMeter
 from . import account, push3, realtime, settings, summary, summary_v2, trigger
 from .access import INVALID_KEY, ApiError, Scope, SimKeys
-from .faults import Fault
+from .faults import Fault, injected
 from .listen import listen
 
 type Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -223,14 +222,9 @@ class PushServer:
         return response
 
     async def _answer(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        fault = next((f for f in self.faults if f.matches(request)), None)
-        if fault is not None:
-            if fault.times is not None:
-                fault.times -= 1
-            if fault.delay:
-                await asyncio.sleep(fault.delay)
-            if fault.replaces_answer:
-                return fault.response()
+        response = await injected(self.faults, request)
+        if response is not None:
+            return response
         try:
             return await handler(request)
         except ApiError as err:

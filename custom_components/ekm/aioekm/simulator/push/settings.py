@@ -9,19 +9,14 @@ from aiohttp import web
 
 from ...readings import Protocol, normalize_address
 from ...rs485.commands import MAX_RELAY_SECONDS
-from .access import ApiError, gateway_of
+from .access import ApiError, gateway_of, json_object
 
 if TYPE_CHECKING:
     from .server import PushServer
 
 
 async def send_command(server: PushServer, request: web.Request) -> web.Response:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise ApiError(400, "Invalid JSON body") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "Invalid JSON body")
+    body = await json_object(request)
     key = request.query.get("key") or body.get("key")
     scope = server.scope(key)
     server.check_token(request, required=False)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from .access import ApiError, gateway_of
+from .access import ApiError, gateway_of, json_object
 
 if TYPE_CHECKING:
     from .server import PushServer
 
 _REFUSED = (403, "invalid key or API token")
+_NOT_AN_OBJECT = "a trigger is a JSON object"
 
 
 def _gateways(server: PushServer, request: web.Request) -> set[str]:
@@ -25,16 +26,6 @@ def _gateways(server: PushServer, request: web.Request) -> set[str]:
     if scope.kind == "meter":
         raise ApiError(*_REFUSED)
     return {gateway_of(m) for m in server.visible(scope)}
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise ApiError(400, "Invalid JSON body") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "a trigger is a JSON object")
-    return body
 
 
 async def trigger(server: PushServer, request: web.Request) -> web.Response:
@@ -50,7 +41,7 @@ async def trigger(server: PushServer, request: web.Request) -> web.Response:
         mac = (q.get("gateway") or "").lower()
         if mac not in macs:
             raise ApiError(400, "Unknown gateway for this key")
-        body = await _body(request)
+        body = await json_object(request, _NOT_AN_OBJECT)
         if not isinstance(body.get("trigger_name"), str) or not body["trigger_name"].strip():
             raise ApiError(400, "trigger_name is required")
         uuid = hashlib.sha256(f"trigger/{server.next_id()}/{mac}".encode()).hexdigest()[:32]
@@ -63,7 +54,7 @@ async def trigger(server: PushServer, request: web.Request) -> web.Response:
     if request.method == "GET":
         return web.json_response(found)
     if request.method == "PUT":
-        body = await _body(request)
+        body = await json_object(request, _NOT_AN_OBJECT)
         body.pop("trigger_uuid", None)
         found.update(body)
         return web.json_response(found)
