@@ -128,14 +128,21 @@ def test_pip_install_gives_the_ekm_command_and_nothing_of_home_assistant(tmp_pat
     python = venv / "bin" / "python"
     env = ekm_environment()
     env.pop("PYTHONPATH", None)
-    install = subprocess.run(
-        [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", str(source)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=500,
-        check=False,
+
+    def in_venv(*args: str | Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """ARGS run from tmp_path with the venv's environment: output captured, exit code not checked."""
+        return subprocess.run(
+            [str(arg) for arg in args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    install = in_venv(
+        python, "-m", "pip", "install", "--disable-pip-version-check", "-q", source, timeout=500
     )
     if install.returncode != 0 and re.search(
         r"NewConnectionError|Failed to establish|Temporary failure", install.stderr
@@ -143,15 +150,7 @@ def test_pip_install_gives_the_ekm_command_and_nothing_of_home_assistant(tmp_pat
         pytest.skip(f"no package index reachable: {install.stderr.strip().splitlines()[-1]}")
     assert install.returncode == 0, install.stderr
 
-    help_text = subprocess.run(
-        [str(venv / "bin" / "ekm"), "--help"],
-        check=False,
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    help_text = in_venv(venv / "bin" / "ekm", "--help")
     assert help_text.returncode == 0, help_text.stderr
     assert help_text.stdout.startswith("usage: ekm")
     probe = (
@@ -159,15 +158,8 @@ def test_pip_install_gives_the_ekm_command_and_nothing_of_home_assistant(tmp_pat
         "print(json.dumps({'file': aioekm.__file__, 'requires': m.requires('aioekm'), "
         "'installed': sorted(d.metadata['Name'].lower() for d in m.distributions())}))"
     )
-    probed = subprocess.run(
-        [str(python), "-c", probe],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    probed = in_venv(python, "-c", probe)
+    assert probed.returncode == 0, probed.stderr
     found = json.loads(probed.stdout)
     assert found["file"].startswith(str(venv))
     assert {_name(r) for r in found["requires"]} == RUNTIME

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import time
@@ -43,7 +42,7 @@ from custom_components.ekm.aioekm.simulator.meter_codec import (
 from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator
 from custom_components.ekm.aioekm.simulator.writes import apply_write
 
-from .cli_support import ROOT, ekm_command, ekm_environment
+from .cli_support import run_ekm
 from .conftest import V3, V4
 from .test_bus import settled
 
@@ -132,15 +131,19 @@ def test_built_tables_put_the_digits_at_the_documented_offsets() -> None:
     assert holidays[86:90] == b"0605"
 
 
-@pytest.mark.parametrize("tables", [CUSTOM, FACTORY_TARIFFS])
-def test_tables_round_trip(tables: TariffTables) -> None:
+def _built_and_parsed(tables: TariffTables) -> TariffTables:
+    """`tables` as the meter's replies to 0070, 0071 and 00B0 carry them, parsed back."""
     replies = build_tariff_tables(tables)
-    parsed = tariff_tables(
+    return tariff_tables(
         parse_schedule_table(replies["0070"], register="0070"),
         parse_schedule_table(replies["0071"], register="0071"),
         parse_holiday_table(replies["00B0"]),
     )
-    assert parsed == tables
+
+
+@pytest.mark.parametrize("tables", [CUSTOM, FACTORY_TARIFFS])
+def test_tables_round_trip(tables: TariffTables) -> None:
+    assert _built_and_parsed(tables) == tables
 
 
 _TIMES = st.builds(time, st.integers(0, 23), st.integers(0, 59))
@@ -163,13 +166,7 @@ def _tables(draw: st.DrawFn) -> TariffTables:
 @settings(max_examples=100, deadline=None)
 @given(_tables())
 def test_any_tables_round_trip(tables: TariffTables) -> None:
-    replies = build_tariff_tables(tables)
-    parsed = tariff_tables(
-        parse_schedule_table(replies["0070"], register="0070"),
-        parse_schedule_table(replies["0071"], register="0071"),
-        parse_holiday_table(replies["00B0"]),
-    )
-    assert parsed == tables
+    assert _built_and_parsed(tables) == tables
 
 
 @settings(max_examples=200, deadline=None)
@@ -461,27 +458,13 @@ async def test_a_bad_table_reply_is_retried(
 # --- the CLI ------------------------------------------------------------------------------------
 
 
-async def _ekm(*args: str) -> tuple[int, str, str]:
-    """`ekm ARGS` in a subprocess, while this test's loop serves the simulator."""
-    process = await asyncio.create_subprocess_exec(
-        *ekm_command(*args),
-        cwd=ROOT,
-        env=ekm_environment(),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
-
 async def test_cli_tariffs(sim: Rs485Simulator, fleet: Fleet, socket_enabled: None) -> None:
     url = await sim.start_tcp()
     fleet.meters[V3].tariffs = CUSTOM
-    code, out, err = await _ekm("tariffs", "--port", url, "--meter", V3, "--json")
+    code, out, err = await run_ekm("tariffs", "--port", url, "--meter", V3, "--json")
     assert code == 0, err
     assert json.loads(out) == CUSTOM.as_dict()
-    code, out, err = await _ekm("tariffs", "--port", url, "--meter", V4)
+    code, out, err = await run_ekm("tariffs", "--port", url, "--meter", V4)
     assert code == 0, err
     assert out.splitlines() == [
         "schedule 1: 07:00 tariff 1, 23:00 tariff 2",

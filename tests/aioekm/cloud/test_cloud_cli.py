@@ -7,7 +7,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 import json
-import subprocess
 
 import pytest
 
@@ -15,7 +14,7 @@ from custom_components.ekm.aioekm.cli.push import register
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.push import Fault, PushServer
 
-from ..cli_support import ROOT, ekm_command, ekm_environment
+from ..cli_support import ekm_environment, ekm_simulate, run_ekm
 from .cloud_support import GW1, GW2, V3, V4, V4_B, V4_GW2, serving
 
 TOKEN = "cli-token-secret"
@@ -209,23 +208,9 @@ def test_help_lists_every_subcommand(capsys: pytest.CaptureFixture[str]) -> None
         assert name in text
 
 
-async def _ekm(*argv: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    """`ekm ARGV...` in a real subprocess: (exit code, stdout, stderr)."""
-    process = await asyncio.create_subprocess_exec(
-        *ekm_command(*argv),
-        cwd=ROOT,
-        env=env or ekm_environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
-
 async def test_end_to_end_subprocess(server: PushServer, fleet: Fleet, clock: ManualClock) -> None:
     """`ekm cloud read --json` in a real subprocess."""
-    code, out, err = await _ekm(
+    code, out, err = await run_ekm(
         "cloud", "read", "--meter", V4, "--json", "--key", server.keys.account, "--base-url", server.url
     )
     assert code == 0, err
@@ -236,7 +221,7 @@ async def test_cloud_read_resolves_a_host_name(server: PushServer, fleet: Fleet,
     """`--base-url http://localhost:PORT` needs name resolution: with aiodns 3.2.0 beside
     pycares 5 (HA 2025.4's venv) aiohttp's default resolver failed with a TypeError."""
     url = server.url.replace("127.0.0.1", "localhost")
-    code, out, err = await _ekm(
+    code, out, err = await run_ekm(
         "cloud", "read", "--meter", V3, "--json", "--key", server.keys.account, "--base-url", url
     )
     assert code == 0, err
@@ -255,28 +240,18 @@ async def test_deeply_nested_definition_is_one_line(
 
 async def test_simulate_http_then_cloud_read_in_subprocesses() -> None:
     """`ekm simulate --http 0` prints its URL and keys; `ekm cloud read` uses them."""
-    sim = await asyncio.create_subprocess_exec(
-        *ekm_command("simulate", "--meters", "300000001:v4,17507:v3", "--http", "0"),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        assert sim.stdout is not None
-        lines = [(await asyncio.wait_for(sim.stdout.readline(), 20)).decode().strip() for _ in range(4)]
+    async with ekm_simulate("--meters", "300000001:v4,17507:v3", "--http", "0") as output:
+        lines = [(await asyncio.wait_for(output.readline(), 20)).decode().strip() for _ in range(4)]
         assert lines[0].startswith("listening on http://127.0.0.1:")
         url = lines[0].removeprefix("listening on ")
         assert lines[1].startswith("account key: ")
         assert lines[2].startswith("gateway key: 4016fa100000 ")
         assert lines[3].startswith("meter key: 000000017507 ")
         key = lines[1].removeprefix("account key: ")
-        code, out, err = await _ekm(
+        code, out, err = await run_ekm(
             "cloud", "read", "--json", "--base-url", url, env=ekm_environment(EKM_PUSH_KEY=key)
         )
         assert code == 0, err
         readings = json.loads(out)
         assert [(r["Meter"], r["Protocol"]) for r in readings] == [(V3, "v3"), (V4, "v4")]
         assert all(isinstance(r["kWh_Tot"], float) and r["kWh_Tot"] > 0 for r in readings)
-    finally:
-        sim.terminate()
-        await asyncio.wait_for(sim.wait(), 10)

@@ -32,33 +32,14 @@ from custom_components.ekm.aioekm.push.summary import FieldStats, Report, Summar
 from custom_components.ekm.aioekm.simulator.fleet import EPOCH, Fleet, VirtualMeter
 from custom_components.ekm.aioekm.simulator.push import Fault, PushServer
 
+from ... import history_support
+from ...history_support import register
 from .cloud_support import V3, V4
 
 NY = ZoneInfo("America/New_York")
 HOUR = timedelta(hours=1)
 CHECKED = ("kWh_Tot", "Rev_kWh_Tot", "Fwd_kWh_Tot", "Net_kWh_Tot", "kWh_Tariff_1", "Pulse_Cnt_1")
-
-
-def register(meter: VirtualMeter, name: str, when: datetime) -> float:
-    """The register as the simulated meter shows it at `when` (closed form, no HTTP)."""
-    values = meter.values(when.timestamp())
-    total, reverse = values["kWh_Tot"], values["Rev_kWh_Tot"]
-    assert isinstance(total, float) and isinstance(reverse, float)
-    if name == "Fwd_kWh_Tot":
-        return total - reverse
-    if name == "Net_kWh_Tot":
-        return total - 2 * reverse
-    value = values[name]
-    assert isinstance(value, (int, float))
-    return float(value)
-
-
-@pytest.fixture
-def exporting(fleet: Fleet) -> VirtualMeter:
-    """V4 with its second line exporting (solar), so export and net move too."""
-    meter = fleet.meters[V4]
-    meter.lines[1].reverse = True
-    return meter
+exporting = history_support.exporting  # a fixture: V4, its second line exporting
 
 
 async def collect(

@@ -1,23 +1,19 @@
 """The Push clients against servers that answer badly on purpose, over real HTTP.
 
 Whatever a server sends, the caller gets values or the library's own typed
-errors; the key and token never come back; paging, waiting and reading end.
+errors; the key and token never come back; waiting ends; only meters asked for
+are kept. (Paging and the size of bodies: test_hostile_server_paging.py.)
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable
 import json
 import logging
-import tracemalloc
 from typing import Any
-import zlib
 
 import aiohttp
-from aiohttp import web
 import pytest
 
 from custom_components.ekm.aioekm.cli.push import register
@@ -30,104 +26,15 @@ from custom_components.ekm.aioekm.errors import (
 )
 from custom_components.ekm.aioekm.push.cloud import PushClient
 from custom_components.ekm.aioekm.push.errors import MAX_RETRY_AFTER
-from custom_components.ekm.aioekm.push.http import MAX_BODY_BYTES
 from custom_components.ekm.aioekm.push.push3 import Push3Client
 from custom_components.ekm.aioekm.simulator.push import Fault, PushServer
 
-from .cloud_support import FAST, GW1, V3, V4, V4_B, make_client
+from . import hostile_support
+from .cloud_support import FAST, GW1, V3, V4, V4_B
+from .hostile_support import BIG_INT, DAY, KEY, TOKEN, HostileServer, readmeter, summary_row
 
-KEY = "Hostile+Key/0123456789"  # '+' and '/' travel escaped in URLs and may in JSON
-TOKEN = "hostile-token-abcdef"
-BIG_INT = "9" * 401
-DAY = (datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 21, tzinfo=UTC))
-
-
-@dataclass
-class Answer:
-    status: int = 200
-    body: bytes = b"{}"
-    headers: dict[str, str] = field(default_factory=dict)
-    chunked: bool = False
-
-
-@dataclass
-class HostileServer:
-    """Answers every request with `answer`, whatever was asked."""
-
-    url: str
-    answer: Answer
-    requests: int = 0
-    pages: Callable[[int], str] | None = None  # the body of request n (1, 2, ...) instead
-    accept_encoding: str | None = None  # as the last request sent it
-
-    def send(self, body: str | bytes, status: int = 200, **kw: Any) -> None:
-        raw = body.encode() if isinstance(body, str) else body
-        self.answer = Answer(status, raw, **kw)
-
-
-@pytest.fixture
-async def hostile() -> AsyncIterator[HostileServer]:
-    server = HostileServer("", Answer())
-
-    async def handle(request: web.Request) -> web.StreamResponse:
-        server.requests += 1
-        server.accept_encoding = request.headers.get("Accept-Encoding")
-        answer = Answer(body=server.pages(server.requests).encode()) if server.pages else server.answer
-        if not answer.chunked:
-            return web.Response(
-                status=answer.status,
-                body=answer.body,
-                headers=answer.headers,
-                content_type="application/json",
-            )
-        response = web.StreamResponse(status=answer.status, headers=answer.headers)
-        response.enable_chunked_encoding()
-        await response.prepare(request)
-        for start in range(0, len(answer.body), 4096):
-            await response.write(answer.body[start : start + 4096])
-        await response.write_eof()
-        return response
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
-        yield server
-    finally:
-        await runner.cleanup()
-
-
-@pytest.fixture
-async def client(hostile: HostileServer) -> AsyncIterator[PushClient]:
-    async with aiohttp.ClientSession() as session:
-        yield PushClient(
-            session,
-            KEY,
-            api_url=hostile.url,
-            summary_url=hostile.url,
-            api_token=TOKEN,
-            retry=FAST,
-            timeout=10,
-        )
-
-
-def readmeter(meter: str, **read: Any) -> str:
-    return json.dumps({"readMeter": {"ReadSet": [{"Meter": meter, "ReadData": [{"Good": 1, **read}]}]}})
-
-
-def summary_row(start: datetime, **extra: Any) -> dict[str, Any]:
-    return {
-        "Start_Time_Stamp_UTC_ms": int(start.timestamp() * 1000),
-        "End_Time_Stamp_UTC_ms": int((start + timedelta(hours=1)).timestamp() * 1000),
-        "Meter": V4,
-        "Count": 60,
-        "kWh_Tot_Diff": 0.5,
-        **extra,
-    }
+client = hostile_support.client
+hostile = hostile_support.hostile
 
 
 type Call = Callable[[PushClient], Awaitable[Any]]
@@ -326,138 +233,6 @@ async def test_cli_output_does_not_carry_an_echoed_key(
         args = parser.parse_args(["cloud", "account", "--key", key, "--base-url", server.url, *output])
         assert await args.handler(args) == 0
         assert key not in capsys.readouterr().out
-
-
-# --- paging and size ------------------------------------------------------------------
-
-
-async def test_full_pages_of_the_same_rows_stop_paging(
-    client: PushClient, hostile: HostileServer, caplog: pytest.LogCaptureFixture
-) -> None:
-    page = [summary_row(DAY[0] + timedelta(hours=h)) for h in range(5)]
-    hostile.send(json.dumps(page))
-    rows = await client.summary([V4], "hr", *DAY, page_size=5)
-    assert [r.start for r in rows] == [DAY[0] + timedelta(hours=h) for h in range(5)]
-    assert hostile.requests == 2  # the second page brought nothing new
-    assert "stopped paging at page 2 (no new rows)" in caplog.text
-
-
-async def test_rows_outside_the_request_stop_paging(client: PushClient, hostile: HostileServer) -> None:
-    inside = [summary_row(DAY[0] + timedelta(hours=h)) for h in range(3)]
-    later = [summary_row(DAY[1] + timedelta(days=30))]
-    other_meter = [summary_row(DAY[0], Meter=V3)]
-    hostile.send(json.dumps(inside + later + other_meter))
-    rows = await client.summary([V4], "hr", *DAY, page_size=5)
-    assert [(r.meter, r.start) for r in rows] == [(V4, DAY[0] + timedelta(hours=h)) for h in range(3)]
-    assert hostile.requests == 1
-
-
-async def test_paging_ends_at_the_periods_the_range_holds(client: PushClient, hostile: HostileServer) -> None:
-    """Fresh in-range rows on every page (a minute apart): a day holds at most 26 hour rows."""
-
-    def page(n: int) -> str:
-        first = DAY[0] + timedelta(minutes=10 * (n - 1))
-        return json.dumps([summary_row(first + timedelta(minutes=m)) for m in range(10)])
-
-    hostile.pages = page
-    rows = await client.summary([V4], "hr", *DAY, page_size=10)
-    assert hostile.requests == 3
-    assert len(rows) == 30
-
-
-@pytest.mark.parametrize("chunked", [False, True], ids=["with length", "chunked"])
-async def test_body_larger_than_the_cap_is_refused(hostile: HostileServer, chunked: bool) -> None:
-    big = readmeter(V4, kWh_Tot="1", Padding="x" * 60_000)
-    hostile.send(big, chunked=chunked)
-    async with aiohttp.ClientSession() as session:
-        small = PushClient(session, KEY, api_url=hostile.url, retry=FAST, max_body_bytes=50_000)
-        with pytest.raises(MalformedResponseError, match="larger than 50000 bytes"):
-            await small.read_meters([V4])
-        roomy = PushClient(session, KEY, api_url=hostile.url, retry=FAST, max_body_bytes=100_000)
-        assert V4 in (await roomy.read_meters([V4])).readings
-        push3 = Push3Client(session, "gw", KEY, base_url=hostile.url, retry=FAST, max_body_bytes=50_000)
-        with pytest.raises(MalformedResponseError, match="larger than"):
-            await push3.read_meters()
-    assert hostile.requests == 3  # a refused body is not asked for again
-
-
-def gzip_bomb(expanded: int) -> bytes:
-    """`expanded` zero bytes, gzipped (about 1000 times smaller)."""
-    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    block = bytes(1 << 20)
-    return b"".join([*(packer.compress(block) for _ in range(expanded >> 20)), packer.flush()])
-
-
-async def test_a_compressed_bomb_is_refused_before_it_is_expanded(hostile: HostileServer) -> None:
-    """256 MB packed in about 250 kB: no more than the cap (1 MB here) of it is ever expanded."""
-    hostile.send(gzip_bomb(256 << 20), headers={"Content-Encoding": "gzip"})
-    async with aiohttp.ClientSession() as session:
-        small = PushClient(session, KEY, api_url=hostile.url, retry=FAST, max_body_bytes=1 << 20)
-        tracemalloc.start()
-        try:
-            with pytest.raises(MalformedResponseError, match=f"larger than {1 << 20} bytes"):
-                await small.read_meters([V4])
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
-    # aiohttp's own decompression expands each network read whole: tens of MB before the cap.
-    assert peak < 16 << 20
-    assert hostile.accept_encoding == "gzip, deflate"
-
-
-def deflated(data: bytes, wbits: int) -> bytes:
-    packer = zlib.compressobj(6, zlib.DEFLATED, wbits)
-    return packer.compress(data) + packer.flush()
-
-
-@pytest.mark.parametrize(
-    ("encoding", "wbits"),
-    [
-        ("gzip", 16 + zlib.MAX_WBITS),
-        ("x-gzip", 16 + zlib.MAX_WBITS),
-        ("deflate", zlib.MAX_WBITS),
-        ("deflate", -15),
-    ],
-    ids=["gzip", "x-gzip", "zlib deflate", "raw deflate"],
-)
-@pytest.mark.parametrize("chunked", [False, True], ids=["with length", "chunked"])
-async def test_compressed_answers_are_read(
-    client: PushClient, hostile: HostileServer, encoding: str, wbits: int, chunked: bool
-) -> None:
-    body = readmeter(V4, kWh_Tot="12.5", Padding="x" * 100_000).encode()
-    hostile.send(deflated(body, wbits), headers={"Content-Encoding": encoding}, chunked=chunked)
-    reading = (await client.read_meters([V4])).readings[V4]
-    assert reading.values["kWh_Tot"] == 12.5
-
-
-@pytest.mark.parametrize(
-    ("encoding", "body", "message"),
-    [
-        ("br", b"\x0b\x02\x80{}\x03", "encoded as 'br', which was not asked for"),
-        ("gzip", b"not gzip at all", "compressed answer is corrupt"),
-        ("gzip", gzip_bomb(1 << 20)[:500], "compressed answer ends before its end"),
-        ("gzip, gzip", gzip_bomb(1 << 20), "which was not asked for"),
-    ],
-    ids=["brotli", "corrupt", "cut short", "twice"],
-)
-async def test_bad_compressed_answers_are_malformed(
-    client: PushClient, hostile: HostileServer, encoding: str, body: bytes, message: str
-) -> None:
-    hostile.send(body, headers={"Content-Encoding": encoding})
-    with pytest.raises(MalformedResponseError, match=message):
-        await client.read_meters([V4])
-
-
-async def test_a_full_summary_page_fits_the_default_cap(
-    session: aiohttp.ClientSession, server: PushServer
-) -> None:
-    """A page of 1000 rows with every field the fake server has (about 5 MB) is read whole."""
-    client = make_client(session, server, timeout=60.0)
-    start = datetime(2026, 11, 10, tzinfo=UTC)
-    rows = await client.summary([V4], "15", start, start + timedelta(hours=250), fields=["*"])
-    assert len(rows) == 1000
-    assert len(rows[0].stats) > 40
-    assert MAX_BODY_BYTES > 5_000_000
 
 
 # --- Retry-After ------------------------------------------------------------------------

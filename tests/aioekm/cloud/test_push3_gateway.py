@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-import subprocess
 
 import aiohttp
 import pytest
@@ -17,7 +16,7 @@ from custom_components.ekm.aioekm.push.push3 import Push3Client
 from custom_components.ekm.aioekm.simulator.fleet import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.push import Fault, Push3Gateway, PushServer
 
-from ..cli_support import ROOT, ekm_command
+from ..cli_support import ekm_simulate
 from .cloud_support import GW1, GW2, V3, V4, V4_B, V4_GW2
 
 FAST = RetryPolicy(attempts=2, base_delay=0.0, max_delay=0.0)
@@ -99,15 +98,8 @@ async def test_legacy_gateway_has_no_local_api(
 
 async def test_simulate_push3_prints_its_gateway_and_serves_it() -> None:
     """`ekm simulate --push3 0` prints 'push3 gateway: MAC URL key: KEY'; Push3Client reads it."""
-    sim = await asyncio.create_subprocess_exec(
-        *ekm_command("simulate", "--meters", "300000001:v4,17507:v3", "--push3", "0"),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        assert sim.stdout is not None
-        line = (await asyncio.wait_for(sim.stdout.readline(), 30)).decode().strip()
+    async with ekm_simulate("--meters", "300000001:v4,17507:v3", "--push3", "0") as output:
+        line = (await asyncio.wait_for(output.readline(), 30)).decode().strip()
         words = line.split()
         assert words[:2] == ["push3", "gateway:"]
         mac, url, key_label, key = words[2:]
@@ -117,6 +109,3 @@ async def test_simulate_push3_prints_its_gateway_and_serves_it() -> None:
             assert set(result.readings) == {V4, V3}
             with pytest.raises(AuthenticationError):
                 await Push3Client(session, url.removeprefix("http://"), "wrong", retry=FAST).read_meters()
-    finally:
-        sim.terminate()
-        await asyncio.wait_for(sim.wait(), 10)
