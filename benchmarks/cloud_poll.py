@@ -32,7 +32,7 @@ from aioekm.simulator.fleet import Fleet, make_meter  # noqa: E402
 from aioekm.simulator.push import PushServer  # noqa: E402
 import aiohttp  # noqa: E402
 
-# The fields whose entities Home Assistant enables by default (entity_table.py), per line where so.
+# The fields whose entities Home Assistant enables by default (sensor.py), per line where so.
 HA_FIELDS = [
     "kWh_Tot",
     "Fwd_kWh_Tot",

@@ -503,9 +503,18 @@ CASES: dict[str, tuple[Plant, list[str]]] = {
         lambda c: c.with_file("config_flow.py", None),
         ["config_flow.py: missing, but the manifest says config_flow"],
     ),
-    "discovery without unique ID": (
-        edit_text("config_flow.py", "self.async_set_unique_id", "self.async_set_unique_key"),
+    "discovery in config_flow.py without unique ID": (
+        edit_text(
+            "config_flow.py",
+            "    async def async_step_reauth(",
+            "    async def async_step_zeroconf(self, info: Any) -> Any:\n        return None\n\n"
+            "    async def async_step_reauth(",
+        ),
         ["config_flow.py: a discoverable flow needs to set a unique ID (hassfest warning)"],
+    ),
+    "discovery without unique ID": (
+        edit_text("flow_push3.py", "self.async_set_unique_id", "self.async_set_unique_key"),
+        ["flow_push3.py: a discoverable flow needs to set a unique ID (as hassfest asks of config_flow.py)"],
     ),
     "async_setup without CONFIG_SCHEMA": (
         edit_text("__init__.py", "CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)\n", ""),
@@ -534,9 +543,9 @@ CASES: dict[str, tuple[Plant, list[str]]] = {
         ["translations/en.json: options.step.ghost belongs to no step"],
     ),
     "flow shows a step it does not have": (
-        edit_text("config_flow.py", 'step_id="dhcp_confirm"', 'step_id="dhcp_check"'),
+        edit_text("flow_push3.py", 'step_id="dhcp_confirm"', 'step_id="dhcp_check"'),
         [
-            "config_flow.py: config step dhcp_check is shown but has no async_step_dhcp_check",
+            "flow_push3.py: config step dhcp_check is shown but has no async_step_dhcp_check",
             "translations/en.json: config.step.dhcp_check is missing",
             "translations/en.json: config.step.dhcp_confirm belongs to no step",
         ],

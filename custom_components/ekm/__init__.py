@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from homeassistant.config_entries import (
     SIGNAL_CONFIG_ENTRY_CHANGED,
     ConfigEntry,
@@ -36,12 +39,11 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
-from .coordinator import EkmConfigEntry, EkmCoordinator
 from .helpers import BusOptions, bus_unique_id, connection_of, meters_to_leave, port_label
 from .history import async_start_history_import
 from .monthly import async_start_monthly_import
 from .push3_coordinator import Push3Coordinator
-from .push_coordinator import PushCoordinator
+from .runtime import EkmConfigEntry, EkmRuntimeData
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [
@@ -80,8 +82,8 @@ def _async_hand_over_meters(hass: HomeAssistant, removed: ConfigEntry) -> None:
         if other.disabled_by is not None or other.state not in _HAND_OVER_STATES:
             continue
         if connection_of(other) != CONNECTION_RS485:
-            if other.state is ConfigEntryState.LOADED and isinstance(other.runtime_data, PushCoordinator):
-                other.runtime_data.async_look_for_meters()
+            if other.state is ConfigEntryState.LOADED and other.runtime_data.meter_search is not None:
+                other.runtime_data.meter_search.async_look_for_meters()
         elif freed & set(other.data.get(CONF_METERS) or ()):
             LOGGER.debug("Meters of the deleted entry %s are free: reloading %s", removed.title, other.title)
             hass.config_entries.async_schedule_reload(other.entry_id)
@@ -100,13 +102,19 @@ async def async_setup_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> bool:
     """Connect in the entry's mode, read every meter once, then create the entities."""
     connection = connection_of(entry)
     if connection == CONNECTION_CLOUD:
-        coordinator: EkmCoordinator = await _async_cloud_coordinator(hass, entry)
+        account = await _async_cloud_coordinator(hass, entry)
+        runtime = EkmRuntimeData(
+            account, relays=account, cloud=account, gateways=account, meter_search=account
+        )
     elif connection == CONNECTION_PUSH3:
-        coordinator = await _async_push3_coordinator(hass, entry)
+        push3 = await _async_push3_coordinator(hass, entry)
+        runtime = EkmRuntimeData(push3, gateways=push3, meter_search=push3)
     else:
-        coordinator = await _async_bus_coordinator(hass, entry)
+        bus = await _async_bus_coordinator(hass, entry)
+        runtime = EkmRuntimeData(bus, relays=bus, bus=bus)
+    coordinator = runtime.coordinator
     await coordinator.async_config_entry_first_refresh()
-    entry.runtime_data = coordinator
+    entry.runtime_data = runtime
     if not compat.HAS_OPTIONS_FLOW_WITH_RELOAD:
         entry.async_on_unload(entry.add_update_listener(_async_options_updated))
 
@@ -115,11 +123,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> bool:
     coordinator.async_remove_stale_devices()
 
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    if isinstance(coordinator, CloudCoordinator):  # history into long-term statistics, in the background
-        async_start_history_import(hass, entry, coordinator.client, coordinator.meters.keys)
-    elif isinstance(coordinator, BusCoordinator):  # the meters' month tables, likewise
-        async_start_monthly_import(hass, entry, coordinator)
-    if not isinstance(coordinator, BusCoordinator):
+    # History into long-term statistics, in the background: the cloud's Summary history, the
+    # bus meters' month tables.
+    if runtime.cloud is not None:
+        runtime.history = async_start_history_import(
+            hass, entry, runtime.cloud.client, coordinator.meters.keys
+        )
+    if runtime.bus is not None:
+        async_start_monthly_import(hass, entry, runtime.bus)
+    if runtime.meter_search is not None:
         # Cloud and Push3 entries find their meters by polling: they keep polling while they
         # have no entity (every meter another entry's), to take meters that become free.
         # Last: a setup that fails before this point leaves no poll behind.
@@ -159,16 +171,8 @@ async def _async_cloud_coordinator(hass: HomeAssistant, entry: EkmConfigEntry) -
         raise ConfigEntryError(
             "A base URL of this entry is not usable (e.g. it holds a user and password): reconfigure it"
         ) from err
-    try:
+    with _setup_errors_translated("EKM Push"):
         account = await client.account(deep=True)
-    except AuthenticationError as err:
-        raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="auth_failed") from err
-    except EkmError as err:
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="push_unavailable",
-            translation_placeholders={"source": "EKM Push"},
-        ) from err
     # No pick stored (not made by a flow): every meter of the key that no other entry has.
     picked = entry.data.get(CONF_METERS) or [meter.address for meter in account.meters]
     return CloudCoordinator(hass, entry, client, account, picked=picked)
@@ -177,18 +181,26 @@ async def _async_cloud_coordinator(hass: HomeAssistant, entry: EkmConfigEntry) -
 async def _async_push3_coordinator(hass: HomeAssistant, entry: EkmConfigEntry) -> Push3Coordinator:
     """The gateway's local client; its meters are those it answers for."""
     client = Push3Client(async_get_clientsession(hass), entry.data[CONF_HOST], entry.data[CONF_API_KEY])
-    try:
+    with _setup_errors_translated(f"Push3 gateway {entry.data[CONF_HOST]}"):
         first = await client.read_meters()
+    meters = {address: reading.protocol for address, reading in first.readings.items()}
+    return Push3Coordinator(hass, entry, client, meters)
+
+
+@contextmanager
+def _setup_errors_translated(source: str) -> Iterator[None]:
+    """What a Push source answers while an entry sets up: a refused key asks for it again
+    (reauthentication), anything else is retried later."""
+    try:
+        yield
     except AuthenticationError as err:
         raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="auth_failed") from err
     except EkmError as err:
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="push_unavailable",
-            translation_placeholders={"source": f"Push3 gateway {entry.data[CONF_HOST]}"},
+            translation_placeholders={"source": source},
         ) from err
-    meters = {address: reading.protocol for address, reading in first.readings.items()}
-    return Push3Coordinator(hass, entry, client, meters)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> bool:
@@ -234,7 +246,7 @@ async def _async_options_updated(hass: HomeAssistant, entry: EkmConfigEntry) -> 
 
     A reconfigure reloads through async_update_reload_and_abort instead.
     """
-    if entry.runtime_data.built_from != dict(entry.options):
+    if entry.runtime_data.coordinator.built_from != dict(entry.options):
         hass.config_entries.async_schedule_reload(entry.entry_id)
 
 
@@ -244,11 +256,13 @@ async def async_remove_config_entry_device(
     """Let the user delete a device only when it is not a hub or a meter the entry serves."""
     if entry.state is not ConfigEntryState.LOADED:
         return True  # nothing reads for it (disabled, or set-up failed)
-    coordinator = entry.runtime_data
+    runtime = entry.runtime_data
+    cloud = runtime.cloud
     for domain, ident in device.identifiers:
-        if domain == DOMAIN and coordinator.async_forget_meter(ident):
+        # A meter EKM no longer knows for the key (cloud): deleted at the user's request.
+        if domain == DOMAIN and cloud is not None and cloud.async_forget_meter(ident):
             return True
-    return not device.identifiers & coordinator.current_identifiers()
+    return not device.identifiers & runtime.coordinator.current_identifiers()
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: EkmConfigEntry) -> None:

@@ -15,8 +15,9 @@ from .aioekm.errors import EkmConnectionError, EkmError, WriteUnconfirmedError
 from .aioekm.readings import MeterReading, Protocol
 from .aioekm.rs485.bus import EkmBus
 from .const import CONF_PASSWORD, CONF_PORT, DEFAULT_PASSWORD, DOMAIN
-from .coordinator import EkmConfigEntry, EkmCoordinator
+from .coordinator import EkmCoordinator
 from .helpers import BusOptions, failure_reason, port_label
+from .runtime import EkmConfigEntry
 
 
 class BusCoordinator(EkmCoordinator):
@@ -98,6 +99,10 @@ class BusCoordinator(EkmCoordinator):
         self.async_set_updated_data({**(self.data or {}), address: self.publishable(reading)})
         return reading
 
+    def relay_capable(self, address: str) -> bool:
+        """v4 and v5 meters have relays; v3 meters none."""
+        return self.meters.get(address) is Protocol.V4
+
     async def async_set_relay(self, address: str, relay: int, closed: bool, seconds: int = 0) -> None:
         """Write the relay once (never retried), then publish the meter's read-back."""
 
@@ -115,9 +120,6 @@ class BusCoordinator(EkmCoordinator):
                 translation_key="relay_not_switched",
                 translation_placeholders={"relay": str(relay), "address": address},
             )
-
-    def shared_bus(self, port: str) -> EkmBus | None:
-        return self.bus if port == self.bus.url else None
 
     async def async_tariff_diagnostics(self) -> dict[str, Any]:
         """Each meter's time-of-use tables, read now (they are not in the A/B frames).

@@ -16,10 +16,10 @@ from homeassistant.util import dt as dt_util
 
 from .aioekm.readings import MeterReading, Protocol
 from .aioekm.rs485.bus import EkmBus
-from .coordinator import EkmConfigEntry, EkmCoordinator
+from .const import ALL_METERS, V4_METERS
 from .entity import add_entities_of_meters
-from .entity_table import ALL_METERS, V4_METERS
-from .settings import BusWrite, Confirms, EkmSettingEntity, writes_settings
+from .meter_settings import BusWrite, Confirms, EkmSettingEntity
+from .runtime import EkmConfigEntry, EkmRuntimeData
 
 # One write at a time per entity; the bus serialises them anyway.
 PARALLEL_UPDATES = 1
@@ -108,14 +108,15 @@ async def async_setup_entry(
 ) -> None:
     """The commands each meter takes (zeroing: v4 only)."""
 
-    def make(coordinator: EkmCoordinator, addresses: list[str]) -> list[EkmCommandButton]:
-        if not writes_settings(coordinator):
+    def make(runtime: EkmRuntimeData, addresses: list[str]) -> list[EkmCommandButton]:
+        if runtime.bus is None:  # only a bus writes settings
             return []
+        meters = runtime.coordinator.meters
         return [
-            EkmCommandButton(coordinator, address, description)
+            EkmCommandButton(runtime, address, description)
             for address in addresses
             for description in BUTTONS
-            if coordinator.meters[address] in description.protocols
+            if meters[address] in description.protocols
         ]
 
     add_entities_of_meters(entry, async_add_entities, make)

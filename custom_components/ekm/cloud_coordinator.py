@@ -22,9 +22,10 @@ from .aioekm.push.account import Account, AccountMeter, Gateway
 from .aioekm.push.mapping import Unavailable
 from .aioekm.readings import MeterReading, Protocol, protocol_of_model
 from .const import CONF_METERS, DEFAULT_CLOUD_SCAN_INTERVAL, DOMAIN, LOGGER
-from .coordinator import EkmConfigEntry, gateway_identifier
+from .coordinator import gateway_identifier
 from .helpers import connected_elsewhere, meters_to_leave
-from .push_coordinator import MAPPED_FIELDS, PushCoordinator
+from .push_source import MAPPED_FIELDS, PushSourceCoordinator
+from .runtime import EkmConfigEntry
 
 ACCOUNT_EVERY: Final = 10  # polls between two reads of the Account API
 # A meter leaves the entry only when this many reads of the Account API in a row lack it:
@@ -53,7 +54,7 @@ def unknown_meter_issue(entry_id: str, address: str) -> str:
     return f"unknown_meter_{entry_id}_{address}"
 
 
-class CloudCoordinator(PushCoordinator):
+class CloudCoordinator(PushSourceCoordinator):
     """Polls the picked meters of one Push key."""
 
     def __init__(
@@ -142,15 +143,18 @@ class CloudCoordinator(PushCoordinator):
         gateway = self.gateway_of(address)
         return self.hub_identifier if gateway is None else gateway_identifier(gateway.mac)
 
-    def meter_url(self, address: str) -> str | None:
+    def meter_device_info(self, address: str) -> DeviceInfo:
+        info = super().meter_device_info(address)
         # EKM's Widget for the meter. The URL carries the key, as EKM designed it: it goes to
         # the device registry only, never into a log or the diagnostics.
-        return self.client.widget_url(address)
+        info["configuration_url"] = self.client.widget_url(address)
+        return info
 
     def relay_capable(self, address: str) -> bool:
         """Relays switch through a Push3 gateway's sendCommand: none behind older gateways, none on v3."""
         gateway = self.gateway_of(address)
-        return super().relay_capable(address) and gateway is not None and gateway.is_push3 is True
+        protocol = self.meters.get(address)
+        return protocol is Protocol.V4 and gateway is not None and gateway.is_push3 is True
 
     def gateway_macs(self) -> list[str]:
         entry_id = self.config_entry.entry_id
@@ -282,8 +286,7 @@ class CloudCoordinator(PushCoordinator):
         """sendCommand SetRelay through the meter's Push3, then read State_Out until it shows."""
         gateway = self.gateway_of(address)
         if gateway is None or not self.relay_capable(address):
-            await super().async_set_relay(address, relay, closed, seconds)
-            return
+            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="not_supported")
         try:
             await self.client.set_relay(gateway.mac, address, relay, closed, seconds)
         except EkmError as err:

@@ -1,4 +1,5 @@
-"""Actions of EKM Push cloud entries: the Trigger API (ekm.*_trigger) and ekm.send_command.
+"""Actions of EKM Push cloud entries: EKM's cloud triggers (ekm.*_trigger: rules a Push3 gateway
+runs, not Home Assistant triggers) and ekm.send_command.
 
 Triggers live on a Push3 gateway and are managed through EKM's cloud with the entry's
 key and API token; commands go to a meter or gateway through the cloud's sendCommand
@@ -15,7 +16,7 @@ import json
 import re
 from typing import Any, Final
 
-from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_API_KEY, CONF_DEVICE_ID
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -39,9 +40,10 @@ from .aioekm.push.redaction import redact
 from .aioekm.push.trigger import Trigger, check_json, check_uuid
 from .aioekm.rs485.commands import MAX_RELAY_SECONDS
 from .cloud_coordinator import CloudCoordinator
+from .cloud_trigger_schema import DEFINITION_SCHEMA, TRIGGER_NAME, TRIGGER_UUID
 from .const import CONF_API_TOKEN, CONNECTION_CLOUD, CONNECTION_PUSH3, DOMAIN
 from .helpers import connection_of
-from .trigger_schema import DEFINITION_SCHEMA, TRIGGER_NAME, TRIGGER_UUID
+from .runtime import EkmConfigEntry
 from .validation import printable_text, whole_number
 
 SERVICE_LIST_TRIGGERS: Final = "list_triggers"
@@ -160,7 +162,7 @@ class CloudTarget:
         return self.coordinator.config_entry.title
 
 
-def _entry_coordinator(entry: ConfigEntry) -> CloudCoordinator:
+def _entry_coordinator(entry: EkmConfigEntry) -> CloudCoordinator:
     """The loaded cloud entry's coordinator; a translated error for any other entry."""
     if entry.state is not ConfigEntryState.LOADED:
         raise ServiceValidationError(
@@ -175,13 +177,14 @@ def _entry_coordinator(entry: ConfigEntry) -> CloudCoordinator:
             translation_key="push3_local_only",
             translation_placeholders={"entry": entry.title},
         )
-    if connection != CONNECTION_CLOUD or not isinstance(entry.runtime_data, CloudCoordinator):
+    cloud: CloudCoordinator | None = entry.runtime_data.cloud if connection == CONNECTION_CLOUD else None
+    if cloud is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="needs_cloud_entry",
             translation_placeholders={"entry": entry.title},
         )
-    return entry.runtime_data
+    return cloud
 
 
 def _known_gateway(coordinator: CloudCoordinator, mac: str) -> Gateway:
@@ -437,7 +440,7 @@ async def _async_send_command(call: ServiceCall) -> ServiceResponse:
     }
 
 
-def async_setup_push_services(hass: HomeAssistant) -> None:
+def async_setup_cloud_services(hass: HomeAssistant) -> None:
     """Register the Trigger API actions and ekm.send_command (called from async_setup)."""
     register = hass.services.async_register
     register(

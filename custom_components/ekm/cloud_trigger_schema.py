@@ -1,4 +1,5 @@
-"""The schema of an EKM trigger definition as the trigger actions take it.
+"""The schema of an EKM cloud trigger definition (a rule EKM runs on a Push3 gateway, not a
+Home Assistant trigger) as the trigger actions take it.
 
 EKM has not published its condition/action schema (docs/push-api.md, "Trigger API"):
 a trigger is a JSON object of which only `trigger_uuid` and `trigger_name` are on

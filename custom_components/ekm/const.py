@@ -6,6 +6,8 @@ from datetime import timedelta
 import logging
 from typing import Final
 
+from .aioekm.readings import Protocol
+
 DOMAIN: Final = "ekm"
 LOGGER: Final = logging.getLogger(__package__)
 
@@ -63,3 +65,7 @@ MIN_SCAN_INTERVAL: Final = timedelta(seconds=1)
 
 # The factory password of every Omnimeter.
 DEFAULT_PASSWORD: Final = "00000000"
+
+# Which meters take each setting as a write (docs/rs485-protocol.md, section 5).
+ALL_METERS: Final = frozenset(Protocol)
+V4_METERS: Final = frozenset({Protocol.V4})

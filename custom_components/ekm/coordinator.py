@@ -1,10 +1,11 @@
 """The coordinator entities see, whatever the connection mode: the latest valid reading per meter.
 
-EkmCoordinator does not know how readings arrive. Its siblings feed it:
+EkmCoordinator does not know how readings arrive. Its subclasses feed it:
 bus_coordinator.BusCoordinator (RS-485), cloud_coordinator.CloudCoordinator
 (EKM Push cloud) and push3_coordinator.Push3Coordinator (a Push3 gateway on the LAN).
 It also owns the devices: the hubs (a bus, gateways) and the meters behind them, which
-the cloud and Push3 modes add and remove while running.
+the cloud and Push3 modes add and remove while running. What a mode can do beyond
+readings (relays, settings, triggers, history) is in runtime.EkmRuntimeData.
 """
 
 from __future__ import annotations
@@ -13,23 +14,22 @@ import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 import time
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from . import compat
 from .aioekm.readings import MeterReading, Protocol, model_name
-from .aioekm.rs485.bus import EkmBus
 from .const import DOMAIN, LOGGER
 from .guard import MonotonicGuard
 from .helpers import meter_device_info
 
-type EkmConfigEntry = ConfigEntry[EkmCoordinator]
+if TYPE_CHECKING:
+    from .runtime import EkmConfigEntry
+
 type MetersListener = Callable[[list[str]], None]
 
 # Above this many listeners, a refresh tells them in slices with the loop free in between:
@@ -70,6 +70,9 @@ class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
         self._devices_synced: set[str] = set()
         self._via: dict[tuple[str, str], DeviceInfo] = {}
         self._meters_listeners: list[MetersListener] = []
+        # The entities listening, in the order they came: DataUpdateCoordinator keeps its own
+        # list private, and a large fleet's update goes through them in slices (see below).
+        self._entity_listeners: dict[object, CALLBACK_TYPE] = {}
         self._slices: asyncio.Task[None] | None = None
 
     @property
@@ -121,26 +124,7 @@ class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
     def meter_device_info(self, address: str) -> DeviceInfo:
         """The device of one meter, behind its hub device."""
         info = meter_device_info(address, (self.data or {}).get(address))
-        url = self.meter_url(address)
-        if url is not None:
-            info["configuration_url"] = url
         return DeviceInfo(**info, **self._via.get(self.hub_of(address), DeviceInfo()))
-
-    def meter_url(self, address: str) -> str | None:
-        """A page about the meter, if the connection has one."""
-        return None
-
-    def gateway_macs(self) -> list[str]:
-        """The gateways with a Connected sensor (none for a bus)."""
-        return []
-
-    def gateway_device(self, mac: str) -> tuple[str, str]:
-        """Device identifier of gateway `mac`."""
-        return gateway_identifier(mac)
-
-    def gateway_connected(self, mac: str) -> bool | None:
-        """Whether gateway `mac` is connected; None when unknown."""
-        return None
 
     def current_identifiers(self) -> set[tuple[str, str]]:
         """The devices this entry has now: its hubs, meters and other devices."""
@@ -211,23 +195,6 @@ class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
             return None
         return self.data.get(address)
 
-    def relay_capable(self, address: str) -> bool:
-        """Whether the relays of this meter can be switched over this connection."""
-        return self.meters.get(address) is not Protocol.V3
-
-    async def async_set_relay(self, address: str, relay: int, closed: bool, seconds: int = 0) -> None:
-        """Switch a relay and publish the confirmed state."""
-        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="not_supported")
-
-    @callback
-    def async_forget_meter(self, address: str) -> bool:
-        """Let the user delete a meter the connection no longer serves; False where it still does."""
-        return False
-
-    def shared_bus(self, port: str) -> EkmBus | None:
-        """The open RS-485 bus on `port` of this connection, if it has one."""
-        return None
-
     def diagnostics(self) -> dict[str, Any]:
         """Connection-specific state for the diagnostics download."""
         return {
@@ -271,11 +238,26 @@ class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
         )
 
     @callback
+    def async_add_listener(self, update_callback: CALLBACK_TYPE, context: Any = None) -> Callable[[], None]:
+        """Listen as DataUpdateCoordinator does, and keep the listener in this coordinator's own
+        registry too, which a large fleet's update goes through in slices."""
+        remove = super().async_add_listener(update_callback, context)
+        token = object()
+        self._entity_listeners[token] = update_callback
+
+        @callback
+        def remove_listener() -> None:
+            self._entity_listeners.pop(token, None)
+            remove()
+
+        return remove_listener
+
+    @callback
     def async_update_listeners(self) -> None:
         """Tell the entities; a large fleet in slices, so no single step holds the loop long."""
         if self._slices is not None and not self._slices.done():
             self._slices.cancel()  # a newer update supersedes the one still being written
-        listeners = list(self._listeners.items())
+        listeners = list(self._entity_listeners.items())
         if len(listeners) <= SLICED_ABOVE:
             super().async_update_listeners()
             return
@@ -283,13 +265,11 @@ class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
             self.hass, self._async_update_in_slices(listeners), "ekm update listeners"
         )
 
-    async def _async_update_in_slices(
-        self, listeners: list[tuple[int, tuple[CALLBACK_TYPE, object | None]]]
-    ) -> None:
+    async def _async_update_in_slices(self, listeners: list[tuple[object, CALLBACK_TYPE]]) -> None:
         deadline = time.perf_counter() + SLICE_SECONDS
-        for listener_id, (update_callback, _) in listeners:
+        for token, update_callback in listeners:
             if time.perf_counter() > deadline:
                 await asyncio.sleep(0)
                 deadline = time.perf_counter() + SLICE_SECONDS
-            if listener_id in self._listeners:  # not removed meanwhile
+            if token in self._entity_listeners:  # not removed meanwhile
                 update_callback()

@@ -9,12 +9,10 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 
-from .bus_coordinator import BusCoordinator
 from .const import CONF_API_TOKEN, CONF_API_URL, CONF_PASSWORD, CONF_PORT, CONF_SUMMARY_URL
-from .coordinator import EkmConfigEntry
 from .flow_push import without_credentials
 from .helpers import connection_of, port_label
-from .history import importer_of
+from .runtime import EkmConfigEntry
 
 TO_REDACT: Final = {CONF_PASSWORD, CONF_API_KEY, CONF_API_TOKEN, "key", "token"}
 
@@ -36,16 +34,14 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: EkmConf
     }
     if entry.state is not ConfigEntryState.LOADED:  # no coordinator (set-up failed, retrying)
         return {"entry": summary, "reason": entry.reason}
-    coordinator = entry.runtime_data
-    # RS-485 entries: schedules, seasons and holidays, read from each meter now.
-    tariffs = (
-        await coordinator.async_tariff_diagnostics() if isinstance(coordinator, BusCoordinator) else None
-    )
+    runtime = entry.runtime_data
+    coordinator = runtime.coordinator
     return {
         "entry": summary,
         "last_update_success": coordinator.last_update_success,
         "connection": async_redact_data(coordinator.diagnostics(), TO_REDACT),
-        "tariffs": tariffs,
+        # RS-485 entries: schedules, seasons and holidays, read from each meter now.
+        "tariffs": await runtime.bus.async_tariff_diagnostics() if runtime.bus is not None else None,
         # Cloud entries: the last hour imported into each long-term statistic.
-        "history": importer.diagnostics() if (importer := importer_of(hass, entry.entry_id)) else None,
+        "history": runtime.history.diagnostics() if runtime.history is not None else None,
     }

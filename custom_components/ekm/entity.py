@@ -6,19 +6,24 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from homeassistant.const import Platform
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .aioekm.readings import MeterReading
-from .coordinator import EkmConfigEntry, EkmCoordinator
-from .entity_table import ENTITY_TABLE, DecodedRow, Enabled, decoded
+from .aioekm.fields import FIELDS, Kind
+from .aioekm.readings import MeterReading, Protocol, frame_fields
+from .coordinator import EkmCoordinator
+from .runtime import EkmConfigEntry, EkmRuntimeData, GatewayStatus
 
 # What an entity last wrote: (the reading's identity, its time stamp, coordinator success).
 type Written = tuple[int, datetime | None, bool]
+
+
+def carried(name: str, protocol: Protocol) -> bool:
+    """Whether a meter of `protocol` reports field `name` (derived fields: always)."""
+    return FIELDS[name].kind is Kind.DERIVED or name in frame_fields(protocol)
 
 
 class EkmEntity(CoordinatorEntity[EkmCoordinator]):
@@ -72,32 +77,35 @@ class EkmGatewayEntity(CoordinatorEntity[EkmCoordinator]):
 
     _attr_has_entity_name = True
 
-    def __init__(self, coordinator: EkmCoordinator, mac: str, description: EntityDescription) -> None:
+    def __init__(
+        self, coordinator: EkmCoordinator, gateways: GatewayStatus, mac: str, description: EntityDescription
+    ) -> None:
         super().__init__(coordinator)
         self.entity_description = description
+        self.gateways = gateways
         self.mac = mac
         self._attr_unique_id = f"{mac or coordinator.config_entry.entry_id}_{description.key}"
-        self._attr_device_info = DeviceInfo(identifiers={coordinator.gateway_device(mac)})
+        self._attr_device_info = DeviceInfo(identifiers={gateways.gateway_device(mac)})
 
 
 def add_entities_of_meters(
     entry: EkmConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
-    make: Callable[[EkmCoordinator, list[str]], Iterable[Entity]],
+    make: Callable[[EkmRuntimeData, list[str]], Iterable[Entity]],
 ) -> None:
     """Add the entities `make` builds for the entry's meters, now and as meters appear."""
-    coordinator = entry.runtime_data
-    async_add_entities(make(coordinator, list(coordinator.meters)))
+    runtime = entry.runtime_data
+    async_add_entities(make(runtime, list(runtime.coordinator.meters)))
 
     @callback
     def added(addresses: list[str]) -> None:
-        async_add_entities(make(coordinator, addresses))
+        async_add_entities(make(runtime, addresses))
 
-    entry.async_on_unload(coordinator.async_add_meters_listener(added))
+    entry.async_on_unload(runtime.coordinator.async_add_meters_listener(added))
 
 
 @dataclass(frozen=True, kw_only=True)
-class DecodedBitDescription(EntityDescription):
+class EkmBitDescription(EntityDescription):
     """One bit of a bit-coded state field: a pulse input's level, a relay."""
 
     field: str  # the state field it is decoded from
@@ -105,36 +113,10 @@ class DecodedBitDescription(EntityDescription):
     is_on_fn: Callable[[MeterReading], bool | None]
 
 
-def decoded_bit_descriptions[D: DecodedBitDescription](
-    platform: Platform, description: type[D]
-) -> tuple[D, ...]:
-    """One `description` per bit of each state field the entity table decodes for `platform`."""
-    return tuple(
-        description(
-            key=f"{row.key_stem}_{index + 1}",
-            translation_key=row.translation_key,
-            translation_placeholders={row.placeholder: str(index + 1)},
-            entity_registry_enabled_default=row.enabled is Enabled.YES,
-            field=name,
-            number=index + 1,
-            is_on_fn=_bit(name, row.decoder, index),
-        )
-        for name, row in ENTITY_TABLE.items()
-        if isinstance(row, DecodedRow) and row.platform is platform
-        for index in range(row.count)
-    )
-
-
-def _bit(
-    name: str, decoder: Callable[[int], tuple[bool, ...]], index: int
-) -> Callable[[MeterReading], bool | None]:
-    return lambda reading: decoded(reading, name, decoder, index)
-
-
-class EkmDecodedBitEntity(EkmEntity):
+class EkmBitEntity(EkmEntity):
     """An entity that is on while its bit is set; unavailable while the bit is unknown."""
 
-    entity_description: DecodedBitDescription
+    entity_description: EkmBitDescription
 
     @property
     def is_on(self) -> bool | None:

@@ -110,7 +110,8 @@ def meters_read_now(entry: ConfigEntry) -> Iterable[str]:
     """The meters a loaded entry's coordinator reads; none while it is not loaded."""
     if entry.state is not ConfigEntryState.LOADED:
         return ()
-    return getattr(getattr(entry, "runtime_data", None), "meters", ())
+    runtime = getattr(entry, "runtime_data", None)  # another integration's entry has none
+    return runtime.coordinator.meters if runtime is not None else ()
 
 
 def meters_to_leave(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, ConfigEntry]:

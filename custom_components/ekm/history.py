@@ -23,22 +23,21 @@ from homeassistant.components.recorder.statistics import (
     async_add_external_statistics,
     statistics_during_period,
 )
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import UnitOfEnergy, UnitOfPower
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
-from homeassistant.util.hass_dict import HassKey
 
 from .aioekm.errors import EkmError
 from .aioekm.push import PushClient
 from .aioekm.push.history import SUM_REGISTERS, Baseline, HourlyStatistics, fetch_hourly
 from .aioekm.push.history_plan import HOUR, PAGE_ROWS, HistoryWindow, floor_hour, plan_windows, window_hours
 from .const import CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS, DOMAIN, LOGGER
-from .coordinator import EkmConfigEntry
+from .runtime import EkmConfigEntry
 from .statistics_compat import async_last_row, external_metadata
 
-DATA_HISTORY: Final[HassKey[dict[str, HistoryImporter]]] = HassKey(f"{DOMAIN}_history")
 CONCURRENCY: Final = 2  # meters fetched at once (per entry): the Summary API is shared
 RUN_EVERY: Final = timedelta(hours=1)
 PROGRESS_STEP: Final = 10  # percent between two progress lines in the log
@@ -356,20 +355,13 @@ def async_start_history_import(
 ) -> HistoryImporter | None:
     """Start the history import of a cloud entry in the background (now, then every hour).
 
-    None when the recorder is not running. The import stops with the entry.
+    None when the recorder is not running. The import stops with the entry, which keeps the
+    importer in its runtime data.
     """
     if "recorder" not in hass.config.components:
         LOGGER.debug("No recorder: no history import for %s", entry.title)
         return None
     importer = HistoryImporter(hass, client, lambda: list(meters()), history_of(entry))
-    importers = hass.data.setdefault(DATA_HISTORY, {})
-    importers[entry.entry_id] = importer
-
-    def remove() -> None:
-        if importers.get(entry.entry_id) is importer:
-            del importers[entry.entry_id]
-
-    entry.async_on_unload(remove)
     if importer.history <= timedelta(0):
         return importer
 
@@ -384,4 +376,8 @@ def async_start_history_import(
 
 
 def importer_of(hass: HomeAssistant, entry_id: str) -> HistoryImporter | None:
-    return hass.data.get(DATA_HISTORY, {}).get(entry_id)
+    """The history importer of a loaded cloud entry of this integration."""
+    entry: EkmConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN or entry.state is not ConfigEntryState.LOADED:
+        return None
+    return entry.runtime_data.history

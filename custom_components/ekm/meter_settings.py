@@ -3,7 +3,8 @@
 Each write runs once on the entry's bus, with the entry's meter password, through the
 coordinator's write path (the one the relays take): the bus reads the meter back after the
 write, and that read-back is published, so an entity shows what the meter reports.
-Settings are written over RS-485 only, for now; the cloud and Push3 modes come later.
+Settings are written over RS-485 only, for now (runtime.EkmRuntimeData.bus); the cloud and
+Push3 modes come later.
 """
 
 from __future__ import annotations
@@ -13,16 +14,17 @@ from collections.abc import Awaitable, Callable, Iterable
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .aioekm.errors import EkmError
 from .aioekm.readings import MeterReading, Protocol
 from .aioekm.rs485.bus import EkmBus
-from .bus_coordinator import BusCoordinator
 from .const import DOMAIN
-from .coordinator import EkmConfigEntry, EkmCoordinator
-from .entity import EkmEntity
-from .entity_table import ENTITY_TABLE, SensorRow, carried
+from .entity import EkmEntity, add_entities_of_meters
 from .helpers import translated_error
+from .runtime import EkmConfigEntry, EkmRuntimeData
+from .sensor import setting_on
 
 type BusWrite = Callable[[EkmBus, str, str], Awaitable[MeterReading]]
 """A write of one setting: (bus, meter address, meter password) -> the meter's read-back."""
@@ -31,19 +33,8 @@ type Confirms = Callable[[MeterReading], bool]
 """Whether a read-back shows the setting as written."""
 
 
-def writes_settings(coordinator: EkmCoordinator) -> bool:
-    """Whether this connection can write meter settings (RS-485 only, for now)."""
-    return isinstance(coordinator, BusCoordinator)
-
-
-def setting_on(field: str, protocol: Protocol) -> bool:
-    """Whether a meter of `protocol` takes setting `field` as a write (the entity table says)."""
-    row = ENTITY_TABLE[field]
-    return isinstance(row, SensorRow) and protocol in row.config_on and carried(field, protocol)
-
-
 async def async_write_setting(
-    coordinator: EkmCoordinator,
+    runtime: EkmRuntimeData,
     address: str,
     protocols: frozenset[Protocol],
     write: BusWrite,
@@ -56,8 +47,8 @@ async def async_write_setting(
     `confirms` tells from the read-back whether the meter took the setting (None when it
     does not report it); `zeroed` names the registers the write resets.
     """
-    protocol = coordinator.meters.get(address)
-    if not isinstance(coordinator, BusCoordinator) or protocol not in protocols:
+    coordinator = runtime.bus
+    if coordinator is None or coordinator.meters.get(address) not in protocols:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="setting_not_supported",
@@ -81,13 +72,12 @@ async def async_write_setting(
     return reading
 
 
-def shown_as_setting(coordinator: EkmCoordinator, address: str, field: str) -> bool:
-    """Whether a config entity shows field `field` of this meter: then no sensor shows it too."""
-    return writes_settings(coordinator) and setting_on(field, coordinator.meters[address])
-
-
 class EkmSettingEntity(EkmEntity):
     """A config entity of one meter setting; its value is what the meter last reported."""
+
+    def __init__(self, runtime: EkmRuntimeData, address: str, description: EntityDescription) -> None:
+        super().__init__(runtime.coordinator, address, description)
+        self.runtime = runtime
 
     async def async_write(
         self,
@@ -97,7 +87,33 @@ class EkmSettingEntity(EkmEntity):
         *,
         zeroed: Iterable[str] = (),
     ) -> None:
-        await async_write_setting(self.coordinator, self.address, protocols, write, confirms, zeroed=zeroed)
+        await async_write_setting(self.runtime, self.address, protocols, write, confirms, zeroed=zeroed)
+
+
+def add_setting_entities[D: EntityDescription](
+    hass: HomeAssistant,
+    entry: EkmConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    descriptions: Iterable[D],
+    entity: Callable[[EkmRuntimeData, str, D], EkmSettingEntity],
+) -> None:
+    """A config entity of each of these settings for every meter that takes it as a write,
+    where the connection writes settings; the sensors they replace are removed."""
+
+    def make(runtime: EkmRuntimeData, addresses: list[str]) -> list[EkmSettingEntity]:
+        if runtime.bus is None:  # only a bus writes settings
+            return []
+        meters = runtime.coordinator.meters
+        entities = [
+            entity(runtime, address, description)
+            for address in addresses
+            for description in descriptions
+            if setting_on(description.key, meters[address])
+        ]
+        remove_replaced_sensors(hass, entry, (e.unique_id for e in entities if e.unique_id))
+        return entities
+
+    add_entities_of_meters(entry, async_add_entities, make)
 
 
 def remove_replaced_sensors(hass: HomeAssistant, entry: EkmConfigEntry, unique_ids: Iterable[str]) -> None:

@@ -29,7 +29,7 @@ from .aioekm.errors import EkmError
 from .aioekm.rs485.frames import MonthTable
 from .bus_coordinator import BusCoordinator
 from .const import DOMAIN, LOGGER
-from .coordinator import EkmConfigEntry
+from .runtime import EkmConfigEntry
 from .statistics_compat import async_last_row, external_metadata
 
 READ_EVERY: Final = timedelta(days=1)

@@ -17,10 +17,9 @@ from .aioekm.readings import MeterReading, Protocol
 from .aioekm.rs485.bus import EkmBus
 from .aioekm.rs485.commands import MAX_PULSE_INPUT_RATIO
 from .const import DOMAIN
-from .coordinator import EkmConfigEntry, EkmCoordinator
-from .entity import add_entities_of_meters
-from .entity_table import ENTITY_TABLE, SensorRow
-from .settings import EkmSettingEntity, remove_replaced_sensors, setting_on, writes_settings
+from .meter_settings import EkmSettingEntity, add_setting_entities
+from .runtime import EkmConfigEntry
+from .sensor import SENSOR_OF_FIELD
 
 # One write at a time per entity; the bus serialises them anyway.
 PARALLEL_UPDATES = 1
@@ -35,13 +34,12 @@ class EkmNumberEntityDescription(NumberEntityDescription):
 
 
 def _pulse_ratio(line: int) -> EkmNumberEntityDescription:
-    key = f"Pulse_Ratio_{line}"
-    row = ENTITY_TABLE[key]
-    assert isinstance(row, SensorRow)
+    """The number of field Pulse_Ratio_<line>, named as its sensor is elsewhere."""
+    sensor = SENSOR_OF_FIELD[f"Pulse_Ratio_{line}"]
     return EkmNumberEntityDescription(
-        key=key,
-        translation_key=row.translation_key,
-        translation_placeholders=dict(row.placeholders or {}),
+        key=sensor.key,
+        translation_key=sensor.translation_key,
+        translation_placeholders=sensor.translation_placeholders,
         entity_category=EntityCategory.CONFIG,
         # Input 1 is the one most installations wire up (its count starts enabled too).
         entity_registry_enabled_default=line == 1,
@@ -50,7 +48,7 @@ def _pulse_ratio(line: int) -> EkmNumberEntityDescription:
         native_step=1,
         mode=NumberMode.BOX,
         input=line,
-        protocols=row.config_on,
+        protocols=sensor.setting_on,
     )
 
 
@@ -64,19 +62,7 @@ async def async_setup_entry(
 ) -> None:
     """Pulse input ratios of the meters that take them (v4; a v3 meter shows them as sensors)."""
 
-    def make(coordinator: EkmCoordinator, addresses: list[str]) -> list[EkmPulseRatio]:
-        if not writes_settings(coordinator):
-            return []
-        entities = [
-            EkmPulseRatio(coordinator, address, description)
-            for address in addresses
-            for description in PULSE_RATIOS
-            if setting_on(description.key, coordinator.meters[address])
-        ]
-        remove_replaced_sensors(hass, entry, (entity.unique_id for entity in entities if entity.unique_id))
-        return entities
-
-    add_entities_of_meters(entry, async_add_entities, make)
+    add_setting_entities(hass, entry, async_add_entities, PULSE_RATIOS, EkmPulseRatio)
 
 
 class EkmPulseRatio(EkmSettingEntity, NumberEntity):

@@ -18,9 +18,10 @@ from .aioekm.errors import EkmError
 from .aioekm.push import Push3Client
 from .aioekm.readings import MeterReading, Protocol
 from .const import CONF_MAC, CONF_METERS, DEFAULT_PUSH3_SCAN_INTERVAL
-from .coordinator import EkmConfigEntry, gateway_identifier
+from .coordinator import gateway_identifier
 from .helpers import connected_elsewhere, meters_to_leave
-from .push_coordinator import PushCoordinator
+from .push_source import PushSourceCoordinator
+from .runtime import EkmConfigEntry
 
 ABSENT_POLLS: Final = 10
 
@@ -30,7 +31,7 @@ def mac_colons(mac: str) -> str:
     return ":".join(digits[i : i + 2] for i in range(0, 12, 2)) if len(digits) == 12 else mac
 
 
-class Push3Coordinator(PushCoordinator):
+class Push3Coordinator(PushSourceCoordinator):
     """Polls one Push3 gateway on the LAN."""
 
     def __init__(
@@ -67,9 +68,6 @@ class Push3Coordinator(PushCoordinator):
 
     def hub_of(self, address: str) -> tuple[str, str]:
         return self.hub_identifier if self.mac is None else gateway_identifier(self.mac)
-
-    def relay_capable(self, address: str) -> bool:
-        return False  # the local API only reads; relays switch through the cloud's sendCommand
 
     def gateway_macs(self) -> list[str]:
         if self.mac is not None and connected_elsewhere(self.hass, self.mac, self.config_entry.entry_id):

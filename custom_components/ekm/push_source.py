@@ -24,29 +24,29 @@ from .aioekm.errors import AuthenticationError, EkmError, InvalidRequestError, R
 from .aioekm.push.errors import MAX_RETRY_AFTER
 from .aioekm.push.mapping import MeterProblem, RealtimeResult, Unavailable
 from .aioekm.readings import MeterReading, Protocol
+from .binary_sensor import INPUT_LEVELS
 from .const import CONF_SCAN_INTERVAL, CONF_STALE_AFTER, DEFAULT_STALE_AFTER, DOMAIN, LOGGER
-from .coordinator import EkmConfigEntry, EkmCoordinator
-from .entity_table import ENTITY_TABLE, DecodedRow, NoEntity, SensorRow
+from .coordinator import EkmCoordinator, gateway_identifier
+from .runtime import EkmConfigEntry
+from .sensor import SENSOR_DESCRIPTIONS
+from .switch import RELAYS
 
-# The fields that have entities: the only ones worth mapping from a large answer.
-MAPPED_FIELDS: Final = frozenset(name for name, row in ENTITY_TABLE.items() if not isinstance(row, NoEntity))
-# Entity key -> the field it shows (sensors, settings entities and decoded bits).
+# Entity key -> the field it shows: sensors (and the settings entities that stand in for
+# some of them) are named after their field, decoded bits after their field and number.
 KEY_FIELDS: Final[dict[str, str]] = {
-    **{name: name for name, row in ENTITY_TABLE.items() if isinstance(row, SensorRow)},
-    **{
-        f"{row.key_stem}_{index + 1}": name
-        for name, row in ENTITY_TABLE.items()
-        if isinstance(row, DecodedRow)
-        for index in range(row.count)
-    },
+    **{sensor.key: sensor.key for sensor in SENSOR_DESCRIPTIONS},
+    **{bit.key: bit.field for bit in (*INPUT_LEVELS, *RELAYS)},
 }
+# The fields that have entities: the only ones worth mapping from a large answer.
+MAPPED_FIELDS: Final = frozenset(KEY_FIELDS.values())
 ADDRESS_LENGTH: Final = 12  # an entity's unique_id is "<address>_<key>"
 STALE: Final = "stale"
 MAPPED_PLATFORMS: Final = frozenset({"sensor", "binary_sensor", "switch", "select", "number"})
 
 
-class PushCoordinator(EkmCoordinator):
-    """Readings from an EKM Push source (the cloud or a Push3 gateway)."""
+class PushSourceCoordinator(EkmCoordinator):
+    """Readings from an EKM Push source (the cloud or a Push3 gateway); its meters sit behind
+    gateways and come and go while it runs (runtime.GatewayStatus, runtime.MeterSearch)."""
 
     def __init__(
         self,
@@ -71,6 +71,10 @@ class PushCoordinator(EkmCoordinator):
                 er.EVENT_ENTITY_REGISTRY_UPDATED, self._async_registry_updated, event_filter=self._ours
             )
         )
+
+    def gateway_device(self, mac: str) -> tuple[str, str]:
+        """Device identifier of gateway `mac`."""
+        return gateway_identifier(mac)
 
     @callback
     def async_look_for_meters(self) -> None:

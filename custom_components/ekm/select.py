@@ -15,10 +15,9 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .aioekm.readings import MeterReading, Protocol
 from .aioekm.rs485.bus import EkmBus
 from .aioekm.rs485.commands import CT_RATIOS, MAX_DEMAND_PERIODS, MaxDemandReset
-from .coordinator import EkmConfigEntry, EkmCoordinator
-from .entity import add_entities_of_meters
-from .entity_table import ENTITY_TABLE, SensorRow
-from .settings import EkmSettingEntity, remove_replaced_sensors, setting_on, writes_settings
+from .meter_settings import EkmSettingEntity, add_setting_entities
+from .runtime import EkmConfigEntry
+from .sensor import SENSOR_OF_FIELD
 
 # One write at a time per entity; the bus serialises them anyway.
 PARALLEL_UPDATES = 1
@@ -38,17 +37,16 @@ class EkmSelectEntityDescription(SelectEntityDescription):
 
 
 def _select(key: str, values: Mapping[str, int], write: OptionWrite) -> EkmSelectEntityDescription:
-    """The select of setting `key`, named after its row of the entity table."""
-    row = ENTITY_TABLE[key]
-    assert isinstance(row, SensorRow)
+    """The select of setting `key`, named as its sensor is elsewhere."""
+    sensor = SENSOR_OF_FIELD[key]
     return EkmSelectEntityDescription(
         key=key,
-        translation_key=row.translation_key,
+        translation_key=sensor.translation_key,
         entity_category=EntityCategory.CONFIG,
         options=list(values),
         values=MappingProxyType(dict(values)),
         write=write,
-        protocols=row.config_on,
+        protocols=sensor.setting_on,
     )
 
 
@@ -83,19 +81,7 @@ async def async_setup_entry(
 ) -> None:
     """The settings each meter takes (auto-reset: v4 only)."""
 
-    def make(coordinator: EkmCoordinator, addresses: list[str]) -> list[EkmSettingSelect]:
-        if not writes_settings(coordinator):
-            return []
-        entities = [
-            EkmSettingSelect(coordinator, address, description)
-            for address in addresses
-            for description in SELECTS
-            if setting_on(description.key, coordinator.meters[address])
-        ]
-        remove_replaced_sensors(hass, entry, (entity.unique_id for entity in entities if entity.unique_id))
-        return entities
-
-    add_entities_of_meters(entry, async_add_entities, make)
+    add_setting_entities(hass, entry, async_add_entities, SELECTS, EkmSettingSelect)
 
 
 class EkmSettingSelect(EkmSettingEntity, SelectEntity):

@@ -1,8 +1,16 @@
-"""Sensors: one per field a meter reports, as the entity table describes it."""
+"""Sensors: one per field a meter reports, each described in full in SENSOR_DESCRIPTIONS.
+
+The protocol facts of a field (unit, what it measures, which frames carry it) come from the
+library's field table (aioekm.fields); this table adds Home Assistant's concern: the name,
+whether the sensor starts enabled, its display precision, and which settings a config entity
+(select, number) shows instead on a connection that writes settings.
+tests/ha/test_entity_fields.py checks that every field of the library has an entity or a
+reason why not.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Final
@@ -22,24 +30,30 @@ from homeassistant.util import dt as dt_util
 from . import compat
 from .aioekm.fields import FIELDS, Kind, Quantity
 from .aioekm.readings import MeterReading, Protocol
-from .coordinator import EkmConfigEntry, EkmCoordinator
-from .entity import EkmEntity, add_entities_of_meters
-from .entity_table import ENTITY_TABLE, Enabled, SensorRow, carried, line_is_live
-from .settings import shown_as_setting
+from .const import ALL_METERS, V4_METERS
+from .entity import EkmEntity, add_entities_of_meters, carried
+from .runtime import EkmConfigEntry, EkmRuntimeData
 
 # Read-only, fed by the coordinator.
 PARALLEL_UPDATES = 0
 
 type SensorValue = StateType | datetime
 
+# A line counts as used when its first reading shows at least this voltage; an unconnected
+# line reads 0 V or a few volts of induced noise, mains is 100 V or more.
+LIVE_LINE_VOLTS: Final = 50.0
+
 
 @dataclass(frozen=True, kw_only=True)
 class EkmSensorEntityDescription(SensorEntityDescription):
-    """A sensor of one field of the field table."""
+    """A sensor of one field of the field table (`key` is the field's name)."""
 
     value_fn: Callable[[MeterReading], SensorValue]
     # Enabled by default only if this line carries voltage in the meter's first reading.
     live_line: int | None = None
+    # A setting: on meters of these protocols a config entity (select, number) shows and
+    # writes it instead of this sensor, where the connection writes settings.
+    setting_on: frozenset[Protocol] = frozenset()
 
 
 _CLASSES: Final[dict[Quantity, tuple[SensorDeviceClass | None, SensorStateClass | None]]] = {
@@ -69,49 +83,165 @@ def _meter_time(reading: MeterReading) -> datetime | None:
     return reading.meter_time.replace(tzinfo=dt_util.get_default_time_zone())
 
 
-def _value(name: str) -> Callable[[MeterReading], SensorValue]:
+def _field_value(name: str) -> Callable[[MeterReading], SensorValue]:
     def value(reading: MeterReading) -> SensorValue:
         return reading.get(name)
 
     return value
 
 
-def describe(name: str, row: SensorRow) -> EkmSensorEntityDescription:
-    """The sensor description of one field, from its row of the entity table."""
+def _sensor(
+    name: str,
+    translation_key: str,
+    *,
+    enabled: bool = False,
+    live_line: int | None = None,
+    precision: int | None = None,
+    setting_on: frozenset[Protocol] = frozenset(),
+    placeholders: Mapping[str, str] | None = None,
+) -> EkmSensorEntityDescription:
+    """The sensor of field `name`: classes, unit and category from what the field measures."""
     f = FIELDS[name]
     device_class, state_class = _CLASSES[f.quantity]
     if f.kind is Kind.COS_THETA:  # text like "0.83 L"; Power_Factor_Ln_* is the number
         device_class, state_class = None, None
     return EkmSensorEntityDescription(
         key=name,
-        translation_key=row.translation_key,
-        translation_placeholders=dict(row.placeholders) if row.placeholders else None,
+        translation_key=translation_key,
+        translation_placeholders=dict(placeholders) if placeholders else None,
         device_class=device_class,
         state_class=state_class,
         native_unit_of_measurement=f.unit,
-        suggested_display_precision=row.precision,
+        suggested_display_precision=precision,
         entity_category=EntityCategory.DIAGNOSTIC if f.quantity in _DIAGNOSTIC else None,
         # Without a first reading only line 1 is assumed live (see for_meter).
-        entity_registry_enabled_default=row.enabled is Enabled.YES
-        or (row.enabled is Enabled.LIVE_LINE and row.line == 1),
-        live_line=row.line if row.enabled is Enabled.LIVE_LINE else None,
-        value_fn=_meter_time if f.kind is Kind.TIME else _value(name),
+        entity_registry_enabled_default=enabled or live_line == 1,
+        live_line=live_line,
+        setting_on=setting_on,
+        value_fn=_meter_time if f.kind is Kind.TIME else _field_value(name),
     )
 
+
+def _numbered(
+    stem: str,
+    translation_key: str,
+    placeholder: str,
+    numbers: range,
+    *,
+    enabled: bool = False,
+    setting_on: frozenset[Protocol] = frozenset(),
+) -> list[EkmSensorEntityDescription]:
+    """Sensors of `<stem>_<n>`, named with {placeholder} = n."""
+    return [
+        _sensor(
+            f"{stem}_{n}",
+            translation_key,
+            enabled=enabled,
+            setting_on=setting_on,
+            placeholders={placeholder: str(n)},
+        )
+        for n in numbers
+    ]
+
+
+def _per_line(
+    stem: str, translation_key: str, *, live: bool = False, precision: int | None = None
+) -> list[EkmSensorEntityDescription]:
+    """Sensors of `<stem>_1..3`, one per line, named with {line}; `live`: enabled on used lines."""
+    return [
+        _sensor(
+            f"{stem}_{line}",
+            translation_key,
+            live_line=line if live else None,
+            precision=precision,
+            placeholders={"line": str(line)},
+        )
+        for line in (1, 2, 3)
+    ]
+
+
+TARIFFS: Final = range(1, 5)
+INPUTS: Final = range(1, 4)
+
+SENSOR_DESCRIPTIONS: Final[tuple[EkmSensorEntityDescription, ...]] = (
+    # Energy registers: the totals are what the Energy dashboard uses.
+    _sensor("kWh_Tot", "kwh_tot", enabled=True),
+    _sensor("Fwd_kWh_Tot", "fwd_kwh_tot", enabled=True),
+    _sensor("Rev_kWh_Tot", "rev_kwh_tot", enabled=True),
+    _sensor("Net_kWh_Tot", "net_kwh_tot"),
+    *_numbered("kWh_Tariff", "kwh_tariff", "tariff", TARIFFS),
+    *_numbered("Rev_kWh_Tariff", "rev_kwh_tariff", "tariff", TARIFFS),
+    _sensor("Reactive_Energy_Tot", "reactive_energy_tot"),
+    *_per_line("kWh_Ln", "kwh_ln"),
+    *_per_line("Rev_kWh_Ln", "rev_kwh_ln"),
+    _sensor("kWh_Rst", "kwh_rst"),
+    _sensor("Rev_kWh_Rst", "rev_kwh_rst"),
+    # What each used line carries, and the total power.
+    *_per_line("RMS_Volts_Ln", "rms_volts_ln", live=True, precision=1),
+    *_per_line("Amps_Ln", "amps_ln", live=True, precision=1),
+    *_per_line("RMS_Watts_Ln", "rms_watts_ln", live=True),
+    *_per_line("Net_Calc_Watts_Ln", "net_calc_watts_ln", live=True),
+    *_per_line("Power_Factor_Ln", "power_factor_ln", live=True),
+    _sensor("RMS_Watts_Tot", "rms_watts_tot", enabled=True),
+    _sensor("Net_Calc_Watts_Tot", "net_calc_watts_tot", enabled=True),
+    *_per_line("Cos_Theta_Ln", "cos_theta_ln"),  # text; Power_Factor_Ln is the number
+    *_per_line("Reactive_Pwr_Ln", "reactive_pwr_ln"),
+    _sensor("Reactive_Pwr_Tot", "reactive_pwr_tot"),
+    _sensor("Line_Freq", "line_freq", enabled=True, precision=2),
+    # Pulse inputs: the count of input 1 is the one most installations wire up.
+    *_numbered("Pulse_Cnt", "pulse_cnt", "input", range(1, 2), enabled=True),
+    *_numbered("Pulse_Cnt", "pulse_cnt", "input", range(2, 4)),
+    *_numbered("Pulse_Ratio", "pulse_ratio", "input", INPUTS, setting_on=V4_METERS),
+    # Demand and settings.
+    _sensor("RMS_Watts_Max_Demand", "rms_watts_max_demand", enabled=True, precision=1),
+    _sensor("Max_Demand_Period", "max_demand_period", setting_on=ALL_METERS),
+    _sensor("Max_Demand_Rst", "max_demand_rst", setting_on=V4_METERS),
+    _sensor("CT_Ratio", "ct_ratio", setting_on=ALL_METERS),
+    _sensor("CF_Ratio", "cf_ratio"),
+    _sensor("kWh_Scale", "kwh_scale"),
+    _sensor("Meter_Status_Code", "meter_status_code"),
+    _sensor("Meter_Status_Code_A", "meter_status_code_a"),
+    _sensor("Meter_Status_Code_B", "meter_status_code_b"),
+    _sensor("Meter_Status_Code_C", "meter_status_code_c"),
+    _sensor("Meter_Time", "meter_time"),
+)
+SENSOR_OF_FIELD: Final = {description.key: description for description in SENSOR_DESCRIPTIONS}
+# Fields no sensor shows, and why: bit-coded states are decoded by binary_sensor.py (the pulse
+# input levels) and switch.py (the relays); the watts' direction flags sign other fields.
+NOT_SENSORS: Final = {
+    "State_Inputs": "binary_sensor.py: the level of each pulse input",
+    "State_Out": "switch.py: the relays",
+    "State_Watts_Dir": "signs Net_Calc_Watts_Ln_*",
+}
 
 SENSORS: Final[dict[Protocol, tuple[EkmSensorEntityDescription, ...]]] = {
-    protocol: tuple(
-        describe(name, row)
-        for name, row in ENTITY_TABLE.items()
-        if isinstance(row, SensorRow) and carried(name, protocol)
-    )
-    for protocol in Protocol
+    protocol: tuple(d for d in SENSOR_DESCRIPTIONS if carried(d.key, protocol)) for protocol in Protocol
 }
+
+
+def setting_on(field: str, protocol: Protocol) -> bool:
+    """Whether a meter of `protocol` takes setting `field` as a write (then a config entity
+    shows it where the connection writes settings)."""
+    sensor = SENSOR_OF_FIELD.get(field)
+    return sensor is not None and protocol in sensor.setting_on and carried(field, protocol)
+
+
+def shown_as_setting(runtime: EkmRuntimeData, address: str, field: str) -> bool:
+    """Whether a config entity shows field `field` of this meter: then no sensor shows it too."""
+    return runtime.bus is not None and setting_on(field, runtime.coordinator.meters[address])
 
 
 # What a meter of a large fleet starts with: Home Assistant takes at most 10000 enabled
 # entities per config entry, and a thousand meters with every default would pass that.
 LARGE_FLEET_SENSORS: Final = frozenset({"kWh_Tot", "RMS_Watts_Tot"})
+
+
+def line_is_live(reading: MeterReading | None, line: int) -> bool:
+    """Whether `line` carries voltage; without a reading, only line 1 is assumed to."""
+    if reading is None:
+        return line == 1
+    volts = reading.get(f"RMS_Volts_Ln_{line}")
+    return isinstance(volts, (int, float)) and volts >= LIVE_LINE_VOLTS
 
 
 def for_meter(
@@ -135,7 +265,8 @@ async def async_setup_entry(
 ) -> None:
     """One sensor per field of each meter, also of meters that appear later."""
 
-    def make(coordinator: EkmCoordinator, addresses: list[str]) -> list[EkmSensor]:
+    def make(runtime: EkmRuntimeData, addresses: list[str]) -> list[EkmSensor]:
+        coordinator = runtime.coordinator
         return [
             EkmSensor(
                 coordinator,
@@ -144,7 +275,7 @@ async def async_setup_entry(
             )
             for address in addresses
             for description in SENSORS[coordinator.meters[address]]
-            if not shown_as_setting(coordinator, address, description.key)
+            if not shown_as_setting(runtime, address, description.key)
         ]
 
     add_entities_of_meters(entry, async_add_entities, make)

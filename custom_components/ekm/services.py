@@ -24,33 +24,14 @@ from .aioekm.readings import MeterReading
 from .aioekm.rs485.bus import EkmBus
 from .aioekm.rs485.commands import MAX_TARIFF_PERIODS, TARIFF_SCHEDULES
 from .aioekm.rs485.tariffs import TariffPeriod
-from .const import DOMAIN
-from .coordinator import EkmCoordinator
-from .entity_table import ALL_METERS, TARIFFS
+from .cloud_services import async_setup_cloud_services
+from .const import ALL_METERS, DOMAIN
 from .history_action import async_setup_history_services
-from .push_services import async_setup_push_services
-from .settings import async_write_setting
+from .meter_settings import async_write_setting
+from .runtime import EkmConfigEntry, EkmRuntimeData
+from .sensor import TARIFFS
+from .switch import SERVICE_SET_RELAY, SET_RELAY_FIELDS
 from .validation import whole_number
-
-SERVICE_SET_RELAY: Final = "set_relay"
-ATTR_STATE: Final = "state"
-ATTR_SECONDS: Final = "seconds"
-MAX_SECONDS: Final = 9999  # what the meter's relay timer holds
-
-
-def _relay_state(value: Any) -> bool:
-    """On or off as Home Assistant spells booleans; of the numbers only 0 and 1."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value not in (0, 1):
-        raise vol.Invalid(f"expected on or off, got {value!r}")
-    return cv.boolean(value)
-
-
-# Arguments of ekm.set_relay; the target is one or more relay switches.
-SET_RELAY_FIELDS: Final[dict[Any, Any]] = {
-    vol.Required(ATTR_STATE): _relay_state,
-    vol.Optional(ATTR_SECONDS, default=0): whole_number(0, MAX_SECONDS),
-}
-
 
 SERVICE_SET_TARIFF_SCHEDULE: Final = "set_tariff_schedule"
 ATTR_SCHEDULE: Final = "schedule"
@@ -119,19 +100,19 @@ def _targeted_devices(hass: HomeAssistant, call: ServiceCall) -> set[str]:
     return devices
 
 
-def _targeted_meters(hass: HomeAssistant, call: ServiceCall) -> list[tuple[EkmCoordinator, str]]:
-    """(coordinator, address) of each meter of a loaded entry whose device the call targets."""
+def _targeted_meters(hass: HomeAssistant, call: ServiceCall) -> list[tuple[EkmRuntimeData, str]]:
+    """(runtime data, address) of each meter of a loaded entry whose device the call targets."""
     targeted = _targeted_devices(hass, call)
     registry = dr.async_get(hass)
-    meters: list[tuple[EkmCoordinator, str]] = []
+    meters: list[tuple[EkmRuntimeData, str]] = []
+    entry: EkmConfigEntry
     for entry in hass.config_entries.async_entries(DOMAIN):
         if entry.state is not ConfigEntryState.LOADED:
             continue
-        coordinator: EkmCoordinator = entry.runtime_data
-        for address in coordinator.meters:
+        for address in entry.runtime_data.coordinator.meters:
             device = compat.get_device(registry, (DOMAIN, address), entry.entry_id)
             if device is not None and device.id in targeted:
-                meters.append((coordinator, address))
+                meters.append((entry.runtime_data, address))
     return meters
 
 
@@ -164,8 +145,8 @@ async def _async_set_tariff_schedule(call: ServiceCall) -> None:
             )
         return reading
 
-    for coordinator, address in meters:
-        await async_write_setting(coordinator, address, ALL_METERS, write, None)
+    for runtime, address in meters:
+        await async_write_setting(runtime, address, ALL_METERS, write, None)
 
 
 def async_setup_services(hass: HomeAssistant) -> None:
@@ -188,5 +169,5 @@ def async_setup_services(hass: HomeAssistant) -> None:
         _async_set_tariff_schedule,
         schema=SET_TARIFF_SCHEDULE_SCHEMA,
     )
-    async_setup_push_services(hass)
+    async_setup_cloud_services(hass)
     async_setup_history_services(hass)

@@ -12,12 +12,13 @@ from homeassistant import block_async_io
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import __version__ as HA_VERSION
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.ekm import config_flow
+from custom_components.ekm import flow_bus
 from custom_components.ekm.aioekm.simulator import Fleet, ManualClock
 from custom_components.ekm.aioekm.simulator.rs485 import Faults, Rs485Simulator
 from custom_components.ekm.const import (
@@ -85,8 +86,8 @@ def blocking_call_detector(
 @pytest.fixture(autouse=True)
 def short_flow_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Meters that do not answer cost little time in the config flow."""
-    monkeypatch.setattr(config_flow, "PROBE_TIMEOUT", 0.2)
-    monkeypatch.setattr(config_flow, "SCAN_TIMEOUT", 0.1)
+    monkeypatch.setattr(flow_bus, "PROBE_TIMEOUT", 0.2)
+    monkeypatch.setattr(flow_bus, "SCAN_TIMEOUT", 0.1)
 
 
 @pytest.fixture
@@ -157,6 +158,18 @@ def entry(hass: HomeAssistant, port: str) -> MockConfigEntry:
     )
     entry.add_to_hass(hass)
     return entry
+
+
+def unique_ids(
+    hass: HomeAssistant, entry: MockConfigEntry, *domains: str, enabled_only: bool = False
+) -> set[str]:
+    """The unique IDs of `entry`'s entities: of `domains` only, if any are given; of the enabled
+    ones only, if asked."""
+    return {
+        e.unique_id
+        for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+        if (not domains or e.domain in domains) and (e.disabled_by is None or not enabled_only)
+    }
 
 
 @pytest.fixture

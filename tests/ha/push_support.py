@@ -113,18 +113,23 @@ def cloud_data(server: PushServer, key: str | None = None, meters: list[str] | N
     }
 
 
-def add_cloud_entry(hass: HomeAssistant, server: PushServer, **data: Any) -> MockConfigEntry:
-    """A cloud entry on the fake server (both meters unless `data` says otherwise), not set up yet."""
+def _add_entry(hass: HomeAssistant, title: str, unique_id: str, data: dict[str, Any]) -> MockConfigEntry:
+    """A cloud or Push3 entry (polled every CLOUD_INTERVAL) with `data`, added, not set up yet."""
     entry = MockConfigEntry(
         domain=DOMAIN,
-        title="EKM Push account",
-        unique_id="cloud_test",
+        title=title,
+        unique_id=unique_id,
         minor_version=2,
-        data={**cloud_data(server), **data},
+        data=data,
         options={CONF_SCAN_INTERVAL: CLOUD_INTERVAL, CONF_STALE_AFTER: 600},
     )
     entry.add_to_hass(hass)
     return entry
+
+
+def add_cloud_entry(hass: HomeAssistant, server: PushServer, **data: Any) -> MockConfigEntry:
+    """A cloud entry on the fake server (both meters unless `data` says otherwise), not set up yet."""
+    return _add_entry(hass, "EKM Push account", "cloud_test", {**cloud_data(server), **data})
 
 
 @pytest.fixture
@@ -135,21 +140,13 @@ def cloud_entry(hass: HomeAssistant, push_server: PushServer, live_clock: Manual
 
 def add_push3_entry(hass: HomeAssistant, gateway: Push3Gateway) -> MockConfigEntry:
     """A Push3 entry for `gateway`'s local API, not set up yet."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Push3 gateway",
-        unique_id=gateway.mac,
-        minor_version=2,
-        data={
-            CONF_CONNECTION: CONNECTION_PUSH3,
-            CONF_HOST: push3_host(gateway),
-            CONF_API_KEY: gateway.key,
-            CONF_MAC: gateway.mac,
-        },
-        options={CONF_SCAN_INTERVAL: CLOUD_INTERVAL, CONF_STALE_AFTER: 600},
-    )
-    entry.add_to_hass(hass)
-    return entry
+    data = {
+        CONF_CONNECTION: CONNECTION_PUSH3,
+        CONF_HOST: push3_host(gateway),
+        CONF_API_KEY: gateway.key,
+        CONF_MAC: gateway.mac,
+    }
+    return _add_entry(hass, "Push3 gateway", gateway.mac, data)
 
 
 @pytest.fixture

@@ -83,7 +83,7 @@ class LoadedBus:
     async def read_options(self) -> None:
         """Poll until the B frame is read (every third poll, OPTIONS) and its states are written."""
         for _ in range(3):
-            await self.entry.runtime_data.async_refresh()
+            await self.entry.runtime_data.coordinator.async_refresh()
         await self.hass.async_block_till_done()
 
 

@@ -27,7 +27,7 @@ from .push_support import GATEWAY
 from .settings_support import entity_id, writes
 from .test_settings_tariff import meter_device
 from .test_switch import RELAY_1
-from .test_trigger_actions import call, device_id, token_entry, trigger_requests
+from .test_trigger_actions import call, create_refused_by_the_schema, device_id, token_entry, trigger_requests
 
 live_clock = push_support.live_clock
 loopback_http = push_support.loopback_http
@@ -149,10 +149,7 @@ async def test_pulse_ratio_nan(
 async def test_trigger_definition_refused_by_the_schema(
     hass: HomeAssistant, token_entry: MockConfigEntry, push_server: PushServer, definition: dict[str, Any]
 ) -> None:
-    gateway = device_id(hass, token_entry, gateway_identifier(GATEWAY))
-    with pytest.raises(vol.Invalid):
-        await call(hass, "create_trigger", {"device_id": gateway, "name": "t", "definition": definition})
-    assert trigger_requests(push_server) == []
+    await create_refused_by_the_schema(hass, token_entry, push_server, definition)
 
 
 @pytest.mark.parametrize(

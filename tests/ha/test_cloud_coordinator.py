@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 import logging
+from typing import Any
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
@@ -49,6 +52,38 @@ def _unavailable(states: dict[str, str]) -> bool:
     return states["communicating"] == STATE_OFF and set(rest.values()) == {STATE_UNAVAILABLE}
 
 
+def _assert_only_v3_unavailable(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """V3 is unavailable (but its Communicating, which is off); V4 is not."""
+    assert _unavailable(meter_states(hass, entry, V3))
+    assert _available(meter_states(hass, entry, V4))
+
+
+@asynccontextmanager
+async def _v3_failing(
+    hass: HomeAssistant, entry: MockConfigEntry, table: dict[str, Any], value: Any
+) -> AsyncIterator[None]:
+    """V3 in one of the fake server's tables of failures (no_data, stale) with `value`, for the
+    block: a poll makes V3 alone unavailable. After the block V3 leaves the table, and the next
+    poll brings it back."""
+    table[V3] = value
+    await poll(hass)
+    _assert_only_v3_unavailable(hass, entry)
+    yield
+    del table[V3]
+    await poll(hass)
+    assert _available(meter_states(hass, entry, V3))
+
+
+async def _ekm_finds_no_v3(hass: HomeAssistant, push_server: PushServer) -> None:
+    """A poll in which EKM answers 1200 for V3: an invalid meter, in a message that names the
+    key, as EKM's does."""
+    key = push_server.keys.account
+    push_server.inject(
+        Fault(status=400, code=1200, message=f"Found invalid meter: 17507 for key: {key}", path="/readMeter")
+    )
+    await poll(hass)
+
+
 @pytest.fixture
 async def loaded(hass: HomeAssistant, cloud_entry: MockConfigEntry) -> MockConfigEntry:
     await set_up(hass, cloud_entry)
@@ -61,39 +96,27 @@ async def test_no_data_makes_that_meter_unavailable(
     hass: HomeAssistant, loaded: MockConfigEntry, push_server: PushServer, code: int
 ) -> None:
     """EKM has no data for one meter: only that meter goes unavailable, with EKM's reason in diagnostics."""
-    push_server.no_data[V3] = code
-    await poll(hass)
-    assert _unavailable(meter_states(hass, loaded, V3))
-    assert _available(meter_states(hass, loaded, V4))
-    problem = loaded.runtime_data.diagnostics()["problems"][V3]
-    assert problem["reason"] == "no_data"
-    assert problem["code"] == code
-    assert "There is not data for" in problem["message"]
-
-    del push_server.no_data[V3]
-    await poll(hass)
-    assert _available(meter_states(hass, loaded, V3))
+    async with _v3_failing(hass, loaded, push_server.no_data, code):
+        problem = loaded.runtime_data.coordinator.diagnostics()["problems"][V3]
+        assert problem["reason"] == "no_data"
+        assert problem["code"] == code
+        assert "There is not data for" in problem["message"]
 
 
 async def test_unknown_meter_raises_a_repair_issue(
     hass: HomeAssistant, loaded: MockConfigEntry, push_server: PushServer
 ) -> None:
     """1200 for one meter: it alone is unavailable and a repair issue says to remove it."""
-    key = push_server.keys.account
-    push_server.inject(
-        Fault(status=400, code=1200, message=f"Found invalid meter: 17507 for key: {key}", path="/readMeter")
-    )
-    await poll(hass)
-    assert _unavailable(meter_states(hass, loaded, V3))
-    assert _available(meter_states(hass, loaded, V4))
+    await _ekm_finds_no_v3(hass, push_server)
+    _assert_only_v3_unavailable(hass, loaded)
     issue_id = f"unknown_meter_{loaded.entry_id}_{V3}"
     issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
     assert issue is not None
     assert issue.translation_key == "unknown_meter"
     assert issue.translation_placeholders == {"address": V3, "entry": loaded.title}
-    problem = loaded.runtime_data.problems[V3]
+    problem = loaded.runtime_data.coordinator.problems[V3]
     assert problem.code == 1200
-    assert key not in (problem.message or "")
+    assert push_server.keys.account not in (problem.message or "")
 
     # The account still lists it: it stays; the next good answer clears the issue.
     await poll(hass)
@@ -139,7 +162,7 @@ async def test_server_errors_fail_the_poll(
     """1300 and HTTP 5xx (after the client's retries): UpdateFailed, every meter unavailable; then back."""
     push_server.inject(fault)
     await poll(hass)
-    coordinator = loaded.runtime_data
+    coordinator = loaded.runtime_data.coordinator
     assert not coordinator.last_update_success
     assert isinstance(coordinator.last_exception, UpdateFailed)
     assert meter_states(hass, loaded, V4)["kWh_Tot"] == STATE_UNAVAILABLE
@@ -154,7 +177,7 @@ async def test_rate_limited_backs_off(
     """429: UpdateFailed carrying Retry-After where HA supports it."""
     push_server.inject(Fault(status=429, retry_after="120", path="/readMeter"))
     await poll(hass)
-    coordinator = loaded.runtime_data
+    coordinator = loaded.runtime_data.coordinator
     assert isinstance(coordinator.last_exception, UpdateFailed)
     if compat.HAS_UPDATE_FAILED_RETRY_AFTER:
         assert getattr(coordinator.last_exception, "retry_after", None) == 120
@@ -183,14 +206,8 @@ async def test_stale_reading(
     hass: HomeAssistant, loaded: MockConfigEntry, push_server: PushServer, live_clock: ManualClock
 ) -> None:
     """A reading older than stale_after: that meter is unavailable, the others not."""
-    push_server.stale[V3] = live_clock.t - 601
-    await poll(hass)
-    assert _unavailable(meter_states(hass, loaded, V3))
-    assert _available(meter_states(hass, loaded, V4))
-    assert loaded.runtime_data.failures == {V3: "stale"}
-    del push_server.stale[V3]
-    await poll(hass)
-    assert _available(meter_states(hass, loaded, V3))
+    async with _v3_failing(hass, loaded, push_server.stale, live_clock.t - 601):
+        assert loaded.runtime_data.coordinator.failures == {V3: "stale"}
 
 
 async def test_same_reading_is_not_rewritten(
@@ -235,7 +252,7 @@ async def test_meter_added_and_removed(
     assert get_device(registry, (DOMAIN, V3), loaded.entry_id) is None
     assert meter_states(hass, loaded, V3) == {}
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"unknown_meter_{loaded.entry_id}_{V3}") is None
-    assert V3 not in loaded.runtime_data.meters
+    assert V3 not in loaded.runtime_data.coordinator.meters
     assert V3 in loaded.data[CONF_METERS]  # still the user's pick: read again if it comes back
     assert _available(meter_states(hass, loaded, V4))
 
@@ -282,14 +299,14 @@ async def test_meter_removed_from_the_account_comes_back(
     push_server.remove_meter(V3)
     for _ in range(cloud_coordinator.ACCOUNT_MISSES_TO_REMOVE):
         await poll(hass)
-    assert V3 not in loaded.runtime_data.meters
+    assert V3 not in loaded.runtime_data.coordinator.meters
     push_server.add_meter(meter)
     if reload:
         assert await hass.config_entries.async_reload(loaded.entry_id)
         await hass.async_block_till_done()
     await poll(hass)
     await poll(hass)
-    assert V3 in loaded.runtime_data.meters
+    assert V3 in loaded.runtime_data.coordinator.meters
     assert get_device(dr.async_get(hass), (DOMAIN, V3), loaded.entry_id) is not None
     assert _available(meter_states(hass, loaded, V3))
 
@@ -298,7 +315,7 @@ async def test_only_fields_of_enabled_entities_are_mapped(
     hass: HomeAssistant, loaded: MockConfigEntry, live_clock: ManualClock
 ) -> None:
     """After the first poll, a poll maps only what enabled entities show; enabling one maps its field."""
-    coordinator = loaded.runtime_data
+    coordinator = loaded.runtime_data.coordinator
     assert "Reactive_Pwr_Tot" in coordinator.data[V4]  # first poll: every field with an entity
     live_clock.advance(30)
     await poll(hass)
@@ -327,18 +344,14 @@ async def test_unknown_meter_can_be_deleted(
     assert v3 is not None and v4 is not None
     assert not await async_remove_config_entry_device(hass, loaded, v3)
 
-    key = push_server.keys.account
-    push_server.inject(
-        Fault(status=400, code=1200, message=f"Found invalid meter: 17507 for key: {key}", path="/readMeter")
-    )
-    await poll(hass)
+    await _ekm_finds_no_v3(hass, push_server)
     assert await async_remove_config_entry_device(hass, loaded, v3)
     assert not await async_remove_config_entry_device(hass, loaded, v4)
-    assert V3 not in loaded.runtime_data.meters
+    assert V3 not in loaded.runtime_data.coordinator.meters
     assert loaded.data[CONF_METERS] == [V4]
     assert ir.async_get(hass).async_get_issue(DOMAIN, f"unknown_meter_{loaded.entry_id}_{V3}") is None
     await poll(hass)  # not asked for any more, and not added back from the account
-    assert V3 not in loaded.runtime_data.meters
+    assert V3 not in loaded.runtime_data.coordinator.meters
     assert "17507" not in (push_server.requests_to("/readMeter")[-1].param("meters") or "")
 
 
@@ -352,7 +365,7 @@ async def test_large_fleet_is_written_in_slices(
     assert entity_id is not None
     live_clock.advance(600)
     await poll(hass)
-    watts = loaded.runtime_data.data[V4]["RMS_Watts_Tot"]
+    watts = loaded.runtime_data.coordinator.data[V4]["RMS_Watts_Tot"]
     assert float(hass.states.get(entity_id).state) == watts
     assert _available(meter_states(hass, loaded, V3))
 
@@ -376,7 +389,7 @@ async def test_account_unavailable_keeps_the_meters(
     monkeypatch.setattr(cloud_coordinator, "ACCOUNT_EVERY", 1)
     push_server.inject(Fault(status=503, path="/account", times=None))
     await poll(hass)
-    assert set(loaded.runtime_data.meters) == {V4, V3}
+    assert set(loaded.runtime_data.coordinator.meters) == {V4, V3}
     assert _available(meter_states(hass, loaded, V3))
 
     push_server.faults.clear()
@@ -388,11 +401,7 @@ async def test_account_unavailable_keeps_the_meters(
 async def test_removing_the_entry_removes_its_issues(
     hass: HomeAssistant, loaded: MockConfigEntry, push_server: PushServer
 ) -> None:
-    key = push_server.keys.account
-    push_server.inject(
-        Fault(status=400, code=1200, message=f"Found invalid meter: 17507 for key: {key}", path="/readMeter")
-    )
-    await poll(hass)
+    await _ekm_finds_no_v3(hass, push_server)
     issue_id = f"unknown_meter_{loaded.entry_id}_{V3}"
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
     assert await hass.config_entries.async_remove(loaded.entry_id)
@@ -403,7 +412,7 @@ async def test_removing_the_entry_removes_its_issues(
 async def test_iostacks_come_and_go(hass: HomeAssistant, loaded: MockConfigEntry) -> None:
     """ioStacks in the account become devices behind their gateway, and go when the account drops
     them. (The fake account has none: the Account answer is given to the coordinator here.)"""
-    coordinator = loaded.runtime_data
+    coordinator = loaded.runtime_data.coordinator
     account = coordinator.account
     gateway = account.gateways[0]
     with_iostack = replace(

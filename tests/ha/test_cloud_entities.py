@@ -22,7 +22,7 @@ from custom_components.ekm.compat import get_device
 from custom_components.ekm.const import DOMAIN
 
 from . import push_support
-from .conftest import V3, V4
+from .conftest import V3, V4, unique_ids
 from .push_support import GATEWAY, add_cloud_entry, meter_states, set_up
 
 cloud_entry = push_support.cloud_entry
@@ -41,6 +41,23 @@ def _entity_id(hass: HomeAssistant, entry: MockConfigEntry, unique_id: str) -> s
     return entity_id
 
 
+async def _turning_on_fails(
+    hass: HomeAssistant, entry: MockConfigEntry, server: PushServer, relay: str, fault: Fault
+) -> HomeAssistantError:
+    """Set the entry up; turn V4's `relay` on while EKM answers with `fault`: the error raised.
+    The switch stays off, and so does the meter's relay (State_Out 1: both open)."""
+    await set_up(hass, entry)
+    entity_id = _entity_id(hass, entry, f"{V4}_{relay}")
+    server.inject(fault)
+    with pytest.raises(HomeAssistantError) as raised:
+        await hass.services.async_call(
+            SWITCH_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: entity_id}, blocking=True
+        )
+    assert hass.states.get(entity_id).state == STATE_OFF
+    assert server.fleet.meters[V4].values()["State_Out"] == 1
+    return raised.value
+
+
 @pytest.mark.usefixtures("entity_registry_enabled_by_default", "live_clock")
 async def test_cloud_meter_looks_like_bus_meter(
     hass: HomeAssistant, entry: MockConfigEntry, push_server: PushServer
@@ -51,11 +68,7 @@ async def test_cloud_meter_looks_like_bus_meter(
     await hass.async_block_till_done()
     bus = {address: meter_states(hass, entry, address, READ_DOMAINS) for address in (V4, V3)}
     # Settings shown as select/number on the bus show their meaning (e.g. "15" minutes), not the code.
-    as_setting = {
-        e.unique_id
-        for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
-        if e.domain in ("select", "number")
-    }
+    as_setting = unique_ids(hass, entry, "select", "number")
     assert await hass.config_entries.async_remove(entry.entry_id)
     await hass.async_block_till_done()
 
@@ -105,15 +118,10 @@ async def test_relay_that_does_not_switch(
     """EKM takes the command but State_Out never changes: a translated error, the state unchanged."""
     monkeypatch.setattr(cloud_coordinator, "RELAY_CONFIRM_TIMEOUT", 0.6)
     monkeypatch.setattr(cloud_coordinator, "RELAY_CONFIRM_EVERY", 0.2)
-    await set_up(hass, cloud_entry)
-    relay = _entity_id(hass, cloud_entry, f"{V4}_Relay_2")
-    push_server.inject(Fault(status=200, body='{"msg_id": "lost"}', path="/sendCommand"))
-    with pytest.raises(HomeAssistantError) as raised:
-        await hass.services.async_call(SWITCH_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: relay}, blocking=True)
-    assert raised.value.translation_key == "relay_not_switched"
-    assert str(raised.value).rstrip(".") == f"Relay 2 of meter {V4} did not switch"
-    assert hass.states.get(relay).state == STATE_OFF
-    assert push_server.fleet.meters[V4].values()["State_Out"] == 1  # both open
+    fault = Fault(status=200, body='{"msg_id": "lost"}', path="/sendCommand")
+    error = await _turning_on_fails(hass, cloud_entry, push_server, "Relay_2", fault)
+    assert error.translation_key == "relay_not_switched"
+    assert str(error).rstrip(".") == f"Relay 2 of meter {V4} did not switch"
 
 
 async def test_no_relays_behind_older_gateways(
@@ -122,23 +130,13 @@ async def test_no_relays_behind_older_gateways(
     """A gateway that is not a Push3 takes no sendCommand: no relay switches at all (and none on v3)."""
     push_server.make_legacy(GATEWAY)
     await set_up(hass, cloud_entry)
-    switches = [
-        e
-        for e in er.async_entries_for_config_entry(er.async_get(hass), cloud_entry.entry_id)
-        if e.domain == "switch"
-    ]
-    assert switches == []
+    assert unique_ids(hass, cloud_entry, "switch") == set()
     assert meter_states(hass, cloud_entry, V4)["kWh_Tot"] not in ("unavailable", "unknown")
 
 
 async def test_v3_meters_have_no_relays(hass: HomeAssistant, cloud_entry: MockConfigEntry) -> None:
     await set_up(hass, cloud_entry)
-    keys = {
-        e.unique_id
-        for e in er.async_entries_for_config_entry(er.async_get(hass), cloud_entry.entry_id)
-        if e.domain == "switch"
-    }
-    assert keys == {f"{V4}_Relay_1", f"{V4}_Relay_2"}
+    assert unique_ids(hass, cloud_entry, "switch") == {f"{V4}_Relay_1", f"{V4}_Relay_2"}
 
 
 async def test_devices(hass: HomeAssistant, cloud_entry: MockConfigEntry, push_server: PushServer) -> None:
@@ -162,7 +160,7 @@ async def test_devices(hass: HomeAssistant, cloud_entry: MockConfigEntry, push_s
     assert connected is not None
     assert hass.states.get(connected).state == STATE_ON
     push_server.offline_gateways.add(GATEWAY)
-    await cloud_entry.runtime_data.async_refresh()
+    await cloud_entry.runtime_data.coordinator.async_refresh()
     await hass.async_block_till_done()
     assert hass.states.get(connected).state == STATE_OFF
 
@@ -213,11 +211,7 @@ async def test_large_fleet_starts_with_essential_entities(
     at most 10000 enabled entities per entry)."""
     monkeypatch.setattr(coordinator_module, "LARGE_FLEET", 1)
     await set_up(hass, cloud_entry)
-    enabled = {
-        e.unique_id
-        for e in er.async_entries_for_config_entry(er.async_get(hass), cloud_entry.entry_id)
-        if e.disabled_by is None
-    }
+    enabled = unique_ids(hass, cloud_entry, enabled_only=True)
     assert enabled == {
         f"{GATEWAY}_connected",
         *(
@@ -234,11 +228,6 @@ async def test_relay_command_refused(
     hass: HomeAssistant, cloud_entry: MockConfigEntry, push_server: PushServer
 ) -> None:
     """EKM refuses sendCommand: a translated error, nothing switched."""
-    await set_up(hass, cloud_entry)
-    relay = _entity_id(hass, cloud_entry, f"{V4}_Relay_1")
-    push_server.inject(Fault(status=400, message="Gateway offline", path="/sendCommand"))
-    with pytest.raises(HomeAssistantError) as raised:
-        await hass.services.async_call(SWITCH_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: relay}, blocking=True)
-    assert raised.value.translation_key == "command_failed"
-    assert hass.states.get(relay).state == STATE_OFF
-    assert push_server.fleet.meters[V4].values()["State_Out"] == 1
+    fault = Fault(status=400, message="Gateway offline", path="/sendCommand")
+    error = await _turning_on_fails(hass, cloud_entry, push_server, "Relay_1", fault)
+    assert error.translation_key == "command_failed"

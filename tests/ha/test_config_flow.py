@@ -1,8 +1,8 @@
-"""The config flow, options flow and reconfigure flow against the simulator on a real pty."""
+"""The RS-485 config flow against the simulator on a real pty: the bus form, the scan, the same bus
+or meter twice, flows left open, the port field. Reconfigure and options: test_config_flow_reconfigure."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,42 +15,40 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.ekm.aioekm.simulator.rs485 import Faults, Rs485Simulator
-from custom_components.ekm.config_flow import parse_addresses
 from custom_components.ekm.const import (
-    CONF_B_FRAME_EVERY,
     CONF_CONNECTION,
     CONF_METERS,
     CONF_PASSWORD,
     CONF_PORT,
-    CONF_RETRIES,
     CONF_SCAN,
     CONF_SCAN_FROM,
-    CONF_SCAN_INTERVAL,
     CONF_SCAN_TO,
-    CONF_TIMEOUT,
     CONNECTION_RS485,
     DOMAIN,
 )
+from custom_components.ekm.flow_rs485 import parse_addresses
 
-from .conftest import BUS_UNIQUE_ID, OPTIONS, PASSWORD, V3, V4, entry_data
+from .conftest import BUS_UNIQUE_ID, PASSWORD, V3, V4
 
 MISSING_PORT = "/dev/ekm-test-no-such-port"
-EN_ABORTS = json.loads(
-    (Path(__file__).parents[2] / "custom_components" / "ekm" / "translations" / "en.json").read_text()
-)["config"]["abort"]
+
+
+async def menu_form(hass: HomeAssistant, step: str, **context: Any) -> dict[str, Any]:
+    """Start a flow (with `context` added to its own) and pick `step` from the menu: its empty form."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER, **context})
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "user"
+    assert result["menu_options"] == ["rs485", "cloud", "push3"]
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": step})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == step
+    assert result["errors"] == {}
+    return dict(result)
 
 
 async def _bus_form(hass: HomeAssistant) -> dict[str, Any]:
     """Start a flow and pick the RS-485 bus from the menu."""
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    assert result["type"] is FlowResultType.MENU
-    assert result["step_id"] == "user"
-    assert result["menu_options"] == ["rs485", "cloud", "push3"]
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "rs485"})
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "rs485"
-    assert result["errors"] == {}
-    return dict(result)
+    return await menu_form(hass, "rs485")
 
 
 def test_parse_addresses() -> None:
@@ -264,150 +262,10 @@ async def test_scan_then_listed_meter_fails(hass: HomeAssistant, port: str, faul
     await hass.config_entries.async_unload(result["result"].entry_id)
 
 
-async def test_reconfigure(hass: HomeAssistant, loaded_entry: MockConfigEntry, port: str) -> None:
-    """Dropping a meter and changing the password; an empty password keeps the stored one."""
-    result = await loaded_entry.start_reconfigure_flow(hass)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "reconfigure"
-    suggested = {str(key): key.description for key in result["data_schema"].schema}
-    assert suggested[CONF_METERS] == {"suggested_value": f"{V4}, {V3}"}
-    assert "suggested_value" not in (suggested.get(CONF_PASSWORD) or {})
-
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_PORT: port, CONF_METERS: V4}
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reconfigure_successful"
-    await hass.async_block_till_done()
-    assert loaded_entry.data[CONF_METERS] == {V4: "v4"}
-    assert loaded_entry.data[CONF_PASSWORD] == PASSWORD
-    assert loaded_entry.data[CONF_CONNECTION] == CONNECTION_RS485  # an entry from before the key gets it
-    assert loaded_entry.state is ConfigEntryState.LOADED
-    assert set(loaded_entry.runtime_data.meters) == {V4}
-    assert loaded_entry.unique_id == f"rs485_{V4}"  # its meter left the bus: named after a kept one
-
-    result = await loaded_entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_PORT: port, CONF_METERS: f"{V4} {V3}", CONF_PASSWORD: "87654321"}
-    )
-    assert result["reason"] == "reconfigure_successful"
-    await hass.async_block_till_done()
-    assert loaded_entry.data[CONF_PASSWORD] == "87654321"
-    assert loaded_entry.data[CONF_METERS] == {V4: "v4", V3: "v3"}
-
-
-async def test_reconfigure_errors_then_recover(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, port: str, faults: Faults
-) -> None:
-    result = await loaded_entry.start_reconfigure_flow(hass)
-    flow_id = result["flow_id"]
-    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_PORT: port, CONF_METERS: "x"})
-    assert result["errors"] == {CONF_METERS: "invalid_address"}
-    result = await hass.config_entries.flow.async_configure(
-        flow_id, {CONF_PORT: MISSING_PORT, CONF_METERS: V4}
-    )
-    assert result["errors"] == {"base": "cannot_connect"}
-    faults.silent_meters.add(V3)
-    result = await hass.config_entries.flow.async_configure(
-        flow_id, {CONF_PORT: port, CONF_METERS: f"{V4},{V3}", CONF_PASSWORD: "87654321"}
-    )
-    assert result["errors"] == {CONF_METERS: "meters_failed"}
-    assert result["description_placeholders"]["failed"] == f"No answer: {V3}."
-    # The form keeps what was typed, except the password.
-    suggested = {str(key): key.description for key in result["data_schema"].schema}
-    assert suggested[CONF_METERS] == {"suggested_value": f"{V4},{V3}"}
-    assert "suggested_value" not in (suggested.get(CONF_PASSWORD) or {})
-    faults.silent_meters.clear()
-    result = await hass.config_entries.flow.async_configure(
-        flow_id, {CONF_PORT: port, CONF_METERS: f"{V4},{V3}"}
-    )
-    assert result["reason"] == "reconfigure_successful"
-    await hass.async_block_till_done()
-    assert loaded_entry.unique_id == BUS_UNIQUE_ID
-
-
-async def test_reconfigure_to_another_entrys_port_aborts(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, port: str
-) -> None:
-    MockConfigEntry(domain=DOMAIN, unique_id="/dev/ttyOTHER", data={CONF_PORT: "/dev/ttyOTHER"}).add_to_hass(
-        hass
-    )
-    result = await loaded_entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_PORT: "/dev/ttyOTHER", CONF_METERS: V4}
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
-    assert loaded_entry.data[CONF_PORT] == port
-
-
-@pytest.mark.usefixtures("socket_enabled")
-async def test_reconfigure_to_a_new_port(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Rs485Simulator
-) -> None:
-    """The same bus seen through a TCP adapter: the title follows the port, the unique_id stays."""
-    url = await simulator.start_tcp()
-    result = await loaded_entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_PORT: url, CONF_METERS: f"{V4}, {V3}"}
-    )
-    assert result["reason"] == "reconfigure_successful"
-    await hass.async_block_till_done()
-    assert loaded_entry.unique_id == BUS_UNIQUE_ID
-    assert loaded_entry.title == f"RS-485 {url}"
-    assert loaded_entry.data[CONF_PORT] == url
-    assert loaded_entry.state is ConfigEntryState.LOADED
-
-
-async def test_options_flow(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
-    """New options are stored and the entry reloads with them."""
-    before = loaded_entry.runtime_data
-    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "init"
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"],
-        {CONF_SCAN_INTERVAL: 30, CONF_B_FRAME_EVERY: 2, CONF_TIMEOUT: 0.5, CONF_RETRIES: 0},
-    )
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    await hass.async_block_till_done()
-    assert loaded_entry.options == {
-        CONF_SCAN_INTERVAL: 30.0,
-        CONF_B_FRAME_EVERY: 2,
-        CONF_TIMEOUT: 0.5,
-        CONF_RETRIES: 0,
-    }
-    after = loaded_entry.runtime_data
-    assert after is not before
-    assert after.update_interval is not None and after.update_interval.total_seconds() == 30
-    assert after.bus.first_byte_timeout == 0.5
-    assert after.bus.read_retries == 0
-
-
-async def test_reconfigure_entry_waiting_for_its_port(hass: HomeAssistant, port: str) -> None:
-    """An entry whose adapter moved (setup retrying) is pointed at the new port and loads."""
-    entry = MockConfigEntry(
-        domain=DOMAIN, unique_id=MISSING_PORT, data=entry_data(MISSING_PORT), options=OPTIONS
-    )
-    entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(entry.entry_id)
-    assert entry.state is ConfigEntryState.SETUP_RETRY
-    result = await entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_PORT: port, CONF_METERS: V3}
-    )
-    assert result["reason"] == "reconfigure_successful"
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    assert entry.data[CONF_PORT] == port
-    assert entry.data[CONF_PASSWORD] == PASSWORD
-    await hass.config_entries.async_unload(entry.entry_id)
-
-
 # --- the same bus or meter twice -------------------------------------------------------------
 
 
-def _other_entry(hass: HomeAssistant, port: str, meters: dict[str, str], title: str) -> MockConfigEntry:
+def other_bus_entry(hass: HomeAssistant, port: str, meters: dict[str, str], title: str) -> MockConfigEntry:
     entry = MockConfigEntry(
         domain=DOMAIN,
         title=title,
@@ -424,7 +282,7 @@ async def test_same_tcp_adapter_by_host_name_aborts(hass: HomeAssistant, simulat
     """socket://localhost:P is the adapter an entry already has as socket://127.0.0.1:P."""
     url = await simulator.start_tcp()
     assert url.startswith("socket://127.0.0.1:")
-    _other_entry(hass, url, {V4: "v4"}, "RS-485 first")
+    other_bus_entry(hass, url, {V4: "v4"}, "RS-485 first")
     form = await _bus_form(hass)
     result = await hass.config_entries.flow.async_configure(
         form["flow_id"], {CONF_PORT: url.replace("127.0.0.1", "localhost"), CONF_METERS: V3}
@@ -435,7 +293,7 @@ async def test_same_tcp_adapter_by_host_name_aborts(hass: HomeAssistant, simulat
 
 async def test_same_device_by_id_link_aborts(hass: HomeAssistant, port: str, tmp_path: Path) -> None:
     """A /dev/serial/by-id style link is the device it points to."""
-    _other_entry(hass, port, {V4: "v4"}, "RS-485 first")
+    other_bus_entry(hass, port, {V4: "v4"}, "RS-485 first")
     link = tmp_path / "usb-FTDI_FT232R_USB_UART_A10K1234-if00-port0"
     link.symlink_to(port)
     form = await _bus_form(hass)
@@ -448,7 +306,7 @@ async def test_same_device_by_id_link_aborts(hass: HomeAssistant, port: str, tmp
 
 async def test_meter_of_another_entry_is_refused(hass: HomeAssistant, port: str) -> None:
     """A meter address another entry has is a field error naming that entry; without it, fine."""
-    _other_entry(hass, "/dev/ttyOTHER", {V3: "v3"}, "RS-485 garage")
+    other_bus_entry(hass, "/dev/ttyOTHER", {V3: "v3"}, "RS-485 garage")
     form = await _bus_form(hass)
     result = await hass.config_entries.flow.async_configure(
         form["flow_id"], {CONF_PORT: port, CONF_METERS: f"{V4} {V3}"}
@@ -467,7 +325,7 @@ async def test_meter_of_another_entry_is_refused(hass: HomeAssistant, port: str)
 
 
 async def test_scan_finding_a_meter_of_another_entry(hass: HomeAssistant, port: str) -> None:
-    _other_entry(hass, "/dev/ttyOTHER", {V3: "v3"}, "RS-485 garage")
+    other_bus_entry(hass, "/dev/ttyOTHER", {V3: "v3"}, "RS-485 garage")
     form = await _scan_form(hass, port)
     result = await hass.config_entries.flow.async_configure(
         form["flow_id"], {CONF_SCAN_FROM: "17506", CONF_SCAN_TO: "17508"}
@@ -475,33 +333,6 @@ async def test_scan_finding_a_meter_of_another_entry(hass: HomeAssistant, port: 
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "rs485"
     assert result["errors"] == {CONF_METERS: "meter_configured"}
-
-
-async def test_reconfigure_to_a_meter_of_another_entry(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, port: str
-) -> None:
-    _other_entry(hass, "/dev/ttyOTHER", {"000000000042": "v4"}, "RS-485 garage")
-    result = await loaded_entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_PORT: port, CONF_METERS: f"{V4} 42"}
-    )
-    assert result["errors"] == {CONF_METERS: "meter_configured"}
-    assert result["description_placeholders"]["entry"] == "RS-485 garage"
-
-
-async def test_reconfigure_to_another_bus_aborts(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, port: str
-) -> None:
-    """A list without any of the bus's meters is another bus: unique_id_mismatch, entry untouched."""
-    result = await loaded_entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_PORT: port, CONF_METERS: "42"}
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "unique_id_mismatch"
-    assert result["description_placeholders"] == {"meters": f"{V4}, {V3}"}
-    assert loaded_entry.unique_id == BUS_UNIQUE_ID
-    assert set(loaded_entry.data[CONF_METERS]) == {V4, V3}
 
 
 # --- flows left open ------------------------------------------------------------------------
@@ -527,26 +358,6 @@ async def test_flow_left_open_does_not_block_a_new_one(
     # Home Assistant ends the abandoned flow of the same bus.
     assert not any(f["flow_id"] == first["flow_id"] for f in hass.config_entries.flow.async_progress())
     await hass.config_entries.async_unload(result["result"].entry_id)
-
-
-async def test_second_reconfigure_window_is_a_translated_abort(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, port: str, faults: Faults
-) -> None:
-    """Two reconfigure windows of one bus: the second ends with already_in_progress, which en.json has."""
-    faults.silent_meters.add(V3)
-    first = await loaded_entry.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        first["flow_id"], {CONF_PORT: port, CONF_METERS: f"{V4} {V3}"}
-    )
-    assert result["errors"] == {CONF_METERS: "meters_failed"}
-    result = await loaded_entry.start_reconfigure_flow(hass)
-    if result["type"] is FlowResultType.FORM:  # HA 2025.4 aborts when the unique_id is set
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {CONF_PORT: port, CONF_METERS: f"{V4} {V3}"}
-        )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_in_progress"
-    assert result["reason"] in EN_ABORTS
 
 
 # --- the port field ----------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""The EKM Push cloud config flow, reauth, reconfigure and options, over real HTTP to the fake server."""
+"""The EKM Push cloud config flow and options, over real HTTP to the fake server.
+
+Reauth and reconfigure: test_config_flow_cloud_reauth.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +9,16 @@ import logging
 from typing import Any
 
 from aiohttp import web
-from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.ekm import config_flow
+from custom_components.ekm import flow_cloud
 from custom_components.ekm.aioekm.push.cloud import DEFAULT_API_URL, DEFAULT_SUMMARY_URL
 from custom_components.ekm.aioekm.simulator.push import PushServer
 from custom_components.ekm.aioekm.simulator.push.faults import HTML_PAGE, Fault
-from custom_components.ekm.config_flow import _ADVANCED_MODE_DEPRECATED, SECTION_URLS
 from custom_components.ekm.const import (
     CONF_API_TOKEN,
     CONF_API_URL,
@@ -30,11 +31,13 @@ from custom_components.ekm.const import (
     CONNECTION_CLOUD,
     DOMAIN,
 )
+from custom_components.ekm.flow_cloud import _ADVANCED_MODE_DEPRECATED, SECTION_URLS
 from custom_components.ekm.flow_push import cloud_unique_id
 
 from . import push_support
 from .conftest import V3, V4, entry_data
 from .push_support import API_TOKEN, GATEWAY, closed_port_url
+from .test_config_flow import menu_form
 
 # The fake server's fixtures, used by name.
 loopback_http = push_support.loopback_http
@@ -47,42 +50,43 @@ pytestmark = pytest.mark.usefixtures("no_entry_setup")
 @pytest.fixture
 def ekm_hosts(push_server: PushServer, monkeypatch: pytest.MonkeyPatch) -> str:
     """EKM's own hosts are the fake server: the flow without advanced mode reaches it."""
-    monkeypatch.setattr(config_flow, "DEFAULT_API_URL", push_server.url)
-    monkeypatch.setattr(config_flow, "DEFAULT_SUMMARY_URL", push_server.url)
+    monkeypatch.setattr(flow_cloud, "DEFAULT_API_URL", push_server.url)
+    monkeypatch.setattr(flow_cloud, "DEFAULT_SUMMARY_URL", push_server.url)
     return push_server.url
 
 
 async def _cloud_form(hass: HomeAssistant, *, advanced: bool = False) -> dict[str, Any]:
-    context = {"source": SOURCE_USER, "show_advanced_options": advanced}
-    result = await hass.config_entries.flow.async_init(DOMAIN, context=context)
-    assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["rs485", "cloud", "push3"]
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "cloud"})
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "cloud"
-    assert result["errors"] == {}
+    return await menu_form(hass, "cloud", show_advanced_options=advanced)
+
+
+async def _send_key(
+    hass: HomeAssistant, key: str, *, advanced: bool = False, **fields: Any
+) -> dict[str, Any]:
+    """A new flow's cloud form, sent with `key` (and `fields`): the result."""
+    form = await _cloud_form(hass, advanced=advanced)
+    result = await hass.config_entries.flow.async_configure(form["flow_id"], {CONF_API_KEY: key, **fields})
     return dict(result)
 
 
-def _fields(result: dict[str, Any]) -> list[str]:
+def form_fields(result: dict[str, Any]) -> list[str]:
     return [str(key) for key in result["data_schema"].schema]
 
 
-def _suggested(result: dict[str, Any], name: str) -> Any:
+def suggested_value(result: dict[str, Any], name: str) -> Any:
     for key in result["data_schema"].schema:
         if str(key) == name:
             return (key.description or {}).get("suggested_value")
     raise KeyError(name)
 
 
-def _url_suggested(result: dict[str, Any], name: str) -> Any:
+def url_suggested_value(result: dict[str, Any], name: str) -> Any:
     """The suggested value of a field in the collapsed URL section."""
     section = next(v for k, v in result["data_schema"].schema.items() if str(k) == SECTION_URLS)
     assert section.options["collapsed"] is True
-    return _suggested({"data_schema": section.schema}, name)
+    return suggested_value({"data_schema": section.schema}, name)
 
 
-def _urls(api_url: str, summary_url: str) -> dict[str, Any]:
+def url_section(api_url: str, summary_url: str) -> dict[str, Any]:
     return {SECTION_URLS: {CONF_API_URL: api_url, CONF_SUMMARY_URL: summary_url}}
 
 
@@ -90,7 +94,7 @@ def _urls(api_url: str, summary_url: str) -> dict[str, Any]:
 BASIC_FIELDS = [CONF_API_KEY, CONF_API_TOKEN] + ([SECTION_URLS] if _ADVANCED_MODE_DEPRECATED else [])
 
 
-def _cloud_entry(key: str, meters: list[str], **data: Any) -> MockConfigEntry:
+def cloud_entry_of(key: str, meters: list[str], **data: Any) -> MockConfigEntry:
     return MockConfigEntry(
         domain=DOMAIN,
         title="EKM Push account",
@@ -104,14 +108,14 @@ async def test_account_key_adds_every_meter(
 ) -> None:
     """The key is checked with the Account API; the meters step lists and picks every meter."""
     form = await _cloud_form(hass)
-    assert _fields(form) == BASIC_FIELDS  # no URLs outside advanced mode
+    assert form_fields(form) == BASIC_FIELDS  # no URLs outside advanced mode
     result = await hass.config_entries.flow.async_configure(
         form["flow_id"], {CONF_API_KEY: f" {push_server.keys.account} ", CONF_API_TOKEN: API_TOKEN}
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "meters"
     assert result["description_placeholders"]["name"] == "EKM Push account"
-    assert _suggested(dict(result), CONF_METERS) == [V3, V4]
+    assert suggested_value(dict(result), CONF_METERS) == [V3, V4]
     options = result["data_schema"].schema[CONF_METERS].config["options"]
     assert options == [
         {"value": V3, "label": f"Meter 17507 ({V3})"},
@@ -138,10 +142,7 @@ async def test_account_key_adds_every_meter(
 async def test_gateway_key_titled_with_the_gateway(
     hass: HomeAssistant, push_server: PushServer, ekm_hosts: str
 ) -> None:
-    form = await _cloud_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        form["flow_id"], {CONF_API_KEY: push_server.keys.gateways[GATEWAY]}
-    )
+    result = await _send_key(hass, push_server.keys.gateways[GATEWAY])
     assert result["description_placeholders"]["name"] == "Push3 100000"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V4]})
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -153,11 +154,8 @@ async def test_gateway_key_titled_with_the_gateway(
 async def test_meter_key_titled_with_the_meter(
     hass: HomeAssistant, push_server: PushServer, ekm_hosts: str
 ) -> None:
-    form = await _cloud_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        form["flow_id"], {CONF_API_KEY: push_server.keys.meters[V3]}
-    )
-    assert _suggested(dict(result), CONF_METERS) == [V3]
+    result = await _send_key(hass, push_server.keys.meters[V3])
+    assert suggested_value(dict(result), CONF_METERS) == [V3]
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V3]})
     assert result["title"] == "Meter 17507"
     assert result["data"][CONF_METERS] == [V3]
@@ -166,14 +164,14 @@ async def test_meter_key_titled_with_the_meter(
 async def test_advanced_urls_stored_only_when_not_ekms(hass: HomeAssistant, push_server: PushServer) -> None:
     """Advanced mode shows EKM's hosts; another server's URLs are stored."""
     form = await _cloud_form(hass, advanced=True)
-    assert _fields(form) == [CONF_API_KEY, CONF_API_TOKEN, SECTION_URLS]
-    assert _url_suggested(form, CONF_API_URL) == DEFAULT_API_URL
-    assert _url_suggested(form, CONF_SUMMARY_URL) == DEFAULT_SUMMARY_URL
+    assert form_fields(form) == [CONF_API_KEY, CONF_API_TOKEN, SECTION_URLS]
+    assert url_suggested_value(form, CONF_API_URL) == DEFAULT_API_URL
+    assert url_suggested_value(form, CONF_SUMMARY_URL) == DEFAULT_SUMMARY_URL
     result = await hass.config_entries.flow.async_configure(
         form["flow_id"],
         {
             CONF_API_KEY: push_server.keys.account,
-            **_urls(push_server.url, push_server.url + "/"),
+            **url_section(push_server.url, push_server.url + "/"),
         },
     )
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V4, V3]})
@@ -187,10 +185,10 @@ async def test_advanced_default_urls_not_stored(
 ) -> None:
     """The hosts left as shown (a trailing slash aside) are EKM's: nothing stored."""
     form = await _cloud_form(hass, advanced=True)
-    assert _url_suggested(form, CONF_API_URL) == ekm_hosts
+    assert url_suggested_value(form, CONF_API_URL) == ekm_hosts
     result = await hass.config_entries.flow.async_configure(
         form["flow_id"],
-        {CONF_API_KEY: push_server.keys.account, **_urls(ekm_hosts + "/", ekm_hosts)},
+        {CONF_API_KEY: push_server.keys.account, **url_section(ekm_hosts + "/", ekm_hosts)},
     )
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V4]})
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -199,13 +197,11 @@ async def test_advanced_default_urls_not_stored(
 
 
 async def test_bad_urls(hass: HomeAssistant, push_server: PushServer) -> None:
-    form = await _cloud_form(hass, advanced=True)
-    result = await hass.config_entries.flow.async_configure(
-        form["flow_id"],
-        {CONF_API_KEY: push_server.keys.account, **_urls("http://[]", "ftp://x")},
+    result = await _send_key(
+        hass, push_server.keys.account, advanced=True, **url_section("http://[]", "ftp://x")
     )
     assert result["errors"] == {"base": "invalid_url"}
-    assert _url_suggested(dict(result), CONF_SUMMARY_URL) == "ftp://x"  # typed values stay
+    assert url_suggested_value(dict(result), CONF_SUMMARY_URL) == "ftp://x"  # typed values stay
     assert push_server.log == []
 
 
@@ -214,9 +210,8 @@ async def test_urls_with_spaces_or_credentials(
     hass: HomeAssistant, push_server: PushServer, url: str
 ) -> None:
     """Before: accepted, then the library refused the URL (a ValueError ended as `unknown`)."""
-    form = await _cloud_form(hass, advanced=True)
-    result = await hass.config_entries.flow.async_configure(
-        form["flow_id"], {CONF_API_KEY: push_server.keys.account, **_urls(url, push_server.url)}
+    result = await _send_key(
+        hass, push_server.keys.account, advanced=True, **url_section(url, push_server.url)
     )
     assert result["errors"] == {"base": "invalid_url"}
     assert push_server.log == []
@@ -226,11 +221,12 @@ async def test_url_the_library_refuses(
     hass: HomeAssistant, push_server: PushServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A URL the form lets through but the library refuses (ValueError) is `invalid_url` too."""
-    monkeypatch.setattr(config_flow, "valid_base_url", lambda text: True)
-    form = await _cloud_form(hass, advanced=True)
-    result = await hass.config_entries.flow.async_configure(
-        form["flow_id"],
-        {CONF_API_KEY: push_server.keys.account, **_urls("http://user:pw@127.0.0.1/", push_server.url)},
+    monkeypatch.setattr(flow_cloud, "valid_base_url", lambda text: True)
+    result = await _send_key(
+        hass,
+        push_server.keys.account,
+        advanced=True,
+        **url_section("http://user:pw@127.0.0.1/", push_server.url),
     )
     assert result["errors"] == {"base": "invalid_url"}
 
@@ -252,10 +248,7 @@ async def test_json_that_is_not_an_account_answer(
     await site.start()
     url = f"http://127.0.0.1:{runner.addresses[0][1]}"
     try:
-        form = await _cloud_form(hass, advanced=True)
-        result = await hass.config_entries.flow.async_configure(
-            form["flow_id"], {CONF_API_KEY: "k" * 20, **_urls(url, url)}
-        )
+        result = await _send_key(hass, "k" * 20, advanced=True, **url_section(url, url))
     finally:
         await runner.cleanup()
     assert result["errors"] == {"base": error}
@@ -291,39 +284,27 @@ async def test_server_failing_is_cannot_connect(
     hass: HomeAssistant, push_server: PushServer, ekm_hosts: str, fault: Fault
 ) -> None:
     push_server.inject(fault)
-    form = await _cloud_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        form["flow_id"], {CONF_API_KEY: push_server.keys.account}
-    )
+    result = await _send_key(hass, push_server.keys.account)
     assert result["errors"] == {"base": "cannot_connect"}
     assert len(push_server.log) == 1  # one try: the user submits again
 
 
 async def test_server_down_is_cannot_connect(hass: HomeAssistant, push_server: PushServer) -> None:
     down = await closed_port_url()
-    form = await _cloud_form(hass, advanced=True)
-    result = await hass.config_entries.flow.async_configure(
-        form["flow_id"], {CONF_API_KEY: push_server.keys.account, **_urls(down, down)}
-    )
+    result = await _send_key(hass, push_server.keys.account, advanced=True, **url_section(down, down))
     assert result["errors"] == {"base": "cannot_connect"}
 
 
 async def test_key_seeing_no_meters(hass: HomeAssistant, push_server: PushServer, ekm_hosts: str) -> None:
     push_server.remove_meter(V4)
     push_server.remove_meter(V3)
-    form = await _cloud_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        form["flow_id"], {CONF_API_KEY: push_server.keys.account}
-    )
+    result = await _send_key(hass, push_server.keys.account)
     assert result["errors"] == {"base": "no_meters_found"}
 
 
 async def test_same_key_twice_aborts(hass: HomeAssistant, push_server: PushServer, ekm_hosts: str) -> None:
-    _cloud_entry(push_server.keys.account, [V4]).add_to_hass(hass)
-    form = await _cloud_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        form["flow_id"], {CONF_API_KEY: push_server.keys.account}
-    )
+    cloud_entry_of(push_server.keys.account, [V4]).add_to_hass(hass)
+    result = await _send_key(hass, push_server.keys.account)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
     assert push_server.log == []
@@ -335,183 +316,31 @@ async def test_meters_of_other_entries(hass: HomeAssistant, push_server: PushSer
         domain=DOMAIN, title="RS-485 bus", data=entry_data("/dev/x", **{CONF_METERS: {V3: "v3"}})
     )
     bus.add_to_hass(hass)
-    form = await _cloud_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        form["flow_id"], {CONF_API_KEY: push_server.keys.account}
-    )
-    assert _suggested(dict(result), CONF_METERS) == [V4]
+    result = await _send_key(hass, push_server.keys.account)
+    assert suggested_value(dict(result), CONF_METERS) == [V4]
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: []})
     assert result["errors"] == {CONF_METERS: "no_meters_selected"}
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V3, V4]})
     assert result["errors"] == {CONF_METERS: "meter_configured"}
     assert result["description_placeholders"]["meters"] == V3
     assert result["description_placeholders"]["entry"] == "RS-485 bus"
-    assert _suggested(dict(result), CONF_METERS) == [V3, V4]
+    assert suggested_value(dict(result), CONF_METERS) == [V3, V4]
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V4]})
     assert result["type"] is FlowResultType.CREATE_ENTRY
-
-
-# --- reauth ---------------------------------------------------------------------------
-
-
-async def test_reauth_with_a_new_key(hass: HomeAssistant, push_server: PushServer) -> None:
-    """A key of the same account replaces the old one; token kept, unique_id follows the key."""
-    old = "revoked-key-0123456789"
-    entry = _cloud_entry(
-        old,
-        [V4, V3],
-        **{CONF_API_TOKEN: API_TOKEN, CONF_API_URL: push_server.url, CONF_SUMMARY_URL: push_server.url},
-    )
-    entry.add_to_hass(hass)
-    result = await entry.start_reauth_flow(hass)
-    assert result["step_id"] == "reauth_cloud"
-    assert _fields(dict(result)) == [CONF_API_KEY, CONF_API_TOKEN]
-    assert result["description_placeholders"] == {"name": "EKM Push account"}
-
-    # An empty key keeps the stored one, which EKM still refuses.
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_API_KEY: " "})
-    assert result["errors"] == {"base": "invalid_auth"}
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: "still-wrong-key"}
-    )
-    assert result["errors"] == {"base": "invalid_auth"}
-
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: push_server.keys.gateways[GATEWAY]}
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reauth_successful"
-    assert entry.data == {
-        CONF_CONNECTION: CONNECTION_CLOUD,
-        CONF_API_KEY: push_server.keys.gateways[GATEWAY],
-        CONF_API_TOKEN: API_TOKEN,
-        CONF_API_URL: push_server.url,
-        CONF_SUMMARY_URL: push_server.url,
-        CONF_METERS: [V4, V3],
-    }
-    assert entry.unique_id == cloud_unique_id(push_server.keys.gateways[GATEWAY])
-
-
-async def test_reauth_with_a_key_of_another_account(hass: HomeAssistant, push_server: PushServer) -> None:
-    """A key that sees none of the entry's meters is another account's."""
-    entry = _cloud_entry(
-        "old-key", [V3], **{CONF_API_URL: push_server.url, CONF_SUMMARY_URL: push_server.url}
-    )
-    entry.add_to_hass(hass)
-    result = await entry.start_reauth_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: push_server.keys.meters[V4]}
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "wrong_account"
-    assert entry.data[CONF_API_KEY] == "old-key"
-
-
-async def test_reauth_with_the_key_of_another_entry(hass: HomeAssistant, push_server: PushServer) -> None:
-    urls = {CONF_API_URL: push_server.url, CONF_SUMMARY_URL: push_server.url}
-    _cloud_entry(push_server.keys.account, [V4], **urls).add_to_hass(hass)
-    entry = _cloud_entry("old-key", [V3], **urls)
-    entry.add_to_hass(hass)
-    result = await entry.start_reauth_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: push_server.keys.account}
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "already_configured"
-
-
-# --- reconfigure ------------------------------------------------------------------------
-
-
-async def _reconfigure(
-    hass: HomeAssistant, entry: MockConfigEntry, *, advanced: bool = False
-) -> dict[str, Any]:
-    context = {"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id, "show_advanced_options": advanced}
-    result = await hass.config_entries.flow.async_init(DOMAIN, context=context)
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "reconfigure_cloud"
-    return dict(result)
-
-
-async def test_reconfigure_meters_keeping_the_key(hass: HomeAssistant, push_server: PushServer) -> None:
-    """Empty key and token fields keep both; the meters step starts from the entry's meters."""
-    urls = {CONF_API_URL: push_server.url, CONF_SUMMARY_URL: push_server.url}
-    entry = _cloud_entry(push_server.keys.account, [V4], **{CONF_API_TOKEN: API_TOKEN, **urls})
-    entry.add_to_hass(hass)
-    form = await _reconfigure(hass, entry)
-    assert _fields(form) == BASIC_FIELDS
-    result = await hass.config_entries.flow.async_configure(form["flow_id"], {})
-    assert result["step_id"] == "meters"
-    assert _suggested(dict(result), CONF_METERS) == [V4]
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V3, V4]})
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "reconfigure_successful"
-    assert entry.data == {
-        CONF_CONNECTION: CONNECTION_CLOUD,
-        CONF_API_KEY: push_server.keys.account,
-        CONF_API_TOKEN: API_TOKEN,
-        **urls,
-        CONF_METERS: [V3, V4],
-    }
-    assert entry.unique_id == cloud_unique_id(push_server.keys.account)
-
-
-async def test_reconfigure_new_key_and_urls(
-    hass: HomeAssistant, push_server: PushServer, ekm_hosts: str
-) -> None:
-    """Advanced mode: the URLs set back to EKM's are no longer stored; the new key moves the unique_id."""
-    entry = _cloud_entry(
-        "old-key", [V4], **{CONF_API_URL: "http://old.example", CONF_SUMMARY_URL: "http://old.example"}
-    )
-    entry.add_to_hass(hass)
-    form = await _reconfigure(hass, entry, advanced=True)
-    assert _url_suggested(form, CONF_API_URL) == "http://old.example"
-    result = await hass.config_entries.flow.async_configure(form["flow_id"], _urls("old.example", ekm_hosts))
-    assert result["errors"] == {"base": "invalid_url"}
-    result = await hass.config_entries.flow.async_configure(
-        form["flow_id"],
-        {CONF_API_KEY: "bad-key", **_urls(ekm_hosts, ekm_hosts)},
-    )
-    assert result["errors"] == {"base": "invalid_auth"}
-    result = await hass.config_entries.flow.async_configure(
-        form["flow_id"],
-        {CONF_API_KEY: push_server.keys.gateways[GATEWAY], **_urls(ekm_hosts, ekm_hosts)},
-    )
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V4]})
-    assert result["reason"] == "reconfigure_successful"
-    assert entry.data == {
-        CONF_CONNECTION: CONNECTION_CLOUD,
-        CONF_API_KEY: push_server.keys.gateways[GATEWAY],
-        CONF_METERS: [V4],
-    }
-    assert entry.unique_id == cloud_unique_id(push_server.keys.gateways[GATEWAY])
-
-
-async def test_reconfigure_to_another_account_aborts(hass: HomeAssistant, push_server: PushServer) -> None:
-    entry = _cloud_entry(
-        "old-key", [V3], **{CONF_API_URL: push_server.url, CONF_SUMMARY_URL: push_server.url}
-    )
-    entry.add_to_hass(hass)
-    form = await _reconfigure(hass, entry)
-    result = await hass.config_entries.flow.async_configure(
-        form["flow_id"], {CONF_API_KEY: push_server.keys.meters[V4]}
-    )
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "wrong_account"
 
 
 # --- options --------------------------------------------------------------------------------
 
 
 async def test_options(hass: HomeAssistant) -> None:
-    entry = _cloud_entry("some-key", [V4])
+    entry = cloud_entry_of("some-key", [V4])
     entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["step_id"] == "cloud"
-    assert _fields(dict(result)) == [CONF_SCAN_INTERVAL, CONF_STALE_AFTER, CONF_HISTORY_DAYS]
-    assert _suggested(dict(result), CONF_SCAN_INTERVAL) == 60
-    assert _suggested(dict(result), CONF_STALE_AFTER) == 600
-    assert _suggested(dict(result), CONF_HISTORY_DAYS) == 365
+    assert form_fields(dict(result)) == [CONF_SCAN_INTERVAL, CONF_STALE_AFTER, CONF_HISTORY_DAYS]
+    assert suggested_value(dict(result), CONF_SCAN_INTERVAL) == 60
+    assert suggested_value(dict(result), CONF_STALE_AFTER) == 600
+    assert suggested_value(dict(result), CONF_HISTORY_DAYS) == 365
     with pytest.raises(InvalidData):  # EKM's cloud is not polled more often than every 15 s
         await hass.config_entries.options.async_configure(
             result["flow_id"], {CONF_SCAN_INTERVAL: 5, CONF_STALE_AFTER: 600, CONF_HISTORY_DAYS: 0}
@@ -523,4 +352,4 @@ async def test_options(hass: HomeAssistant) -> None:
     assert entry.options == {CONF_SCAN_INTERVAL: 30, CONF_STALE_AFTER: 900, CONF_HISTORY_DAYS: 0}
 
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert _suggested(dict(result), CONF_SCAN_INTERVAL) == 30
+    assert suggested_value(dict(result), CONF_SCAN_INTERVAL) == 30

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_DHCP, SOURCE_USER
+from homeassistant.config_entries import SOURCE_DHCP
 from homeassistant.const import CONF_API_KEY, CONF_HOST
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
@@ -16,7 +16,7 @@ from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.ekm import config_flow
+from custom_components.ekm import flow_push3
 from custom_components.ekm.aioekm.simulator.fleet import make_meter
 from custom_components.ekm.aioekm.simulator.push import PushServer
 from custom_components.ekm.aioekm.simulator.push.faults import HTML_PAGE, Fault
@@ -35,6 +35,7 @@ from custom_components.ekm.flow_push import parse_host
 from . import push_support
 from .conftest import V3, V4, entry_data
 from .push_support import GATEWAY, closed_port_url, push3_host
+from .test_config_flow import menu_form
 
 # The fake server's fixtures, used by name.
 loopback_http = push_support.loopback_http
@@ -48,12 +49,25 @@ MAC_COLONS = "40:16:fa:10:00:00"
 
 
 async def _push3_form(hass: HomeAssistant) -> dict[str, Any]:
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "push3"})
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "push3"
-    assert result["errors"] == {}
+    return await menu_form(hass, "push3")
+
+
+async def _send_gateway(hass: HomeAssistant, host: str, key: str) -> dict[str, Any]:
+    """A new flow's Push3 form, sent with `host` and `key`: the result."""
+    form = await _push3_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        form["flow_id"], {CONF_HOST: host, CONF_API_KEY: key}
+    )
     return dict(result)
+
+
+async def _key_refused_then_taken(hass: HomeAssistant, flow_id: str, key: str) -> dict[str, Any]:
+    """A form that asks only the key: an empty one, then a wrong one, are refused; then `key` is sent."""
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_API_KEY: " "})
+    assert result["errors"] == {CONF_API_KEY: "no_key"}
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_API_KEY: "still-wrong"})
+    assert result["errors"] == {"base": "invalid_auth"}
+    return dict(await hass.config_entries.flow.async_configure(flow_id, {CONF_API_KEY: key}))
 
 
 def _push3_entry(host: str, key: str, *, mac: str | None = None) -> MockConfigEntry:
@@ -71,7 +85,7 @@ def _dhcp(ip: str = "127.0.0.1", mac: str = GATEWAY) -> DhcpServiceInfo:
 def discovery_port(push3_gateway: Push3Gateway, monkeypatch: pytest.MonkeyPatch) -> int:
     """Discovered gateways are asked on the fake gateway's port instead of 80."""
     port = int(push3_gateway.url.rsplit(":", 1)[1])
-    monkeypatch.setattr(config_flow, "DISCOVERY_PORT", port)
+    monkeypatch.setattr(flow_push3, "DISCOVERY_PORT", port)
     return port
 
 
@@ -115,10 +129,7 @@ def test_parse_host_takes_a_pasted_url() -> None:
 
 async def test_hostile_host_is_an_invalid_host(hass: HomeAssistant, caplog: pytest.LogCaptureFixture) -> None:
     """Before: `_x_:99` reached the HTTP client and ended as `unknown` with an ERROR log."""
-    form = await _push3_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        form["flow_id"], {CONF_HOST: "_x_:99", CONF_API_KEY: "key"}
-    )
+    result = await _send_gateway(hass, "_x_:99", "key")
     assert result["errors"] == {CONF_HOST: "invalid_host"}
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
@@ -126,11 +137,8 @@ async def test_hostile_host_is_an_invalid_host(hass: HomeAssistant, caplog: pyte
 async def test_user_flow_creates_entry(hass: HomeAssistant, push3_gateway: Push3Gateway) -> None:
     """The gateway is read with its key; without a known MAC the host names the entry."""
     _push3_entry("192.0.2.9", "other-key").add_to_hass(hass)  # another gateway
-    form = await _push3_form(hass)
     host = push3_host(push3_gateway)
-    result = await hass.config_entries.flow.async_configure(
-        form["flow_id"], {CONF_HOST: f" http://{host}/ ", CONF_API_KEY: push3_gateway.key}
-    )
+    result = await _send_gateway(hass, f" http://{host}/ ", push3_gateway.key)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == f"Push3 {host}"
     assert result["data"] == {
@@ -187,10 +195,7 @@ async def test_user_flow_errors_then_recover(
 async def test_same_gateway_twice_aborts(hass: HomeAssistant, push3_gateway: Push3Gateway) -> None:
     host = push3_host(push3_gateway)
     _push3_entry(host, push3_gateway.key, mac=GATEWAY).add_to_hass(hass)
-    form = await _push3_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        form["flow_id"], {CONF_HOST: f"http://{host}", CONF_API_KEY: push3_gateway.key}
-    )
+    result = await _send_gateway(hass, f"http://{host}", push3_gateway.key)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
     assert push3_gateway.log == []
@@ -204,10 +209,7 @@ async def test_same_gateway_under_another_spelling_aborts(
     host = push3_host(push3_gateway)
     port = host.rsplit(":", 1)[1]
     _push3_entry(host, push3_gateway.key).add_to_hass(hass)
-    form = await _push3_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        form["flow_id"], {CONF_HOST: f"{spelling}:{port}", CONF_API_KEY: push3_gateway.key}
-    )
+    result = await _send_gateway(hass, f"{spelling}:{port}", push3_gateway.key)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
     assert push3_gateway.log == []
@@ -218,10 +220,7 @@ async def test_same_name_on_another_port_is_another_gateway(
 ) -> None:
     host = push3_host(push3_gateway)
     _push3_entry("localhost:1", push3_gateway.key).add_to_hass(hass)
-    form = await _push3_form(hass)
-    result = await hass.config_entries.flow.async_configure(
-        form["flow_id"], {CONF_HOST: host, CONF_API_KEY: push3_gateway.key}
-    )
+    result = await _send_gateway(hass, host, push3_gateway.key)
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
@@ -256,13 +255,7 @@ async def test_dhcp_discovers_a_new_gateway(
     flow = hass.config_entries.flow.async_get(result["flow_id"])
     assert flow["context"]["title_placeholders"] == {"name": f"Push3 {MAC_COLONS}"}
 
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_API_KEY: ""})
-    assert result["errors"] == {CONF_API_KEY: "no_key"}
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_API_KEY: "wrong"})
-    assert result["errors"] == {"base": "invalid_auth"}
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: push3_gateway.key}
-    )
+    result = await _key_refused_then_taken(hass, result["flow_id"], push3_gateway.key)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == f"Push3 {MAC_COLONS}"
     assert result["data"] == {
@@ -277,7 +270,7 @@ async def test_dhcp_discovers_a_new_gateway(
 
 async def test_dhcp_on_the_http_port(hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch) -> None:
     """A real gateway answers on port 80: the host is the bare address."""
-    monkeypatch.setattr(config_flow, "DISCOVERY_PORT", 80)
+    monkeypatch.setattr(flow_push3, "DISCOVERY_PORT", 80)
     result = await hass.config_entries.flow.async_init(
         DOMAIN, context={"source": SOURCE_DHCP}, data=_dhcp(ip="192.168.1.20")
     )
@@ -336,13 +329,7 @@ async def test_reauth(hass: HomeAssistant, push3_gateway: Push3Gateway) -> None:
     result = await entry.start_reauth_flow(hass)
     assert result["step_id"] == "reauth_push3"
     assert result["description_placeholders"]["host"] == host
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_API_KEY: " "})
-    assert result["errors"] == {CONF_API_KEY: "no_key"}
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_API_KEY: "still-wrong"})
-    assert result["errors"] == {"base": "invalid_auth"}
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: push3_gateway.key}
-    )
+    result = await _key_refused_then_taken(hass, result["flow_id"], push3_gateway.key)
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
     assert entry.data[CONF_API_KEY] == push3_gateway.key

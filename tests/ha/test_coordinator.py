@@ -69,7 +69,7 @@ async def test_one_silent_meter(
     assert set(v3.values()) == {STATE_UNAVAILABLE}
     assert v4.pop("communicating") == STATE_ON
     assert STATE_UNAVAILABLE not in v4.values()
-    assert loaded_entry.runtime_data.failures == {V3: "timeout"}
+    assert loaded_entry.runtime_data.coordinator.failures == {V3: "timeout"}
     assert _logged(caplog, f"Meter {V3} is unavailable (timeout)") == 1
 
     simulator.faults.silent_meters.clear()
@@ -96,7 +96,7 @@ async def test_bus_lost_and_back(
     await _poll(hass)
     await _poll(hass)
     assert _logged(caplog, f"The RS-485 bus {loaded_entry.data['port']} is unavailable") == 1
-    coordinator = loaded_entry.runtime_data
+    coordinator = loaded_entry.runtime_data.coordinator
     assert not coordinator.last_update_success
     for address in (V4, V3):
         states = _states(hass, loaded_entry, address)
@@ -132,7 +132,7 @@ async def test_corrupted_frames_never_published(
                 assert (state == value) if isinstance(value, str) else (float(state) == value), name
                 checked += 1
     assert checked > 20  # some polls did get through
-    assert loaded_entry.runtime_data.bus.stats(V4).crc_errors > 0
+    assert loaded_entry.runtime_data.coordinator.bus.stats(V4).crc_errors > 0
 
 
 async def test_all_frames_corrupted(
@@ -141,7 +141,7 @@ async def test_all_frames_corrupted(
     """Nothing valid arrives: nothing is published, the meters are unavailable for CRC errors."""
     simulator.faults.crc_error_rate = 1.0
     await _poll(hass)
-    coordinator = loaded_entry.runtime_data
+    coordinator = loaded_entry.runtime_data.coordinator
     assert not coordinator.last_update_success
     assert coordinator.failures == {V4: "crc", V3: "crc"}
     states = _states(hass, loaded_entry, V4)
@@ -161,7 +161,7 @@ async def test_energy_never_goes_down(
         assert float(_states(hass, loaded_entry, V4)["kWh_Tot"]) == before
     await _poll(hass)
     assert float(_states(hass, loaded_entry, V4)["kWh_Tot"]) == meter.values(FROZEN_T)["kWh_Tot"]
-    assert loaded_entry.runtime_data.diagnostics()["held_values"][V4] > 0
+    assert loaded_entry.runtime_data.coordinator.diagnostics()["held_values"][V4] > 0
 
 
 async def test_b_frame_every_nth_cycle(

@@ -86,7 +86,7 @@ async def test_tables_of_each_meter(
     assert {r.register for r in simulator.log if r.kind == "table"} >= {"0070", "0071", "00B0"}
     # Each session opens in the meter's known protocol: no v4 read of the v3 meter timing out.
     assert [r.layout.value for r in simulator.log if r.kind == "read" and r.layout] == ["v4a", "v3"]
-    assert loaded_entry.runtime_data.bus.stats(V3).timeouts == 0
+    assert loaded_entry.runtime_data.coordinator.bus.stats(V3).timeouts == 0
 
 
 async def test_after_set_tariff_schedule(

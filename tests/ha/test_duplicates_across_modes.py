@@ -7,17 +7,23 @@ from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
-from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.ekm import cloud_coordinator, config_flow
+from custom_components.ekm import cloud_coordinator, flow_cloud as config_flow  # reads the URL defaults
 from custom_components.ekm.aioekm.simulator.push import PushServer
 from custom_components.ekm.const import CONF_METERS, DOMAIN
 
-from . import push_support
-from .conftest import V3, V4
-from .ownership_support import collisions, has_device, take_out, unique_ids
+from . import ownership_support, push_support
+from .conftest import V3, V4, unique_ids
+from .ownership_support import (
+    bus_then_push3,
+    has_device,
+    refused_bus,
+    start,
+    take_out,
+    v4_taken_by_a_later_cloud_entry,
+)
 from .push_support import GATEWAY, add_cloud_entry, poll, set_up
 
 live_clock = push_support.live_clock
@@ -25,6 +31,15 @@ loopback_http = push_support.loopback_http
 push_server = push_support.push_server
 push3_gateway = push_support.push3_gateway
 push3_entry = push_support.push3_entry
+no_collisions = ownership_support.no_collisions  # checked after every test here
+
+
+def assert_entities_of(
+    hass: HomeAssistant, owner: MockConfigEntry, other: MockConfigEntry, *meters: str
+) -> None:
+    """`owner` has each meter's kWh_Tot sensor; `other` has no entity of any of them."""
+    assert {f"{address}_kWh_Tot" for address in meters} <= unique_ids(hass, owner)
+    assert not any(uid.startswith(meters) for uid in unique_ids(hass, other))
 
 
 async def test_push3_entry_records_its_meters(hass: HomeAssistant, push3_entry: MockConfigEntry) -> None:
@@ -37,7 +52,6 @@ async def test_cloud_entry_after_push3(
     hass: HomeAssistant,
     push_server: PushServer,
     push3_entry: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A cloud entry added after the Push3 entry of the same gateway leaves its meters (and the
     gateway's Connected sensor) to the Push3 entry: no unique ID collides."""
@@ -46,7 +60,6 @@ async def test_cloud_entry_after_push3(
     await set_up(hass, cloud)
     await poll(hass)
     assert cloud.state is ConfigEntryState.LOADED
-    assert collisions(caplog) == []
     assert not any(uid.startswith((V3, V4, GATEWAY)) for uid in unique_ids(hass, cloud))
     assert f"{V4}_kWh_Tot" in unique_ids(hass, push3_entry)
     assert f"{GATEWAY}_connected" in unique_ids(hass, push3_entry)
@@ -56,7 +69,6 @@ async def test_push3_entry_after_cloud(
     hass: HomeAssistant,
     push_server: PushServer,
     push3_entry: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The other way round: the gateway's Connected sensor stays the cloud entry's."""
     push3 = await take_out(hass, push3_entry)
@@ -65,7 +77,6 @@ async def test_push3_entry_after_cloud(
     push3.add_to_hass(hass)
     await set_up(hass, push3)
     await poll(hass)
-    assert collisions(caplog) == []
     assert f"{GATEWAY}_connected" in unique_ids(hass, cloud)
     assert not any(uid.startswith((V3, V4, GATEWAY)) for uid in unique_ids(hass, push3))
 
@@ -75,16 +86,9 @@ async def test_bus_entry_after_push3(
     push_server: PushServer,
     push3_entry: MockConfigEntry,
     entry: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """An RS-485 entry whose meters the Push3 entry reads sets up nothing, and says where they are."""
-    bus = await take_out(hass, entry)
-    await set_up(hass, push3_entry)
-    bus.add_to_hass(hass)
-    await hass.config_entries.async_setup(bus.entry_id)
-    await hass.async_block_till_done()
-    assert bus.state is ConfigEntryState.SETUP_ERROR
-    assert collisions(caplog) == []
+    bus = await refused_bus(hass, entry, push3_entry)
     assert unique_ids(hass, bus) == set()
 
 
@@ -116,7 +120,6 @@ async def test_the_first_entry_keeps_its_meters_when_a_migration_moves_it(
     push_server: PushServer,
     push3_entry: MockConfigEntry,
     entry: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A bus entry made first, at minor version 1, and a Push3 entry of a gateway that serves the
     same meters, set up together as Home Assistant starts: the bus keeps its meters.
@@ -124,21 +127,17 @@ async def test_the_first_entry_keeps_its_meters_when_a_migration_moves_it(
     The migration changes the bus entry's unique_id, and HA then moves it to the end of the
     domain's entries: ownership must follow the order the entries were made in.
     """
-    push3 = await take_out(hass, push3_entry)
     # 1.1 named the bus after its port.
-    old_bus = await take_out(hass, entry, unique_id=entry.data["port"], minor_version=1)
-    old_bus.add_to_hass(hass)
-    push3.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
+    old_bus, push3 = await bus_then_push3(
+        hass, entry, push3_entry, unique_id=entry.data["port"], minor_version=1
+    )
+    await start(hass)
     await poll(hass)
     assert old_bus.minor_version == 2
     assert [e.entry_id for e in hass.config_entries.async_entries(DOMAIN)][-1] == old_bus.entry_id
     assert old_bus.state is ConfigEntryState.LOADED
     assert push3.state is ConfigEntryState.LOADED
-    assert collisions(caplog) == []
-    assert {f"{V4}_kWh_Tot", f"{V3}_kWh_Tot"} <= unique_ids(hass, old_bus)
-    assert not any(uid.startswith((V3, V4)) for uid in unique_ids(hass, push3))
+    assert_entities_of(hass, old_bus, push3, V3, V4)
     assert push3.data[CONF_METERS] == {}
     registry = dr.async_get(hass)
     for address in (V3, V4):  # one device, of the bus only (older HA lets two entries share it)
@@ -150,23 +149,13 @@ async def test_a_meter_that_starts_answering_joins_no_second_entry(
     hass: HomeAssistant,
     push_server: PushServer,
     push3_entry: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A meter the Push3 gateway starts to answer for while a later entry already reads it stays
     with that entry; one that nobody reads joins the gateway's entry."""
-    push_server.hidden.update({V3, V4})  # the gateway does not answer for them yet
-    await set_up(hass, push3_entry)
-    cloud = add_cloud_entry(hass, push_server, **{CONF_METERS: [V4]})
-    push_server.hidden.discard(V4)
-    await set_up(hass, cloud)
-    assert f"{V4}_kWh_Tot" in unique_ids(hass, cloud)
-    push_server.hidden.discard(V3)
-    await poll(hass)
-    assert collisions(caplog) == []
+    cloud = await v4_taken_by_a_later_cloud_entry(hass, push_server, push3_entry)
     assert push3_entry.data[CONF_METERS] == {V3: "v3"}
     assert f"{V3}_kWh_Tot" in unique_ids(hass, push3_entry)
-    assert not any(uid.startswith(V4) for uid in unique_ids(hass, push3_entry))
-    assert f"{V4}_kWh_Tot" in unique_ids(hass, cloud)
+    assert_entities_of(hass, cloud, push3_entry, V4)
 
 
 async def test_a_meter_new_to_the_account_joins_no_second_entry(
@@ -174,7 +163,6 @@ async def test_a_meter_new_to_the_account_joins_no_second_entry(
     push_server: PushServer,
     push3_entry: MockConfigEntry,
     monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A meter that appears on the cloud entry's account while a later Push3 entry already reads
     it stays with the Push3 entry."""
@@ -190,17 +178,14 @@ async def test_a_meter_new_to_the_account_joins_no_second_entry(
     assert f"{V4}_kWh_Tot" in unique_ids(hass, push3)
     await poll(hass)
     await poll(hass)
-    assert collisions(caplog) == []
-    assert V4 not in cloud.runtime_data.meters
-    assert not any(uid.startswith(V4) for uid in unique_ids(hass, cloud))
-    assert f"{V4}_kWh_Tot" in unique_ids(hass, push3)
+    assert V4 not in cloud.runtime_data.coordinator.meters
+    assert_entities_of(hass, push3, cloud, V4)
 
 
 async def test_push3_and_cloud_entries_started_together(
     hass: HomeAssistant,
     push_server: PushServer,
     push3_entry: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A Push3 entry as its flow makes it (its meters in its data) and a cloud entry made after it
     for the same meters, both set up as Home Assistant starts: the meters stay with the Push3 entry,
@@ -208,9 +193,6 @@ async def test_push3_and_cloud_entries_started_together(
     push3 = await take_out(hass, push3_entry, data={**push3_entry.data, CONF_METERS: {V3: "v3", V4: "v4"}})
     push3.add_to_hass(hass)
     cloud = add_cloud_entry(hass, push_server)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
+    await start(hass)
     await poll(hass)
-    assert collisions(caplog) == []
-    assert {f"{V3}_kWh_Tot", f"{V4}_kWh_Tot"} <= unique_ids(hass, push3)
-    assert not any(uid.startswith((V3, V4)) for uid in unique_ids(hass, cloud))
+    assert_entities_of(hass, push3, cloud, V3, V4)

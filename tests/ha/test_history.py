@@ -8,7 +8,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from homeassistant.components.recorder.core import Recorder
 from homeassistant.components.recorder.statistics import list_statistic_ids, statistics_during_period
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
@@ -19,35 +18,26 @@ from pytest_homeassistant_custom_component.components.recorder.common import asy
 
 from custom_components.ekm import history
 from custom_components.ekm.aioekm.push.history_plan import plan_windows
-from custom_components.ekm.aioekm.simulator import Fleet, ManualClock
+from custom_components.ekm.aioekm.simulator import ManualClock
 from custom_components.ekm.aioekm.simulator.fleet import EPOCH, VirtualMeter
 from custom_components.ekm.aioekm.simulator.push import Fault, PushServer
 from custom_components.ekm.const import CONF_HISTORY_DAYS, CONF_METERS, DOMAIN
 from custom_components.ekm.diagnostics import async_get_config_entry_diagnostics
 
-from . import push_support
+from .. import history_support
+from ..history_support import register
+from . import push_support, statistics_support
 from .conftest import V3, V4
+from .statistics_support import rows_of, start_of
 
 loopback_http = push_support.loopback_http
 push_server = push_support.push_server
+exporting = history_support.exporting
+auto_enable_custom_integrations = statistics_support.auto_enable_custom_integrations
 
 HOUR = timedelta(hours=1)
 FIRST = datetime.fromtimestamp(EPOCH, UTC)  # the fleet's first report
 NY = ZoneInfo("America/New_York")
-
-
-def register(meter: VirtualMeter, name: str, when: datetime) -> float:
-    """A register as the simulated meter shows it at `when`."""
-    values = meter.values(when.timestamp())
-    total, reverse = values["kWh_Tot"], values["Rev_kWh_Tot"]
-    assert isinstance(total, float) and isinstance(reverse, float)
-    if name == "Fwd_kWh_Tot":
-        return total - reverse
-    if name == "Net_kWh_Tot":
-        return total - 2 * reverse
-    value = values[name]
-    assert isinstance(value, (int, float))
-    return float(value)
 
 
 class Clock:
@@ -64,11 +54,6 @@ class Clock:
         self._clock.t = when.timestamp()
 
 
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(recorder_mock: Recorder, enable_custom_integrations: None) -> None:
-    """The recorder before hass (phcc's rule), then the integration (conftest's fixture of this name)."""
-
-
 @pytest.fixture
 def now(clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> Clock:
     # Windows of 23 hours: the fake server, in the test's event loop, renders a page quickly.
@@ -76,14 +61,6 @@ def now(clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> Clock:
     result = Clock(clock, monkeypatch)
     result.set(FIRST + timedelta(days=4, minutes=40))
     return result
-
-
-@pytest.fixture
-def exporting(fleet: Fleet) -> VirtualMeter:
-    """V4 with its second line exporting, so export and net move too."""
-    meter = fleet.meters[V4]
-    meter.lines[1].reverse = True
-    return meter
 
 
 def add_entry(
@@ -101,32 +78,33 @@ async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     await async_wait_recording_done(hass)
 
 
+async def imported_entry(
+    hass: HomeAssistant, server: PushServer, days: int = 365, meters: list[str] | None = None
+) -> MockConfigEntry:
+    """A cloud entry that imports `days` of history (of `meters`, if given), set up: its import done."""
+    entry = add_entry(hass, server, days, meters)
+    await set_up(hass, entry)
+    return entry
+
+
+async def import_history(hass: HomeAssistant, entry_id: str, start: str, end: str) -> Any:
+    """The import_history action for `entry_id`, from `start` to `end` (ISO 8601): its response."""
+    return await hass.services.async_call(
+        DOMAIN,
+        "import_history",
+        {"config_entry_id": entry_id, "start": start, "end": end},
+        blocking=True,
+        return_response=True,
+    )
+
+
 async def unload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
 
 
-async def hourly(hass: HomeAssistant, sid: str, types: set[Any] | None = None) -> list[dict[str, Any]]:
-    """Every hourly row of one statistic, oldest first."""
-    found = await get_instance(hass).async_add_executor_job(
-        statistics_during_period,
-        hass,
-        datetime(2020, 1, 1, tzinfo=UTC),
-        None,
-        {sid},
-        "hour",
-        None,
-        types or {"state", "sum"},
-    )
-    return [dict(row) for row in found.get(sid, [])]
-
-
 def sid(address: str, key: str) -> str:
     return f"{DOMAIN}:{address}_{key}"
-
-
-def start_of(row: dict[str, Any]) -> datetime:
-    return datetime.fromtimestamp(row["start"], UTC)
 
 
 def assert_follows(
@@ -161,9 +139,8 @@ async def test_backfill_from_the_first_report(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A year asked, the meters first reported 4 days ago: every hour since then, sums = register changes."""
-    entry = add_entry(hass, push_server)
     caplog.set_level(logging.INFO, logger="custom_components.ekm")
-    await set_up(hass, entry)
+    entry = await imported_entry(hass, push_server)
     logged = [r.getMessage() for r in caplog.records if r.name == "custom_components.ekm"]
     assert any(m.startswith("History import: 2 meters, ") for m in logged), logged
     assert any(m.startswith("History import: 50% (") for m in logged), logged
@@ -171,7 +148,7 @@ async def test_backfill_from_the_first_report(
     last = datetime(2026, 1, 5, tzinfo=UTC) - HOUR  # 00:40 now: the hour 23:00-24:00 is the last whole one
     for address, meter in ((V4, exporting), (V3, push_server.fleet.meters[V3])):
         for key, name in (("energy_import", "Fwd_kWh_Tot"), ("energy_total", "kWh_Tot")):
-            rows = await hourly(hass, sid(address, key))
+            rows = await rows_of(hass, sid(address, key))
             assert [start_of(r) for r in rows] == hours(FIRST, last), key  # consumption every hour
             assert_follows(rows, meter, name)
         for key, name in (
@@ -181,16 +158,16 @@ async def test_backfill_from_the_first_report(
             ("energy_tariff_2", "kWh_Tariff_2"),
         ):
             # Hours that add nothing (a tariff not in use, V3 never exports) are left out.
-            rows = await hourly(hass, sid(address, key))
+            rows = await rows_of(hass, sid(address, key))
             assert rows or address == V3, key
             assert_follows(rows, meter, name)
             assert not rows or start_of(rows[-1]) <= last
     # Tariffs 3 and 4 never counted: no statistic at all.
-    assert await hourly(hass, sid(V4, "energy_tariff_3")) == []
-    rows = await hourly(hass, sid(V4, "energy_export"))
+    assert await rows_of(hass, sid(V4, "energy_tariff_3")) == []
+    rows = await rows_of(hass, sid(V4, "energy_export"))
     assert rows[-1]["sum"] > 1.0  # the export moved: the test means something
-    assert_follows(await hourly(hass, sid(V4, "pulse_1")), exporting, "Pulse_Cnt_1")
-    power = await hourly(hass, sid(V4, "power"), {"mean", "min", "max"})
+    assert_follows(await rows_of(hass, sid(V4, "pulse_1")), exporting, "Pulse_Cnt_1")
+    power = await rows_of(hass, sid(V4, "power"), types={"mean", "min", "max"})
     assert [start_of(r) for r in power] == hours(FIRST, last)
     assert all(r["min"] <= r["mean"] <= r["max"] for r in power)
     # Nothing was asked before the first report but the one request EKM answered with 1002.
@@ -215,11 +192,10 @@ async def test_backfill_from_the_first_report(
 async def test_history_days_zero_imports_nothing(
     hass: HomeAssistant, push_server: PushServer, now: Clock
 ) -> None:
-    entry = add_entry(hass, push_server, days=0)
-    await set_up(hass, entry)
+    entry = await imported_entry(hass, push_server, days=0)
     assert entry.state is ConfigEntryState.LOADED
     assert push_server.requests_to("/summary") == []
-    assert await hourly(hass, sid(V4, "energy_import")) == []
+    assert await rows_of(hass, sid(V4, "energy_import")) == []
     await unload(hass, entry)
 
 
@@ -235,7 +211,7 @@ async def test_setup_does_not_wait_for_the_import(
     await hass.async_block_till_done(wait_background_tasks=True)
     await async_wait_recording_done(hass)
     assert not importer.busy
-    assert await hourly(hass, sid(V4, "energy_import"))
+    assert await rows_of(hass, sid(V4, "energy_import"))
     await unload(hass, entry)
 
 
@@ -252,10 +228,9 @@ async def test_dst_days_have_23_and_25_hours(
     midnight = datetime(*day, tzinfo=NY)
     next_midnight = datetime.combine(midnight.date() + timedelta(days=1), midnight.time(), NY)
     now.set(next_midnight + timedelta(days=1))
-    entry = add_entry(hass, push_server, days=3, meters=[V4])
-    await set_up(hass, entry)
+    entry = await imported_entry(hass, push_server, days=3, meters=[V4])
     for key, name in (("energy_import", "Fwd_kWh_Tot"), ("energy_export", "Rev_kWh_Tot")):
-        rows = await hourly(hass, sid(V4, key))
+        rows = await rows_of(hass, sid(V4, key))
         inside = [r for r in rows if midnight <= start_of(r) < next_midnight]
         assert len(inside) == count
         before = [r for r in rows if start_of(r) < midnight][-1]
@@ -275,14 +250,13 @@ async def test_dst_days_have_23_and_25_hours(
 async def test_an_outage_is_filled_on_the_next_start(
     hass: HomeAssistant, push_server: PushServer, now: Clock, exporting: VirtualMeter
 ) -> None:
-    entry = add_entry(hass, push_server, days=2, meters=[V4])
-    await set_up(hass, entry)
-    first = await hourly(hass, sid(V4, "energy_import"))
+    entry = await imported_entry(hass, push_server, days=2, meters=[V4])
+    first = await rows_of(hass, sid(V4, "energy_import"))
     push_server.log.clear()
     await unload(hass, entry)
     now.set(now.now() + timedelta(days=3))  # HA was off for three days
     await set_up(hass, entry)
-    rows = await hourly(hass, sid(V4, "energy_import"))
+    rows = await rows_of(hass, sid(V4, "energy_import"))
     assert rows[: len(first)] == first
     assert [start_of(r) for r in rows] == hours(start_of(first[0]), datetime(2026, 1, 8, tzinfo=UTC) - HOUR)
     assert_follows(rows, exporting, "Fwd_kWh_Tot")
@@ -295,14 +269,13 @@ async def test_an_outage_is_filled_on_the_next_start(
 async def test_the_hourly_run_adds_the_new_hours(
     hass: HomeAssistant, push_server: PushServer, now: Clock, exporting: VirtualMeter
 ) -> None:
-    entry = add_entry(hass, push_server, days=1, meters=[V4])
-    await set_up(hass, entry)
-    before = await hourly(hass, sid(V4, "energy_import"))
+    entry = await imported_entry(hass, push_server, days=1, meters=[V4])
+    before = await rows_of(hass, sid(V4, "energy_import"))
     now.set(now.now() + 2 * HOUR)
     push_server.log.clear()
     await push_support.poll(hass, seconds=3601)
     await async_wait_recording_done(hass)
-    rows = await hourly(hass, sid(V4, "energy_import"))
+    rows = await rows_of(hass, sid(V4, "energy_import"))
     assert len(rows) == len(before) + 2
     assert_follows(rows, exporting, "Fwd_kWh_Tot")
     assert len(push_server.requests_to("/summary")) == 1
@@ -323,17 +296,16 @@ class FailAfter(Fault):
 async def test_a_stopped_import_resumes_without_duplicate_or_missing_hour(
     hass: HomeAssistant, push_server: PushServer, now: Clock, exporting: VirtualMeter
 ) -> None:
-    entry = add_entry(hass, push_server, meters=[V4])
     windows = plan_windows(now=now.now(), history=timedelta(days=365), page_rows=100)
     third = [w for w in windows if w.end > FIRST][2]
     fault = push_server.inject(FailAfter(third.start))  # EKM fails from the third window with data on
-    await set_up(hass, entry)
-    half = await hourly(hass, sid(V4, "energy_import"))
+    entry = await imported_entry(hass, push_server, meters=[V4])
+    half = await rows_of(hass, sid(V4, "energy_import"))
     assert [start_of(r) for r in half] == hours(FIRST, third.start - HOUR)
     await unload(hass, entry)
     push_server.faults.remove(fault)
     await set_up(hass, entry)
-    rows = await hourly(hass, sid(V4, "energy_import"))
+    rows = await rows_of(hass, sid(V4, "energy_import"))
     assert [start_of(r) for r in rows] == hours(FIRST, datetime(2026, 1, 5, tzinfo=UTC) - HOUR)
     assert rows[: len(half)] == half
     for key, name in (
@@ -341,8 +313,8 @@ async def test_a_stopped_import_resumes_without_duplicate_or_missing_hour(
         ("energy_export", "Rev_kWh_Tot"),
         ("pulse_2", "Pulse_Cnt_2"),
     ):
-        assert_follows(await hourly(hass, sid(V4, key)), exporting, name)
-    power = await hourly(hass, sid(V4, "power"), {"mean"})
+        assert_follows(await rows_of(hass, sid(V4, key)), exporting, name)
+    power = await rows_of(hass, sid(V4, "power"), types={"mean"})
     assert [start_of(r) for r in power] == [start_of(r) for r in rows]
     await unload(hass, entry)
 
@@ -351,15 +323,14 @@ async def test_429_is_waited_out(
     hass: HomeAssistant, push_server: PushServer, now: Clock, exporting: VirtualMeter
 ) -> None:
     fault = push_server.inject(Fault(status=429, retry_after="1", times=2, path="/summary"))
-    entry = add_entry(hass, push_server, meters=[V4])
-    await set_up(hass, entry)
+    entry = await imported_entry(hass, push_server, meters=[V4])
     assert fault.times == 0
     asked = [r.param("start_date") for r in push_server.requests_to("/summary")]
     windows = plan_windows(now=now.now(), history=timedelta(days=365), page_rows=100)
     wanted = [f"{w.start:%Y%m%d%H%M}" for w in windows if w.end > FIRST]
     assert asked[0] == asked[1]  # the first window asked again after the 429s
     assert list(dict.fromkeys(asked[1:])) == [asked[0], *wanted]
-    rows = await hourly(hass, sid(V4, "energy_import"))
+    rows = await rows_of(hass, sid(V4, "energy_import"))
     assert [start_of(r) for r in rows] == hours(FIRST, datetime(2026, 1, 5, tzinfo=UTC) - HOUR)
     assert_follows(rows, exporting, "Fwd_kWh_Tot")
     await unload(hass, entry)
@@ -371,10 +342,9 @@ async def test_429_is_waited_out(
 async def test_import_history_action_reimports_a_range(
     hass: HomeAssistant, push_server: PushServer, now: Clock, exporting: VirtualMeter
 ) -> None:
-    entry = add_entry(hass, push_server, meters=[V4])
-    await set_up(hass, entry)
+    entry = await imported_entry(hass, push_server, meters=[V4])
     keys = [series.key for series in history.SERIES if not series.mean]
-    before = {key: await hourly(hass, sid(V4, key)) for key in keys}
+    before = {key: await rows_of(hass, sid(V4, key)) for key in keys}
     push_server.log.clear()
     # A range after an hour in which some series has no row (a tariff not in use): its sums
     # continue from its last row before the range.
@@ -385,13 +355,7 @@ async def test_import_history_action_reimports_a_range(
         if any(hour - HOUR not in starts and min(starts) < hour for starts in written.values())
     )
     end = start + 6 * HOUR
-    response = await hass.services.async_call(
-        DOMAIN,
-        "import_history",
-        {"config_entry_id": entry.entry_id, "start": start.isoformat(), "end": end.isoformat()},
-        blocking=True,
-        return_response=True,
-    )
+    response = await import_history(hass, entry.entry_id, start.isoformat(), end.isoformat())
     await async_wait_recording_done(hass)
     ids = {sid(V4, series.key) for series in history.SERIES}
     found = await get_instance(hass).async_add_executor_job(
@@ -401,7 +365,7 @@ async def test_import_history_action_reimports_a_range(
     assert len(found[sid(V4, "energy_import")]) == len(found[sid(V4, "power")]) == 6
     asked = [(r.param("start_date"), r.param("end_date")) for r in push_server.requests_to("/summary")]
     assert asked == [(f"{start:%Y%m%d%H%M}", f"{end:%Y%m%d%H%M}")]
-    assert {key: await hourly(hass, sid(V4, key)) for key in keys} == before
+    assert {key: await rows_of(hass, sid(V4, key)) for key in keys} == before
     await unload(hass, entry)
 
 
@@ -409,19 +373,12 @@ async def test_import_history_action_reaches_further_back(
     hass: HomeAssistant, push_server: PushServer, now: Clock, exporting: VirtualMeter
 ) -> None:
     """Two days imported; the action asks from the first report on: the sums are redone up to now."""
-    entry = add_entry(hass, push_server, days=2, meters=[V4])
-    await set_up(hass, entry)
+    entry = await imported_entry(hass, push_server, days=2, meters=[V4])
     last = datetime(2026, 1, 5, tzinfo=UTC) - HOUR
-    assert start_of((await hourly(hass, sid(V4, "energy_import")))[0]) == last - 47 * HOUR
-    await hass.services.async_call(
-        DOMAIN,
-        "import_history",
-        {"config_entry_id": entry.entry_id, "start": FIRST.isoformat(), "end": (FIRST + HOUR).isoformat()},
-        blocking=True,
-        return_response=True,
-    )
+    assert start_of((await rows_of(hass, sid(V4, "energy_import")))[0]) == last - 47 * HOUR
+    await import_history(hass, entry.entry_id, FIRST.isoformat(), (FIRST + HOUR).isoformat())
     await async_wait_recording_done(hass)
-    rows = await hourly(hass, sid(V4, "energy_import"))
+    rows = await rows_of(hass, sid(V4, "energy_import"))
     assert [start_of(r) for r in rows] == hours(FIRST, last)
     assert_follows(rows, exporting, "Fwd_kWh_Tot")
     await unload(hass, entry)
@@ -432,16 +389,9 @@ async def test_import_history_action_refuses_other_entries(
 ) -> None:
     from homeassistant.exceptions import ServiceValidationError
 
-    entry = add_entry(hass, push_server, days=0, meters=[V4])
-    await set_up(hass, entry)
+    entry = await imported_entry(hass, push_server, days=0, meters=[V4])
     with pytest.raises(ServiceValidationError):
-        await hass.services.async_call(
-            DOMAIN,
-            "import_history",
-            {"config_entry_id": "nope", "start": FIRST.isoformat(), "end": (FIRST + HOUR).isoformat()},
-            blocking=True,
-            return_response=True,
-        )
+        await import_history(hass, "nope", FIRST.isoformat(), (FIRST + HOUR).isoformat())
     await unload(hass, entry)
 
 
@@ -459,17 +409,10 @@ async def test_import_history_action_refuses_a_range_out_of_reach(
     """Before 2000 or after tomorrow: a translated error, nothing asked or written."""
     from homeassistant.exceptions import ServiceValidationError
 
-    entry = add_entry(hass, push_server, days=0, meters=[V4])
-    await set_up(hass, entry)
+    entry = await imported_entry(hass, push_server, days=0, meters=[V4])
     push_server.log.clear()
     with pytest.raises(ServiceValidationError) as raised:
-        await hass.services.async_call(
-            DOMAIN,
-            "import_history",
-            {"config_entry_id": entry.entry_id, "start": start, "end": end},
-            blocking=True,
-            return_response=True,
-        )
+        await import_history(hass, entry.entry_id, start, end)
     assert raised.value.translation_key == "history_out_of_range"
     assert push_server.requests_to("/summary") == []
     await unload(hass, entry)

@@ -25,7 +25,7 @@ from .conftest import BUS_UNIQUE_ID, FROZEN_T, OPTIONS, PASSWORD, V3, V4, entry_
 async def test_setup_and_unload(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
     """The entry loads with the port open and unloads with it closed."""
     assert loaded_entry.state is ConfigEntryState.LOADED
-    coordinator = loaded_entry.runtime_data
+    coordinator = loaded_entry.runtime_data.coordinator
     assert coordinator.bus.connected
     assert set(coordinator.data) == {V4, V3}
 
@@ -93,7 +93,7 @@ async def test_silent_meter_at_setup_gets_its_model_later(
     assert device is not None
     assert device.model is None
     simulator.faults.silent_meters.clear()
-    await entry.runtime_data.async_refresh()
+    await entry.runtime_data.coordinator.async_refresh()
     device = get_device(device_registry, (DOMAIN, V3), entry.entry_id)
     assert device is not None
     assert (device.model, device.sw_version) == ("Omnimeter I v.3", "15")
@@ -138,16 +138,16 @@ async def test_reload_only_on_options_change(hass: HomeAssistant, loaded_entry: 
     Newer HA reloads through OptionsFlowWithReload (see test_options_flow); older HA through
     an update listener, which reacts to options only (a reconfigure reloads by itself).
     """
-    coordinator = loaded_entry.runtime_data
+    coordinator = loaded_entry.runtime_data.coordinator
     hass.config_entries.async_update_entry(loaded_entry, title="renamed")
     await hass.async_block_till_done()
-    assert loaded_entry.runtime_data is coordinator
+    assert loaded_entry.runtime_data.coordinator is coordinator
     assert bool(loaded_entry.update_listeners) is not compat.HAS_OPTIONS_FLOW_WITH_RELOAD
     if not compat.HAS_OPTIONS_FLOW_WITH_RELOAD:
         hass.config_entries.async_update_entry(loaded_entry, options={**OPTIONS, "timeout": 0.3})
         await hass.async_block_till_done()
-        assert loaded_entry.runtime_data is not coordinator
-        assert loaded_entry.runtime_data.bus.first_byte_timeout == 0.3
+        assert loaded_entry.runtime_data.coordinator is not coordinator
+        assert loaded_entry.runtime_data.coordinator.bus.first_byte_timeout == 0.3
 
 
 async def test_migrate_unique_id_from_port(hass: HomeAssistant, port: str) -> None:
@@ -204,7 +204,7 @@ async def test_meter_in_two_entries_is_read_by_the_first_only(
     assert await hass.config_entries.async_setup(later.entry_id)
     await hass.async_block_till_done()
     assert later.state is ConfigEntryState.LOADED
-    assert set(later.runtime_data.meters) == {"000000000042"}
+    assert set(later.runtime_data.coordinator.meters) == {"000000000042"}
     assert f"Meter {V3} is also set up in {loaded_entry.title}" in caplog.text
     assert "does not generate unique IDs" not in caplog.text
     v3_entities = [e for e in entity_registry.entities.values() if e.unique_id.startswith(V3)]

@@ -9,7 +9,6 @@ from homeassistant.config_entries import SOURCE_USER, ConfigEntryDisabler, Confi
 from homeassistant.const import CONF_API_KEY, CONF_HOST
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
-from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -18,9 +17,20 @@ from custom_components.ekm.aioekm.simulator.push import PushServer
 from custom_components.ekm.compat import get_device
 from custom_components.ekm.const import CONF_METERS, DOMAIN
 
-from . import push_support
+from . import ownership_support, push_support
 from .conftest import V3, V4
-from .ownership_support import collisions, has_device, take_out
+from .ownership_support import (
+    bus_then_push3,
+    has_device,
+    readers,
+    reauth,
+    refused_bus,
+    start,
+    take_out,
+    unloaded_after,
+    v4_taken_by_a_later_cloud_entry,
+    who_reads,
+)
 from .push_support import add_cloud_entry, poll, set_up
 
 live_clock = push_support.live_clock
@@ -28,13 +38,7 @@ loopback_http = push_support.loopback_http
 push_server = push_support.push_server
 push3_gateway = push_support.push3_gateway
 push3_entry = push_support.push3_entry
-
-
-def _readers(address: str, *entries: MockConfigEntry) -> list[str]:
-    """The titles of the loaded entries among `entries` that read `address`."""
-    return [
-        e.title for e in entries if e.state is ConfigEntryState.LOADED and address in e.runtime_data.meters
-    ]
+no_collisions = ownership_support.no_collisions  # checked after every test here
 
 
 async def _restart(hass: HomeAssistant, first: MockConfigEntry, second: MockConfigEntry) -> None:
@@ -48,34 +52,15 @@ async def _restart(hass: HomeAssistant, first: MockConfigEntry, second: MockConf
     await poll(hass)
 
 
-async def _v4_taken_by_a_later_cloud_entry(
-    hass: HomeAssistant, push_server: PushServer, push3: MockConfigEntry
-) -> MockConfigEntry:
-    """The Push3 entry (made first) reads V3; a cloud entry made later took V4 while the gateway
-    did not answer for it yet."""
-    push_server.hidden.update({V3, V4})
-    await set_up(hass, push3)
-    cloud = add_cloud_entry(hass, push_server, **{CONF_METERS: [V4]})
-    push_server.hidden.discard(V4)
-    await set_up(hass, cloud)
-    push_server.hidden.discard(V3)
-    await poll(hass)
-    assert _readers(V4, push3, cloud) == [cloud.title]
-    assert _readers(V3, push3, cloud) == [push3.title]
-    return cloud
-
-
 async def test_reload_of_the_earlier_entry_leaves_a_later_entrys_meter(
     hass: HomeAssistant,
     push_server: PushServer,
     push3_entry: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    cloud = await _v4_taken_by_a_later_cloud_entry(hass, push_server, push3_entry)
+    cloud = await v4_taken_by_a_later_cloud_entry(hass, push_server, push3_entry)
     await hass.config_entries.async_reload(push3_entry.entry_id)
     await hass.async_block_till_done()
-    assert collisions(caplog) == []
-    assert _readers(V4, push3_entry, cloud) == [cloud.title]
+    assert readers(V4, push3_entry, cloud) == [cloud.title]
     assert not has_device(dr.async_get(hass), push3_entry, V4)
 
 
@@ -84,10 +69,9 @@ async def test_a_restart_keeps_each_meter_where_it_was(
     hass: HomeAssistant,
     push_server: PushServer,
     push3_entry: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
     order: str,
 ) -> None:
-    cloud = await _v4_taken_by_a_later_cloud_entry(hass, push_server, push3_entry)
+    cloud = await v4_taken_by_a_later_cloud_entry(hass, push_server, push3_entry)
     for entry in (push3_entry, cloud):
         assert await hass.config_entries.async_unload(entry.entry_id)
     setups = {
@@ -103,9 +87,7 @@ async def test_a_restart_keeps_each_meter_where_it_was(
         for entry in setups:
             await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    assert collisions(caplog) == []
-    assert _readers(V4, push3_entry, cloud) == [cloud.title]
-    assert _readers(V3, push3_entry, cloud) == [push3_entry.title]
+    assert who_reads(push3_entry, cloud) == {V3: [push3_entry.title], V4: [cloud.title]}
 
 
 async def test_a_disabled_entry_keeps_its_meters(
@@ -113,42 +95,32 @@ async def test_a_disabled_entry_keeps_its_meters(
     push_server: PushServer,
     push3_entry: MockConfigEntry,
     entry: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The bus (made first) is disabled at start: the Push3 entry leaves its meters alone, and the
     bus reads them once enabled. Disabled and enabled again while running: the same."""
-    push3 = await take_out(hass, push3_entry)
-    bus = await take_out(hass, entry, disabled_by=ConfigEntryDisabler.USER)
-    bus.add_to_hass(hass)
-    push3.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    assert push3.runtime_data.meters == {}
-    try:
+    bus, push3 = await bus_then_push3(hass, entry, push3_entry, disabled_by=ConfigEntryDisabler.USER)
+    await start(hass)
+    assert push3.runtime_data.coordinator.meters == {}
+    async with unloaded_after(hass, bus):
         assert await hass.config_entries.async_set_disabled_by(bus.entry_id, None)
         await hass.async_block_till_done()
         await poll(hass)
-        assert _readers(V3, bus, push3) == [bus.title]
+        assert readers(V3, bus, push3) == [bus.title]
 
         assert await hass.config_entries.async_set_disabled_by(bus.entry_id, ConfigEntryDisabler.USER)
         await hass.async_block_till_done()
         await poll(hass)
-        assert _readers(V3, bus, push3) == []
+        assert readers(V3, bus, push3) == []
         assert await hass.config_entries.async_set_disabled_by(bus.entry_id, None)
         await hass.async_block_till_done()
         await poll(hass)
-        assert _readers(V3, bus, push3) == [bus.title]
-        assert _readers(V4, bus, push3) == [bus.title]
+        assert who_reads(bus, push3) == {V3: [bus.title], V4: [bus.title]}
         registry = er.async_get(hass)
         entity_id = registry.async_get_entity_id("sensor", DOMAIN, f"{V3}_kWh_Tot")
         assert entity_id is not None
         kwh = registry.async_get(entity_id)
         assert kwh is not None
         assert (kwh.config_entry_id, kwh.disabled_by) == (bus.entry_id, None)
-        assert collisions(caplog) == []
-    finally:
-        await hass.config_entries.async_unload(bus.entry_id)
-        await hass.async_block_till_done()
 
 
 @pytest.mark.parametrize("first", ["push3", "cloud"])
@@ -156,7 +128,6 @@ async def test_a_deleted_entry_hands_its_meters_over(
     hass: HomeAssistant,
     push_server: PushServer,
     push3_entry: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
     first: str,
 ) -> None:
     """The later entry, left with no meter (so it never polls), reads them once the first is deleted."""
@@ -172,47 +143,37 @@ async def test_a_deleted_entry_hands_its_meters_over(
     await set_up(hass, owner)
     later = add("cloud" if first == "push3" else "push3")
     await set_up(hass, later)
-    assert later.runtime_data.meters == {}
+    assert later.runtime_data.coordinator.meters == {}
     assert await hass.config_entries.async_remove(owner.entry_id)
     await hass.async_block_till_done()
     assert later.state is ConfigEntryState.LOADED
-    assert later.runtime_data.meters.keys() == {V3, V4}
+    assert later.runtime_data.coordinator.meters.keys() == {V3, V4}
     await poll(hass)
-    assert collisions(caplog) == []
     assert has_device(dr.async_get(hass), later, V3)
 
 
 async def test_a_bus_refused_for_its_meters_sets_up_once_their_entry_is_deleted(
     hass: HomeAssistant, push_server: PushServer, push3_entry: MockConfigEntry, entry: MockConfigEntry
 ) -> None:
-    bus = await take_out(hass, entry)
-    await set_up(hass, push3_entry)
-    bus.add_to_hass(hass)
-    await hass.config_entries.async_setup(bus.entry_id)
-    await hass.async_block_till_done()
-    assert bus.state is ConfigEntryState.SETUP_ERROR  # every meter is the Push3 entry's
+    bus = await refused_bus(hass, entry, push3_entry)
     assert await hass.config_entries.async_remove(push3_entry.entry_id)
     await hass.async_block_till_done()
-    try:
+    async with unloaded_after(hass, bus):
         assert bus.state is ConfigEntryState.LOADED
-        assert bus.runtime_data.meters.keys() == {V3, V4}
-    finally:
-        await hass.config_entries.async_unload(bus.entry_id)
-        await hass.async_block_till_done()
+        assert bus.runtime_data.coordinator.meters.keys() == {V3, V4}
 
 
 async def test_a_cloud_entry_stored_without_a_pick_is_seen_by_flows(
     hass: HomeAssistant,
     push_server: PushServer,
     push3_entry: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """An entry stored without a pick (an empty list: every meter of its key) keeps no pick, but
     a Push3 flow for the meters it reads is refused, and a reauth with its key is the same account."""
     push3 = await take_out(hass, push3_entry)
     cloud = add_cloud_entry(hass, push_server, **{CONF_METERS: []})
     await set_up(hass, cloud)
-    assert cloud.runtime_data.meters.keys() == {V3, V4}
+    assert cloud.runtime_data.coordinator.meters.keys() == {V3, V4}
     assert cloud.data[CONF_METERS] == []
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "push3"})
@@ -220,13 +181,8 @@ async def test_a_cloud_entry_stored_without_a_pick_is_seen_by_flows(
         result["flow_id"], {CONF_HOST: push3.data[CONF_HOST], CONF_API_KEY: push3.data[CONF_API_KEY]}
     )
     assert result.get("errors") == {"base": "gateway_meters_configured"}
-    result = await cloud.start_reauth_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: push_server.keys.account}
-    )
-    await hass.async_block_till_done()
+    result = await reauth(hass, cloud, push_server.keys.account)
     assert result.get("reason") == "reauth_successful"
-    assert collisions(caplog) == []
 
 
 async def test_a_new_account_meter_is_left_to_the_entry_that_reads_it(
@@ -242,8 +198,7 @@ async def test_a_new_account_meter_is_left_to_the_entry_that_reads_it(
     await set_up(hass, cloud)
     await poll(hass)
     await poll(hass)
-    assert _readers(V4, push3_entry, cloud) == [push3_entry.title]
-    assert _readers(V3, push3_entry, cloud) == [push3_entry.title]
+    assert who_reads(push3_entry, cloud) == {V3: [push3_entry.title], V4: [push3_entry.title]}
 
 
 async def test_a_deleted_owners_meters_go_to_one_entry(
@@ -251,26 +206,20 @@ async def test_a_deleted_owners_meters_go_to_one_entry(
     push_server: PushServer,
     push3_entry: MockConfigEntry,
     entry: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The bus (first) reads V3 and V4; a Push3 entry and a cloud entry stored without a pick
     found nothing. Once the bus is deleted each meter is read by one of them, not both."""
-    push3 = await take_out(hass, push3_entry)
-    bus = await take_out(hass, entry)
-    bus.add_to_hass(hass)
-    push3.add_to_hass(hass)
+    bus, push3 = await bus_then_push3(hass, entry, push3_entry)
     cloud = add_cloud_entry(hass, push_server, **{CONF_METERS: []})
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    assert _readers(V3, bus, push3, cloud) == [bus.title]
+    await start(hass)
+    assert readers(V3, bus, push3, cloud) == [bus.title]
     assert push3.data[CONF_METERS] == {}
     assert cloud.data[CONF_METERS] == []
     assert await hass.config_entries.async_remove(bus.entry_id)
     await hass.async_block_till_done()
     await poll(hass)
-    assert len(_readers(V3, push3, cloud)) == 1
-    assert len(_readers(V4, push3, cloud)) == 1
-    assert collisions(caplog) == []
+    assert len(readers(V3, push3, cloud)) == 1
+    assert len(readers(V4, push3, cloud)) == 1
 
 
 async def test_reauth_of_a_cloud_entry_stored_without_a_pick(
@@ -281,14 +230,9 @@ async def test_reauth_of_a_cloud_entry_stored_without_a_pick(
     cloud = add_cloud_entry(
         hass, push_server, **{CONF_METERS: [], "api_key": "MUSTBEREFUSED0000000000000000000"}
     )
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
+    await start(hass)
     assert cloud.state is ConfigEntryState.SETUP_ERROR
-    result = await cloud.start_reauth_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"api_key": push_server.keys.account}
-    )
-    await hass.async_block_till_done()
+    result = await reauth(hass, cloud, push_server.keys.account)
     assert result.get("reason") == "reauth_successful", result
 
 
@@ -313,11 +257,8 @@ async def test_a_bus_setting_up_as_the_owner_is_deleted_gets_the_meters(
     assert await hass.config_entries.async_remove(push3_entry.entry_id)
     assert await setup
     await hass.async_block_till_done()
-    try:
-        assert bus.runtime_data.meters.keys() == {V3, V4}
-    finally:
-        await hass.config_entries.async_unload(bus.entry_id)
-        await hass.async_block_till_done()
+    async with unloaded_after(hass, bus):
+        assert bus.runtime_data.coordinator.meters.keys() == {V3, V4}
 
 
 async def test_reauth_of_a_push3_entry_whose_meters_another_entry_reads(
@@ -327,24 +268,13 @@ async def test_reauth_of_a_push3_entry_whose_meters_another_entry_reads(
 ) -> None:
     """The bus (first) reads V3 and V4; the Push3 entry (later) reads none of them. A reauth
     with the right key succeeds: who reads the meters is no reason to refuse a key."""
-    push3 = await take_out(hass, push3_entry)
-    bus = await take_out(hass, entry)
-    bus.add_to_hass(hass)
-    push3.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    try:
+    bus, push3 = await bus_then_push3(hass, entry, push3_entry)
+    await start(hass)
+    async with unloaded_after(hass, bus):
         assert push3.state is ConfigEntryState.LOADED
-        assert push3.runtime_data.meters == {}
-        result = await push3.start_reauth_flow(hass)
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {"api_key": push3.data["api_key"]}
-        )
-        await hass.async_block_till_done()
+        assert push3.runtime_data.coordinator.meters == {}
+        result = await reauth(hass, push3, push3.data["api_key"])
         assert result.get("reason") == "reauth_successful", result
-    finally:
-        await hass.config_entries.async_unload(bus.entry_id)
-        await hass.async_block_till_done()
 
 
 async def test_a_new_account_meter_freed_by_a_deleted_bus(
@@ -361,42 +291,37 @@ async def test_a_new_account_meter_freed_by_a_deleted_bus(
     meter = push_server.fleet.meters[V4]
     push_server.remove_meter(V4)
     cloud = add_cloud_entry(hass, push_server, **{CONF_METERS: [V3]})
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
+    await start(hass)
     push_server.add_meter(meter)
     await poll(hass)
-    assert _readers(V4, bus, cloud) == [bus.title]
+    assert readers(V4, bus, cloud) == [bus.title]
     assert await hass.config_entries.async_remove(bus.entry_id)
     await hass.async_block_till_done()
     await poll(hass)
     await poll(hass)
-    assert _readers(V4, cloud) == [cloud.title]
+    assert readers(V4, cloud) == [cloud.title]
 
 
 async def test_push3_without_meters_and_a_legacy_cloud_entry_started_together(
     hass: HomeAssistant,
     push_server: PushServer,
     push3_entry: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """At Home Assistant's start, a Push3 entry whose data lists no meter and a cloud entry stored
     without a pick: each meter is read by one of them."""
     push3 = await take_out(hass, push3_entry, data={**push3_entry.data, CONF_METERS: {}})
     push3.add_to_hass(hass)
     cloud = add_cloud_entry(hass, push_server, **{CONF_METERS: []})
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    assert len(_readers(V3, push3, cloud)) == 1
-    assert collisions(caplog) == []
+    await start(hass)
+    assert len(readers(V3, push3, cloud)) == 1
 
 
 @pytest.mark.parametrize("restart", [False, True])
-async def test_meters_pass_down_a_chain_of_deleted_entries(  # noqa: PLR0917  (parametrized)
+async def test_meters_pass_down_a_chain_of_deleted_entries(
     hass: HomeAssistant,
     push_server: PushServer,
     push3_entry: MockConfigEntry,
     entry: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
     restart: bool,
 ) -> None:
     """The Push3 entry (first) reads both meters; the bus and a cloud entry come later. Deleting
@@ -407,10 +332,9 @@ async def test_meters_pass_down_a_chain_of_deleted_entries(  # noqa: PLR0917  (p
     push3.add_to_hass(hass)
     bus.add_to_hass(hass)
     cloud = add_cloud_entry(hass, push_server)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
+    await start(hass)
     assert bus.state is ConfigEntryState.SETUP_ERROR
-    assert _readers(V3, push3, bus, cloud) == [push3.title]
+    assert readers(V3, push3, bus, cloud) == [push3.title]
 
     async def restart_all() -> None:
         for e in (bus, cloud):
@@ -427,34 +351,29 @@ async def test_meters_pass_down_a_chain_of_deleted_entries(  # noqa: PLR0917  (p
     if restart:
         await restart_all()
     await poll(hass)
-    assert _readers(V3, bus, cloud) == [bus.title]
-    assert _readers(V4, bus, cloud) == [bus.title]
+    assert who_reads(bus, cloud) == {V3: [bus.title], V4: [bus.title]}
     assert await hass.config_entries.async_remove(bus.entry_id)
     await hass.async_block_till_done()
     if restart:
         await restart_all()
     await poll(hass)
-    assert _readers(V3, cloud) == [cloud.title]
-    assert _readers(V4, cloud) == [cloud.title]
-    assert collisions(caplog) == []
+    assert who_reads(cloud) == {V3: [cloud.title], V4: [cloud.title]}
 
 
 async def test_cloud_reconfigure_drops_a_meter_the_push3_entry_then_reads(
     hass: HomeAssistant,
     push_server: PushServer,
     push3_entry: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The cloud entry (first) reads both meters; the Push3 entry (later) none, so it has no
     entity. The cloud entry's pick drops V4: the Push3 entry, still polling, reads it."""
     push3 = await take_out(hass, push3_entry)
     cloud = add_cloud_entry(hass, push_server)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
+    await start(hass)
     push3.add_to_hass(hass)
     assert await hass.config_entries.async_setup(push3.entry_id)
     await hass.async_block_till_done()
-    assert push3.runtime_data.meters == {}
+    assert push3.runtime_data.coordinator.meters == {}
     result = await cloud.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
     assert result.get("step_id") == "meters", result
@@ -463,15 +382,12 @@ async def test_cloud_reconfigure_drops_a_meter_the_push3_entry_then_reads(
     await hass.async_block_till_done()
     await poll(hass)
     await poll(hass, 200)
-    assert push3.runtime_data.polls > 1
-    assert _readers(V4, push3, cloud) == [push3.title]
-    assert _readers(V3, push3, cloud) == [cloud.title]
+    assert push3.runtime_data.coordinator.polls > 1
+    assert who_reads(push3, cloud) == {V3: [cloud.title], V4: [push3.title]}
     # and after a restart in either order
     for first, second in ((push3, cloud), (cloud, push3)):
         await _restart(hass, first, second)
-        assert _readers(V4, push3, cloud) == [push3.title]
-        assert _readers(V3, push3, cloud) == [cloud.title]
-    assert collisions(caplog) == []
+        assert who_reads(push3, cloud) == {V3: [cloud.title], V4: [push3.title]}
 
 
 async def test_bus_reconfigure_changes_its_unique_id_and_keeps_its_place(
@@ -479,18 +395,13 @@ async def test_bus_reconfigure_changes_its_unique_id_and_keeps_its_place(
     push_server: PushServer,
     push3_entry: MockConfigEntry,
     entry: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Bus (first) reads V3, V4; Push3 (later) none. The bus is reconfigured to V4 only (its
     unique_id moves to V4, HA moves it to the end of the domain's entries): V3 goes to the Push3
     entry, V4 stays with the bus through restarts in both orders."""
-    push3 = await take_out(hass, push3_entry)
-    bus = await take_out(hass, entry)
-    bus.add_to_hass(hass)
-    push3.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    try:
+    bus, push3 = await bus_then_push3(hass, entry, push3_entry)
+    await start(hass)
+    async with unloaded_after(hass, bus):
         result = await bus.start_reconfigure_flow(hass)
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {"port": bus.data["port"], CONF_METERS: V4}
@@ -500,16 +411,10 @@ async def test_bus_reconfigure_changes_its_unique_id_and_keeps_its_place(
         assert bus.unique_id == f"rs485_{V4}"
         assert [e.entry_id for e in hass.config_entries.async_entries(DOMAIN)][-1] == bus.entry_id
         await poll(hass)
-        assert _readers(V3, bus, push3) == [push3.title]
-        assert _readers(V4, bus, push3) == [bus.title]
+        assert who_reads(bus, push3) == {V3: [push3.title], V4: [bus.title]}
         for first, second in ((push3, bus), (bus, push3)):
             await _restart(hass, first, second)
-            assert _readers(V3, bus, push3) == [push3.title]
-            assert _readers(V4, bus, push3) == [bus.title]
-        assert collisions(caplog) == []
-    finally:
-        await hass.config_entries.async_unload(bus.entry_id)
-        await hass.async_block_till_done()
+            assert who_reads(bus, push3) == {V3: [push3.title], V4: [bus.title]}
 
 
 async def test_removing_a_device_of_a_disabled_bus(hass: HomeAssistant, entry: MockConfigEntry) -> None:

@@ -11,7 +11,6 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
-from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -24,7 +23,7 @@ from custom_components.ekm.const import CONF_METERS, DOMAIN
 
 from . import push_support
 from .conftest import V3, V4
-from .ownership_support import take_out
+from .ownership_support import bus_then_push3, reauth, start, take_out
 from .push_support import GATEWAY, add_cloud_entry, poll, set_up
 
 live_clock = push_support.live_clock
@@ -47,15 +46,6 @@ def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     ]
 
 
-async def _bus_then_push3(hass: HomeAssistant, bus: MockConfigEntry, push3: MockConfigEntry) -> None:
-    """The bus (made first) reads V3 and V4; the Push3 entry none."""
-    bus.add_to_hass(hass)
-    push3.add_to_hass(hass)
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    assert push3.runtime_data.meters == {}
-
-
 @pytest.mark.parametrize("then", ["unload", "remove"])
 async def test_a_search_in_flight_ends_with_its_entry(  # noqa: PLR0917  (parametrized)
     hass: HomeAssistant,
@@ -68,9 +58,9 @@ async def test_a_search_in_flight_ends_with_its_entry(  # noqa: PLR0917  (parame
 ) -> None:
     """The bus is deleted, so the Push3 entry looks for its meters; the gateway answers late, and
     the Push3 entry is unloaded (or deleted) meanwhile: nothing is written for it, nothing logged."""
-    push3 = await take_out(hass, push3_entry)
-    bus = await take_out(hass, entry)
-    await _bus_then_push3(hass, bus, push3)
+    _, push3 = await bus_then_push3(hass, entry, push3_entry)
+    await start(hass)
+    assert push3.runtime_data.coordinator.meters == {}  # the bus (made first) reads V3 and V4
     asked = len(push3_gateway.log)
     push3_gateway.faults.append(Fault(delay=1.0, times=1))
     caplog.clear()
@@ -105,8 +95,7 @@ async def test_no_search_while_ekm_asks_to_wait(
     push3 = await take_out(hass, push3_entry)
     push3.add_to_hass(hass)
     cloud = add_cloud_entry(hass, push_server, **{CONF_METERS: [V3]})
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
+    await start(hass)
     push_server.inject(Fault(status=429, retry_after="3600", times=1))
     await poll(hass)
     asked = len(push_server.log)
@@ -142,14 +131,13 @@ async def test_a_failed_setup_keeps_the_claim(
     push3.add_to_hass(hass)
     push_server.hidden.add(V4)
     push3_gateway.faults.append(_AfterFirstRead(push3_gateway, status))
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
+    await start(hass)
     assert push3.state is not ConfigEntryState.LOADED
     assert push3.data[CONF_METERS] == {V3: "v3", V4: "v4"}
     push_server.hidden.discard(V4)
     cloud = add_cloud_entry(hass, push_server)
     await set_up(hass, cloud)
-    assert cloud.runtime_data.meters == {}
+    assert cloud.runtime_data.coordinator.meters == {}
 
 
 async def test_a_cloud_entry_without_a_pick_takes_meters_freed_later(
@@ -160,13 +148,12 @@ async def test_a_cloud_entry_without_a_pick_takes_meters_freed_later(
     bus = await take_out(hass, entry, data={**entry.data, CONF_METERS: {V3: "v3"}})
     bus.add_to_hass(hass)
     cloud = add_cloud_entry(hass, push_server, **{CONF_METERS: []})
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
-    assert sorted(cloud.runtime_data.meters) == [V4]
+    await start(hass)
+    assert sorted(cloud.runtime_data.coordinator.meters) == [V4]
     assert await hass.config_entries.async_remove(bus.entry_id)
     await hass.async_block_till_done()
     await poll(hass)
-    assert sorted(cloud.runtime_data.meters) == [V3, V4]
+    assert sorted(cloud.runtime_data.coordinator.meters) == [V3, V4]
     assert cloud.data[CONF_METERS] == []
 
 
@@ -181,15 +168,11 @@ async def test_a_cloud_entry_without_a_pick_knows_its_account_by_its_devices(
     registry = dr.async_get(hass)
     for address in (V3, V4):
         registry.async_get_or_create(config_entry_id=cloud.entry_id, identifiers={(DOMAIN, address)})
-    assert await async_setup_component(hass, DOMAIN, {})
-    await hass.async_block_till_done()
+    await start(hass)
     assert cloud.state is ConfigEntryState.SETUP_ERROR
     push_server.add_meter(make_meter(OTHER, "v4", gateway=GATEWAY))
     push_server.hidden.update({V3, V4})  # the new key sees another meter, none of these
-    result = await cloud.start_reauth_flow(hass)
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {CONF_API_KEY: push_server.keys.account}
-    )
+    result = await reauth(hass, cloud, push_server.keys.account)
     assert result.get("reason") == "wrong_account"
 
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 import time
-from typing import Any
 
-from homeassistant.components.recorder.core import Recorder
-from homeassistant.components.recorder.statistics import list_statistic_ids, statistics_during_period
+from homeassistant.components.recorder.statistics import list_statistic_ids
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.recorder import get_instance
 import pytest
@@ -19,16 +17,17 @@ from custom_components.ekm.aioekm.simulator import Fleet
 from custom_components.ekm.const import DOMAIN
 from custom_components.ekm.monthly import boundaries, monthly_rows
 
+from .. import history_support
+from . import statistics_support
 from .conftest import V3, V4
+from .statistics_support import rows_of, start_of
+
+auto_enable_custom_integrations = statistics_support.auto_enable_custom_integrations
+exporting = history_support.exporting  # V4's second line exports (solar): its reverse register moves
 
 HOUR = timedelta(hours=1)
 # FROZEN_T is 2026-06-01 12:00 UTC: the tables hold the registers at the starts of June back to January.
 MONTHS = [datetime(2026, m, 1, tzinfo=UTC) for m in range(1, 7)]
-
-
-@pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(recorder_mock: Recorder, enable_custom_integrations: None) -> None:
-    """The recorder before hass (phcc's rule), then the integration (conftest's fixture of this name)."""
 
 
 @pytest.fixture(autouse=True)
@@ -39,26 +38,6 @@ async def utc(hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch) -> None:
     await hass.config.async_set_time_zone("UTC")
 
 
-async def rows_of(
-    hass: HomeAssistant, sid: str, period: str = "hour", types: set[Any] | None = None
-) -> list[Any]:
-    found = await get_instance(hass).async_add_executor_job(
-        statistics_during_period,
-        hass,
-        datetime(2020, 1, 1, tzinfo=UTC),
-        None,
-        {sid},
-        period,
-        None,
-        types or {"state", "sum"},
-    )
-    return list(found.get(sid, []))
-
-
-def start_of(row: Any) -> datetime:
-    return datetime.fromtimestamp(row["start"], UTC)
-
-
 def register_at(fleet: Fleet, address: str, when: datetime, reverse: bool = False) -> float:
     """The register as the meter's table shows it: floored to its decimals."""
     meter = fleet.meters[address]
@@ -67,17 +46,10 @@ def register_at(fleet: Fleet, address: str, when: datetime, reverse: bool = Fals
     return int(kwh * step) / step
 
 
-@pytest.fixture
-def exporting(fleet: Fleet) -> Fleet:
-    """V4's second line exports (solar): its reverse register moves."""
-    fleet.meters[V4].lines[1].reverse = True
-    return fleet
-
-
+@pytest.mark.usefixtures("exporting")  # before the entry sets up
 async def test_month_tables_become_a_monthly_statistic(
-    hass: HomeAssistant, exporting: Fleet, loaded_entry: MockConfigEntry
+    hass: HomeAssistant, fleet: Fleet, loaded_entry: MockConfigEntry
 ) -> None:
-    fleet = exporting
     await hass.async_block_till_done(wait_background_tasks=True)
     await async_wait_recording_done(hass)
     for address in (V4, V3):

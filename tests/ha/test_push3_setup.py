@@ -73,7 +73,7 @@ async def test_stale_push3_reading(
     await poll(hass)
     assert meter_states(hass, push3_entry, V4)["kWh_Tot"] == STATE_UNAVAILABLE
     assert meter_states(hass, push3_entry, V3)["kWh_Tot"] != STATE_UNAVAILABLE
-    assert push3_entry.runtime_data.failures == {V4: "stale"}
+    assert push3_entry.runtime_data.coordinator.failures == {V4: "stale"}
 
 
 async def test_wrong_key_starts_reauth(
@@ -107,6 +107,6 @@ async def test_meters_read_by_another_entry_stay_there(
     push3.add_to_hass(hass)
     await set_up(hass, cloud)
     assert push3.state is ConfigEntryState.LOADED
-    assert set(cloud.runtime_data.meters) == {V4}
-    assert set(push3.runtime_data.meters) == {V3}
+    assert set(cloud.runtime_data.coordinator.meters) == {V4}
+    assert set(push3.runtime_data.coordinator.meters) == {V3}
     assert meter_states(hass, push3, V3)["kWh_Tot"] != STATE_UNAVAILABLE

@@ -41,10 +41,10 @@ async def test_no_poll_until_retry_after(
     push_server.faults.remove(fault)
     await poll(hass, 601)
     assert realtime_requests(push_server) == 2
-    assert entry.runtime_data.last_update_success
+    assert entry.runtime_data.coordinator.last_update_success
     await poll(hass)  # back to the usual interval
     assert realtime_requests(push_server) == 3
-    assert entry.runtime_data.update_interval == timedelta(seconds=CLOUD_INTERVAL)
+    assert entry.runtime_data.coordinator.update_interval == timedelta(seconds=CLOUD_INTERVAL)
 
 
 async def test_retry_after_bounded(hass: HomeAssistant, push_server: PushServer, live_clock: Any) -> None:
@@ -59,4 +59,4 @@ async def test_retry_after_bounded(hass: HomeAssistant, push_server: PushServer,
     assert realtime_requests(push_server) == 1
     await poll(hass, MAX_RETRY_AFTER + 1)
     assert realtime_requests(push_server) == 2
-    assert entry.runtime_data.last_update_success
+    assert entry.runtime_data.coordinator.last_update_success

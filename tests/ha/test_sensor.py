@@ -14,10 +14,9 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.ekm.aioekm.fields import FIELDS
 from custom_components.ekm.aioekm.readings import inputs_high
 from custom_components.ekm.aioekm.simulator import Fleet
-from custom_components.ekm.sensor import SENSORS
-from custom_components.ekm.settings import setting_on
+from custom_components.ekm.sensor import SENSORS, setting_on
 
-from .conftest import FROZEN_T, V3, V4
+from .conftest import FROZEN_T, V3, V4, unique_ids
 
 
 def _entity_id(entity_registry: er.EntityRegistry, domain: str, unique_id: str) -> str:
@@ -91,11 +90,7 @@ async def test_defaults(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, entity_registry: er.EntityRegistry
 ) -> None:
     """What a split-phase meter uses is on: both lines and the totals; rare registers start disabled."""
-    enabled = {
-        e.unique_id
-        for e in er.async_entries_for_config_entry(entity_registry, loaded_entry.entry_id)
-        if e.disabled_by is None
-    }
+    enabled = unique_ids(hass, loaded_entry, enabled_only=True)
     for address in (V4, V3):
         for name in (
             "kWh_Tot",

@@ -15,11 +15,10 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.ekm.aioekm.readings import MeterReading
 from custom_components.ekm.aioekm.rs485.bus import EkmBus
 from custom_components.ekm.button import BUTTONS
-from custom_components.ekm.const import DOMAIN
-from custom_components.ekm.entity_table import V4_METERS
+from custom_components.ekm.const import DOMAIN, V4_METERS
+from custom_components.ekm.meter_settings import async_write_setting
 from custom_components.ekm.number import PULSE_RATIOS
 from custom_components.ekm.select import SELECTS
-from custom_components.ekm.settings import async_write_setting
 
 from . import settings_support
 from .conftest import V3, V4

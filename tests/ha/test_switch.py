@@ -6,7 +6,6 @@ from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_OFF, SERVICE_TURN_ON, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -18,7 +17,7 @@ from custom_components.ekm.aioekm.simulator.fleet import ManualClock
 from custom_components.ekm.aioekm.simulator.rs485 import Rs485Simulator
 from custom_components.ekm.const import DOMAIN
 
-from .conftest import FROZEN_T, V3, V4
+from .conftest import FROZEN_T, V3, V4, unique_ids
 
 RELAY_1 = f"switch.omnimeter_{V4}_relay_1"
 RELAY_2 = f"switch.omnimeter_{V4}_relay_2"
@@ -32,14 +31,8 @@ async def _switch(hass: HomeAssistant, service: str, entity_id: str) -> None:
     await hass.services.async_call(SWITCH_DOMAIN, service, {ATTR_ENTITY_ID: entity_id}, blocking=True)
 
 
-async def test_relays_only_on_v4(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, entity_registry: er.EntityRegistry
-) -> None:
-    switches = {
-        e.unique_id
-        for e in er.async_entries_for_config_entry(entity_registry, loaded_entry.entry_id)
-        if e.domain == "switch"
-    }
+async def test_relays_only_on_v4(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    switches = unique_ids(hass, loaded_entry, "switch")
     assert switches == {f"{V4}_Relay_1", f"{V4}_Relay_2"}
     assert not any(unique_id.startswith(V3) for unique_id in switches)
     state = hass.states.get(RELAY_1)
@@ -87,7 +80,7 @@ async def test_timed_relay(
     assert hass.states.get(RELAY_2).state == STATE_ON  # type: ignore[union-attr]
 
     clock.t = FROZEN_T + 6
-    await loaded_entry.runtime_data.async_refresh()
+    await loaded_entry.runtime_data.coordinator.async_refresh()
     await hass.async_block_till_done()
     assert meter.relays == [False, False]
     assert hass.states.get(RELAY_2).state == STATE_OFF  # type: ignore[union-attr]
@@ -142,7 +135,7 @@ async def test_write_then_b_frame(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: Rs485Simulator
 ) -> None:
     """After a write the next poll reads the v4 B frame too, out of its every-Nth turn."""
-    coordinator = loaded_entry.runtime_data
+    coordinator = loaded_entry.runtime_data.coordinator
     await coordinator.async_refresh()  # cycle 1 of 3: no B
     simulator.log.clear()
     await _switch(hass, SERVICE_TURN_ON, RELAY_1)

@@ -13,8 +13,8 @@ from homeassistant.helpers import selector
 import yaml
 
 from custom_components.ekm import compat
-from custom_components.ekm.binary_sensor import COMMUNICATING, CONNECTED, DECODED
-from custom_components.ekm.config_flow import ProbeResult
+from custom_components.ekm.binary_sensor import COMMUNICATING, CONNECTED, INPUT_LEVELS
+from custom_components.ekm.flow_bus import ProbeResult
 from custom_components.ekm.helpers import _KEYS
 from custom_components.ekm.sensor import SENSORS
 from custom_components.ekm.switch import RELAYS
@@ -52,7 +52,7 @@ def test_entity_names() -> None:
     """Each description's translation key has a name with exactly its placeholders."""
     descriptions = {
         "sensor": [d for ds in SENSORS.values() for d in ds],
-        "binary_sensor": [*DECODED, COMMUNICATING, CONNECTED],
+        "binary_sensor": [*INPUT_LEVELS, COMMUNICATING, CONNECTED],
         "switch": list(RELAYS),
     }
     for platform, items in descriptions.items():
@@ -87,7 +87,7 @@ HA_ABORTS = {"already_in_progress", "already_configured", "unique_id_mismatch", 
 
 
 def test_flow_errors_and_aborts() -> None:
-    source = (PACKAGE / "config_flow.py").read_text()
+    source = "\n".join(path.read_text() for path in [PACKAGE / "config_flow.py", *PACKAGE.glob("flow_*.py")])
     errors = set(re.findall(r'(?:errors\[[^\]]+\] = |\{(?:CONF_\w+|"base"): )"(\w+)"', source))
     assert errors == set(EN["config"]["error"])
     aborts = set(re.findall(r'(?:reason=|AbortFlow\()"(\w+)"', source))

@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 import voluptuous as vol
 import yaml
 
-from custom_components.ekm import push_services
+from custom_components.ekm import cloud_services
 from custom_components.ekm.aioekm.simulator.push import Fault, PushServer
 from custom_components.ekm.compat import get_device
 from custom_components.ekm.const import CONF_API_TOKEN, DOMAIN
@@ -66,9 +66,37 @@ def trigger_requests(server: PushServer) -> list[str]:
     return [r.method for r in server.requests_to("/api/trigger")]
 
 
+async def create_refused_by_the_schema(
+    hass: HomeAssistant, entry: MockConfigEntry, server: PushServer, definition: dict[str, Any]
+) -> None:
+    """create_trigger on the gateway's device with `definition`: the action's schema refuses it,
+    and nothing is sent to EKM."""
+    gateway = device_id(hass, entry, gateway_identifier(GATEWAY))
+    with pytest.raises(vol.Invalid):
+        await call(hass, "create_trigger", {"device_id": gateway, "name": "Bad", "definition": definition})
+    assert trigger_requests(server) == []
+
+
 def secrets_absent(text: str, server: PushServer) -> None:
     assert API_TOKEN not in text
     assert server.keys.account not in text
+
+
+async def refused_with_secrets_hidden(
+    hass: HomeAssistant,
+    server: PushServer,
+    caplog: pytest.LogCaptureFixture,
+    service: str,
+    data: dict[str, Any],
+) -> HomeAssistantError:
+    """`service` with `data`, which EKM refuses: the error it raised. Neither the error nor
+    anything logged (at DEBUG too) shows the key or the API token."""
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(HomeAssistantError) as raised:
+        await call(hass, service, data)
+    secrets_absent(str(raised.value), server)
+    secrets_absent(caplog.text, server)
+    return raised.value
 
 
 async def test_trigger_round_trip(
@@ -193,10 +221,7 @@ async def test_unknown_keys_pass_through(
 async def test_definition_checked_before_sending(
     hass: HomeAssistant, token_entry: MockConfigEntry, push_server: PushServer, definition: dict[str, Any]
 ) -> None:
-    gateway = device_id(hass, token_entry, gateway_identifier(GATEWAY))
-    with pytest.raises(vol.Invalid):
-        await call(hass, "create_trigger", {"device_id": gateway, "name": "Bad", "definition": definition})
-    assert trigger_requests(push_server) == []
+    await create_refused_by_the_schema(hass, token_entry, push_server, definition)
 
 
 async def test_missing_token(hass: HomeAssistant, push_server: PushServer, live_clock: Any) -> None:
@@ -216,14 +241,11 @@ async def test_refused_key_or_token(
     push_server: PushServer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG)
     push_server.inject(Fault(status=403, message="invalid key or API token", path="/api/trigger"))
-    with pytest.raises(HomeAssistantError) as raised:
-        await call(hass, "list_triggers", {"config_entry_id": token_entry.entry_id, "gateway": GATEWAY})
-    assert raised.value.translation_key == "push_refused_key"
-    assert "invalid key or token" in str(raised.value)
-    secrets_absent(str(raised.value), push_server)
-    secrets_absent(caplog.text, push_server)
+    data = {"config_entry_id": token_entry.entry_id, "gateway": GATEWAY}
+    error = await refused_with_secrets_hidden(hass, push_server, caplog, "list_triggers", data)
+    assert error.translation_key == "push_refused_key"
+    assert "invalid key or token" in str(error)
 
 
 async def test_bad_request_shows_ekm_message_redacted(
@@ -233,24 +255,14 @@ async def test_bad_request_shows_ekm_message_redacted(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A 400 shows EKM's own message, with the key and token masked even when EKM echoes them."""
-    caplog.set_level(logging.DEBUG)
     key = push_server.keys.account
-    push_server.inject(
-        Fault(
-            status=400,
-            message=f"Unsupported action 'sms' for key {key} (token {API_TOKEN})",
-            path="/api/trigger",
-        )
-    )
-    with pytest.raises(ServiceValidationError) as raised:
-        await call(
-            hass, "create_trigger", {"config_entry_id": token_entry.entry_id, "gateway": GATEWAY, "name": "x"}
-        )
-    assert raised.value.translation_key == "push_request_refused"
-    text = str(raised.value)
-    assert text.startswith("EKM refused the request: Unsupported action 'sms' for key ***")
-    secrets_absent(text, push_server)
-    secrets_absent(caplog.text, push_server)
+    message = f"Unsupported action 'sms' for key {key} (token {API_TOKEN})"
+    push_server.inject(Fault(status=400, message=message, path="/api/trigger"))
+    data = {"config_entry_id": token_entry.entry_id, "gateway": GATEWAY, "name": "x"}
+    error = await refused_with_secrets_hidden(hass, push_server, caplog, "create_trigger", data)
+    assert isinstance(error, ServiceValidationError)
+    assert error.translation_key == "push_request_refused"
+    assert str(error).startswith("EKM refused the request: Unsupported action 'sms' for key ***")
     assert push_server.triggers == {}
 
 
@@ -367,18 +379,18 @@ def test_readme_examples_pass_the_schemas() -> None:
     blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)]
     create, script = blocks
     assert create["action"] == "ekm.create_trigger"
-    push_services.CREATE_TRIGGER_SCHEMA(create["data"])
+    cloud_services.CREATE_TRIGGER_SCHEMA(create["data"])
     schemas = {
-        "ekm.list_triggers": push_services.LIST_TRIGGERS_SCHEMA,
-        "ekm.update_trigger": push_services.UPDATE_TRIGGER_SCHEMA,
-        "ekm.send_command": push_services.SEND_COMMAND_SCHEMA,
+        "ekm.list_triggers": cloud_services.LIST_TRIGGERS_SCHEMA,
+        "ekm.update_trigger": cloud_services.UPDATE_TRIGGER_SCHEMA,
+        "ekm.send_command": cloud_services.SEND_COMMAND_SCHEMA,
     }
     for step in script["sequence"]:
         data = dict(step["data"])
         if "uuid" in data:  # a template in the example
             data["uuid"] = "1c27d0dcefc811eb90b27de8d650408c"
         schemas[step["action"]](data)
-    assert push_services.SET_RELAY_PARAMS(script["sequence"][2]["data"]["params"])
+    assert cloud_services.SET_RELAY_PARAMS(script["sequence"][2]["data"]["params"])
 
 
 async def test_definition_that_is_not_plain_json(

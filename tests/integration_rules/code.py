@@ -5,7 +5,7 @@ translation keys the code uses (flow steps, menu options, repair issues, selecto
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from typing import Any
 
@@ -194,28 +194,89 @@ def _keyword(call: ast.Call, name: str) -> ast.expr | None:
     return next((kw.value for kw in call.keywords if kw.arg == name), None)
 
 
-def flow_problems(source: str, strings: Mapping[str, Any] | None, names: Mapping[str, Any]) -> list[str]:
+def flow_modules(trees: Mapping[str, ast.Module]) -> dict[str, ast.Module]:
+    """The modules that hold the config and options flows: config_flow.py and those of the
+    package it imports (directly or through them) with a class the flows are made of (the
+    steps of a flow may be spread over mixins in other modules)."""
+    imported: dict[str, ast.Module] = {}
+    pending = ["config_flow.py"]
+    while pending:
+        path = pending.pop()
+        if path in imported or path not in trees:
+            continue
+        imported[path] = trees[path]
+        for node in trees[path].body:
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    pending.append(node.module.replace(".", "/") + ".py")
+                else:
+                    pending += [f"{alias.name}.py" for alias in node.names]
+    holders = {path for _, chain in _flows(imported) for path, _ in chain}
+    return {path: tree for path, tree in imported.items() if path in holders or path == "config_flow.py"}
+
+
+def _base_names(cls: ast.ClassDef) -> list[str]:
+    return [ast.unparse(base) for base in cls.bases]
+
+
+def _flow_kind(bases: Iterable[str]) -> str | None:
+    bases = list(bases)
+    kind = "config" if any(b.endswith("ConfigFlow") for b in bases) else None
+    return "options" if any("OptionsFlow" in b for b in bases) else kind
+
+
+def _flows(modules: Mapping[str, ast.Module]) -> list[tuple[str, list[tuple[str, ast.ClassDef]]]]:
+    """Each flow class that no other one extends, with its kind and every class of ours it is
+    made of (itself first, then its bases, depth first), each with its module."""
+    classes = {
+        node.name: (path, node)
+        for path, module in modules.items()
+        for node in module.body
+        if isinstance(node, ast.ClassDef)
+    }
+
+    def lineage(name: str, seen: tuple[str, ...] = ()) -> list[tuple[str, ast.ClassDef]]:
+        if name in seen or name not in classes:
+            return []
+        chain = [classes[name]]
+        for base in _base_names(classes[name][1]):
+            chain += [c for c in lineage(base.rsplit(".", 1)[-1], (*seen, name)) if c not in chain]
+        return chain
+
+    lineages = {name: lineage(name) for name in classes}
+    kinds = {
+        name: _flow_kind(b for _, c in chain for b in _base_names(c)) for name, chain in lineages.items()
+    }
+    extended = {c.name for name, chain in lineages.items() if kinds[name] for _, c in chain[1:]}
+    return [
+        (kind, lineages[name]) for name, kind in kinds.items() if kind is not None and name not in extended
+    ]
+
+
+def flow_problems(
+    modules: Mapping[str, ast.Module], strings: Mapping[str, Any] | None, names: Mapping[str, Any]
+) -> list[str]:
     """Each form or menu step of the config and options flows has a text, and each step text a step.
 
-    A step is shown where a literal `step_id=` is passed, or a literal is passed as the step_id
-    parameter of one of the flow's own helpers. `names` resolves a `menu_options=` name. Texts
-    that are not mappings (`strings` None: the file is not a JSON object) are not compared: the
-    strings schema check reports them.
+    `modules` are the flow's modules (flow_modules); a flow class is read with the classes of
+    ours it extends, wherever they are. A step is shown where a literal `step_id=` is passed, or
+    a literal is passed as the step_id parameter of one of the flow's own helpers. `names`
+    resolves a `menu_options=` name. Texts that are not mappings (`strings` None: the file is
+    not a JSON object) are not compared: the strings schema check reports them.
     """
     found = []
-    for flow in getattr(_tree(source), "body", []):
-        if not isinstance(flow, ast.ClassDef):
-            continue
-        bases = [ast.unparse(base) for base in flow.bases]
-        kind = "config" if any(b.endswith("ConfigFlow") for b in bases) else None
-        kind = "options" if any("OptionsFlow" in b for b in bases) else kind
-        if kind is None:
-            continue
-        methods = {f.name: f for f in flow.body if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)}
+    for kind, chain in _flows(modules):
+        methods = {
+            f.name: f
+            for _, cls in reversed(chain)
+            for f in cls.body
+            if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
         steps = {name.removeprefix("async_step_") for name in methods if name.startswith("async_step_")}
-        shown: set[str] = set()
+        shown: dict[str, str] = {}  # step -> the module that shows it
         menus: dict[str, list[str]] = {}
-        for call in (node for node in ast.walk(flow) if isinstance(node, ast.Call)):
+        calls = [(path, node) for path, cls in chain for node in ast.walk(cls) if isinstance(node, ast.Call)]
+        for path, call in calls:
             step = _literal(_keyword(call, "step_id"))
             helper = methods.get(_callee(call)) if isinstance(call.func, ast.Attribute) else None
             params = [a.arg for a in helper.args.args[1:]] if helper else []
@@ -223,7 +284,7 @@ def flow_problems(source: str, strings: Mapping[str, Any] | None, names: Mapping
                 step = _literal(call.args[params.index("step_id")])
             if step is None:
                 continue
-            shown.add(step)
+            shown.setdefault(step, path)
             options = _keyword(call, "menu_options")
             if _callee(call) == "async_show_menu" and options is not None:
                 value = names.get(options.id) if isinstance(options, ast.Name) else None
@@ -233,21 +294,36 @@ def flow_problems(source: str, strings: Mapping[str, Any] | None, names: Mapping
                     ]
                 menus[step] = list(value or [])
         found += [
-            f"config_flow.py: {kind} step {s} is shown but has no async_step_{s}"
-            for s in sorted(shown - steps)
+            f"{shown[s]}: {kind} step {s} is shown but has no async_step_{s}"
+            for s in sorted(set(shown) - steps)
         ]
         texts = _mapping(strings, kind, "step")
         if texts is None:
             continue
-        found += [f"translations/en.json: {kind}.step.{s} is missing" for s in sorted(shown - set(texts))]
         found += [
-            f"translations/en.json: {kind}.step.{s} belongs to no step" for s in sorted(set(texts) - shown)
+            f"translations/en.json: {kind}.step.{s} is missing" for s in sorted(set(shown) - set(texts))
+        ]
+        found += [
+            f"translations/en.json: {kind}.step.{s} belongs to no step"
+            for s in sorted(set(texts) - set(shown))
         ]
         for step, menu in menus.items():
             menu_texts = _mapping(texts, step, "menu_options")
             if menu_texts is not None and set(menu) != set(menu_texts):
                 found.append(f"translations/en.json: {kind}.step.{step}.menu_options differ from the menu")
     return found
+
+
+def flow_module_problems(modules: Mapping[str, str]) -> list[str]:
+    """hassfest's unique ID rule for config_flow.py (config_flow_problems), for each other module
+    that holds steps of the flow: one with a discovery step sets a unique ID."""
+    return [
+        f"{path}: a discoverable flow needs to set a unique ID (as hassfest asks of config_flow.py)"
+        for path, source in sorted(modules.items())
+        if path != "config_flow.py"
+        and any(f"async_step_{step}" in source for step in DISCOVERY_STEPS)
+        and not any(marker in source for marker in UNIQUE_ID_MARKERS)
+    ]
 
 
 def usage_problems(
@@ -261,6 +337,7 @@ def usage_problems(
     trees = {path: tree for path, source in sources.items() if (tree := _tree(source)) is not None}
     found = []
     if "config_flow.py" in trees:
+        modules = flow_modules(trees)
         constants = {
             target.id: value
             for tree in trees.values()
@@ -271,12 +348,14 @@ def usage_problems(
         }
         names = {
             target.id: [constants.get(getattr(e, "id", ""), _literal(e)) for e in node.value.elts]
-            for node in trees["config_flow.py"].body
+            for tree in modules.values()
+            for node in tree.body
             if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.List | ast.Tuple)
             for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
             if isinstance(target, ast.Name)
         }
-        found += flow_problems(sources["config_flow.py"], strings, names)
+        found += flow_problems(modules, strings, names)
+        found += flow_module_problems({path: sources[path] for path in modules})
     issues, selectors = set(), set()
     for call in (call for source in sources.values() for call in _source_calls(source)):
         key = _keyword(call, "translation_key")
