@@ -63,3 +63,61 @@ def test_library_imports_without_homeassistant(module: str, tmp_path: Path) -> N
         "sys.exit(1 if bad else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+INTEGRATION = LIBRARY.parent
+
+
+def _library_imports(node: ast.AST) -> tuple[str, list[str]] | None:
+    """(module, names) of an import of the library: relative `.aioekm...`, or by absolute name."""
+    if isinstance(node, ast.ImportFrom):
+        module = node.module or ""
+        if node.level == 1 and module.startswith("aioekm"):
+            return module, [alias.name for alias in node.names]
+        if node.level == 0 and ".aioekm" in f".{module}":
+            return module, []
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if ".aioekm" in f".{alias.name}":
+                return alias.name, []
+    return None
+
+
+def private_library_imports(root: Path, public: set[str]) -> list[str]:
+    """'file: what' for every import of the library by the integration that is not a name of
+    its public API (`from .aioekm import Name`, Name in aioekm.__all__)."""
+    bad = []
+    for path in sorted(root.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if (found := _library_imports(node)) is None:
+                continue
+            module, names = found
+            if module != "aioekm" or not names:
+                bad.append(f"{path.name}: {module}")
+            bad.extend(f"{path.name}: aioekm.{name}" for name in names if name not in public)
+    return bad
+
+
+def test_the_integration_imports_only_the_librarys_public_api() -> None:
+    from custom_components.ekm import aioekm
+
+    assert private_library_imports(INTEGRATION, set(aioekm.__all__)) == []
+
+
+def test_public_api_checker_catches_offenders(tmp_path: Path) -> None:
+    (tmp_path / "deep.py").write_text("from .aioekm.push.cloud import PushClient\n")
+    (tmp_path / "unlisted.py").write_text("from .aioekm import PushClient, _secret\n")
+    (tmp_path / "absolute.py").write_text("from custom_components.ekm.aioekm.rs485 import bus\n")
+    (tmp_path / "fine.py").write_text("from .aioekm import PushClient\nfrom .const import DOMAIN\n")
+    assert private_library_imports(tmp_path, {"PushClient"}) == [
+        "absolute.py: custom_components.ekm.aioekm.rs485",
+        "deep.py: aioekm.push.cloud",
+        "unlisted.py: aioekm._secret",
+    ]
+
+
+def test_every_public_name_exists() -> None:
+    from custom_components.ekm import aioekm
+
+    assert [name for name in aioekm.__all__ if not hasattr(aioekm, name)] == []
+    assert len(aioekm.__all__) == len(set(aioekm.__all__))

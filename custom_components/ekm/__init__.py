@@ -20,11 +20,17 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.typing import ConfigType
 
 from . import compat
-from .aioekm.errors import AuthenticationError, EkmConnectionError, EkmError
-from .aioekm.push import Push3Client, PushClient
-from .aioekm.push.cloud import DEFAULT_API_URL, DEFAULT_SUMMARY_URL
-from .aioekm.readings import Protocol
-from .aioekm.rs485.bus import EkmBus
+from .aioekm import (
+    DEFAULT_API_URL,
+    DEFAULT_SUMMARY_URL,
+    AuthenticationError,
+    EkmBus,
+    EkmConnectionError,
+    EkmError,
+    Protocol,
+    Push3Client,
+    PushClient,
+)
 from .bus_coordinator import BusCoordinator
 from .cloud_coordinator import CloudCoordinator
 from .const import (

@@ -11,9 +11,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.update_coordinator import UpdateFailed
 
-from .aioekm.errors import EkmConnectionError, EkmError, WriteUnconfirmedError
-from .aioekm.readings import MeterReading, Protocol
-from .aioekm.rs485.bus import EkmBus
+from .aioekm import EkmBus, EkmConnectionError, EkmError, MeterReading, Protocol, WriteUnconfirmedError
 from .const import CONF_PASSWORD, CONF_PORT, DEFAULT_PASSWORD, DOMAIN
 from .coordinator import EkmCoordinator
 from .helpers import BusOptions, failure_reason, port_label

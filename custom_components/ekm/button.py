@@ -14,8 +14,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.util import dt as dt_util
 
-from .aioekm.readings import MeterReading, Protocol
-from .aioekm.rs485.bus import EkmBus
+from .aioekm import EkmBus, MeterReading, Protocol
 from .const import ALL_METERS, V4_METERS
 from .entity import add_entities_of_meters
 from .meter_settings import BusWrite, Confirms, EkmSettingEntity

@@ -16,11 +16,18 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
 
-from .aioekm.errors import AuthenticationError, EkmError
-from .aioekm.push import PushClient
-from .aioekm.push.account import Account, AccountMeter, Gateway
-from .aioekm.push.mapping import Unavailable
-from .aioekm.readings import MeterReading, Protocol, protocol_of_model
+from .aioekm import (
+    Account,
+    AccountMeter,
+    AuthenticationError,
+    EkmError,
+    Gateway,
+    MeterReading,
+    Protocol,
+    PushClient,
+    Unavailable,
+    protocol_of_model,
+)
 from .const import CONF_METERS, DEFAULT_CLOUD_SCAN_INTERVAL, DOMAIN, LOGGER
 from .coordinator import gateway_identifier
 from .helpers import connected_elsewhere, meters_to_leave

@@ -24,21 +24,23 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 import voluptuous as vol
 
 from . import compat
-from .aioekm.errors import (
+from .aioekm import (
+    MAX_RELAY_SECONDS,
     AuthenticationError,
+    CommandAck,
     EkmError,
+    Gateway,
     InvalidRequestError,
     NotFoundError,
     PushApiError,
+    PushClient,
     RateLimitedError,
+    Trigger,
+    check_json,
+    check_uuid,
+    redact,
+    server_text,
 )
-from .aioekm.push import PushClient
-from .aioekm.push.account import Gateway
-from .aioekm.push.cloud import CommandAck
-from .aioekm.push.errors import server_text
-from .aioekm.push.redaction import redact
-from .aioekm.push.trigger import Trigger, check_json, check_uuid
-from .aioekm.rs485.commands import MAX_RELAY_SECONDS
 from .cloud_coordinator import CloudCoordinator
 from .cloud_trigger_schema import DEFINITION_SCHEMA, TRIGGER_NAME, TRIGGER_UUID
 from .const import CONF_API_TOKEN, CONNECTION_CLOUD, CONNECTION_PUSH3, DOMAIN

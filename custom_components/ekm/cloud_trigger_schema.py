@@ -26,9 +26,7 @@ from typing import Any, Final
 from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
-from .aioekm.fields import FIELDS
-from .aioekm.readings import normalize_address
-from .aioekm.rs485.commands import MAX_RELAY_SECONDS
+from .aioekm import FIELDS, MAX_RELAY_SECONDS, normalize_address
 from .validation import finite_number, whole_number
 
 # The keys the trigger API owns: the actions take the name and uuid as their own fields.

@@ -6,7 +6,7 @@ from datetime import timedelta
 import logging
 from typing import Final
 
-from .aioekm.readings import Protocol
+from .aioekm import Protocol
 
 DOMAIN: Final = "ekm"
 LOGGER: Final = logging.getLogger(__package__)

@@ -22,7 +22,7 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 
 from . import compat
-from .aioekm.readings import MeterReading, Protocol, model_name
+from .aioekm import MeterReading, Protocol, model_name
 from .const import DOMAIN, LOGGER
 from .guard import MonotonicGuard
 from .helpers import meter_device_info

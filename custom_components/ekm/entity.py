@@ -12,8 +12,7 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .aioekm.fields import FIELDS, Kind
-from .aioekm.readings import MeterReading, Protocol, frame_fields
+from .aioekm import FIELDS, Kind, MeterReading, Protocol, frame_fields
 from .coordinator import EkmCoordinator
 from .runtime import EkmConfigEntry, EkmRuntimeData, GatewayStatus
 

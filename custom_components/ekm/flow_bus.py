@@ -7,9 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
-from .aioekm.errors import EkmConnectionError, EkmTimeoutError, FrameError
-from .aioekm.readings import Protocol, normalize_address
-from .aioekm.rs485.bus import EkmBus
+from .aioekm import EkmBus, EkmConnectionError, EkmTimeoutError, FrameError, Protocol, normalize_address
 from .const import CONF_METERS
 from .helpers import failure_reason
 

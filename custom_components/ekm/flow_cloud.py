@@ -15,8 +15,7 @@ from homeassistant.helpers import device_registry as dr, selector
 import voluptuous as vol
 
 from . import compat
-from .aioekm.push.account import Account, KeyType
-from .aioekm.push.cloud import DEFAULT_API_URL, DEFAULT_SUMMARY_URL
+from .aioekm import DEFAULT_API_URL, DEFAULT_SUMMARY_URL, Account, KeyType
 from .const import (
     CONF_API_TOKEN,
     CONF_API_URL,

@@ -10,14 +10,14 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import selector
 
-from .aioekm.errors import (
+from .aioekm import (
     AuthenticationError,
     EkmConnectionError,
     EkmTimeoutError,
     RateLimitedError,
     ServerError,
+    redact,
 )
-from .aioekm.push.redaction import redact
 from .const import CONF_METERS, DOMAIN, LOGGER
 from .helpers import meters_in_entries, meters_read_now
 

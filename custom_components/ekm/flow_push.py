@@ -16,10 +16,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from yarl import URL
 
-from .aioekm.push.account import Account, AccountMeter, KeyType
-from .aioekm.push.cloud import PushClient
-from .aioekm.push.http import RetryPolicy
-from .aioekm.push.push3 import Push3Client
+from .aioekm import Account, AccountMeter, KeyType, Push3Client, PushClient, RetryPolicy
 
 # One try in a form: the user sees the error at once and can submit again.
 FLOW_RETRY: Final = RetryPolicy(attempts=1)

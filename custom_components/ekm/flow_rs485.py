@@ -15,8 +15,7 @@ from homeassistant.helpers import selector
 import voluptuous as vol
 
 from . import compat
-from .aioekm.errors import EkmConnectionError
-from .aioekm.readings import Protocol, normalize_address
+from .aioekm import EkmConnectionError, Protocol, normalize_address
 from .const import (
     CONF_CONNECTION,
     CONF_METERS,

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Final
 
-from .aioekm.fields import FIELDS, Quantity
-from .aioekm.readings import FieldValue, MeterReading
+from .aioekm import FIELDS, FieldValue, MeterReading, Quantity
 
 MONOTONIC_QUANTITIES: Final = frozenset(
     {Quantity.ENERGY, Quantity.RESETTABLE_ENERGY, Quantity.REACTIVE_ENERGY, Quantity.PULSE_COUNT}

@@ -12,7 +12,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 
-from .aioekm.errors import (
+from .aioekm import (
     AddressMismatchError,
     CommandRejectedError,
     CrcError,
@@ -20,10 +20,11 @@ from .aioekm.errors import (
     EkmError,
     EkmTimeoutError,
     FrameError,
+    MeterReading,
     WriteUnconfirmedError,
+    model_name,
+    redact_port_url,
 )
-from .aioekm.readings import MeterReading, model_name
-from .aioekm.rs485.port_url import redact_port_url
 from .const import (
     CONF_B_FRAME_EVERY,
     CONF_CONNECTION,

@@ -30,10 +30,20 @@ from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 
-from .aioekm.errors import EkmError
-from .aioekm.push import PushClient
-from .aioekm.push.history import SUM_REGISTERS, Baseline, HourlyStatistics, fetch_hourly
-from .aioekm.push.history_plan import HOUR, PAGE_ROWS, HistoryWindow, floor_hour, plan_windows, window_hours
+from .aioekm import (
+    HOUR,
+    PAGE_ROWS,
+    SUM_REGISTERS,
+    Baseline,
+    EkmError,
+    HistoryWindow,
+    HourlyStatistics,
+    PushClient,
+    fetch_hourly,
+    floor_hour,
+    plan_windows,
+    window_hours,
+)
 from .const import CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS, DOMAIN, LOGGER
 from .runtime import EkmConfigEntry
 from .statistics_compat import async_last_row, external_metadata

@@ -17,9 +17,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .aioekm.errors import EkmError
-from .aioekm.readings import MeterReading, Protocol
-from .aioekm.rs485.bus import EkmBus
+from .aioekm import EkmBus, EkmError, MeterReading, Protocol
 from .const import DOMAIN
 from .entity import EkmEntity, add_entities_of_meters
 from .helpers import translated_error

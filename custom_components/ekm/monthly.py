@@ -25,8 +25,7 @@ from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 
-from .aioekm.errors import EkmError
-from .aioekm.rs485.frames import MonthTable
+from .aioekm import EkmError, MonthTable
 from .bus_coordinator import BusCoordinator
 from .const import DOMAIN, LOGGER
 from .runtime import EkmConfigEntry

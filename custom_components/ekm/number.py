@@ -13,9 +13,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .aioekm.readings import MeterReading, Protocol
-from .aioekm.rs485.bus import EkmBus
-from .aioekm.rs485.commands import MAX_PULSE_INPUT_RATIO
+from .aioekm import MAX_PULSE_INPUT_RATIO, EkmBus, MeterReading, Protocol
 from .const import DOMAIN
 from .meter_settings import EkmSettingEntity, add_setting_entities
 from .runtime import EkmConfigEntry

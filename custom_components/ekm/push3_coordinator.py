@@ -14,9 +14,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 
-from .aioekm.errors import EkmError
-from .aioekm.push import Push3Client
-from .aioekm.readings import MeterReading, Protocol
+from .aioekm import EkmError, MeterReading, Protocol, Push3Client
 from .const import CONF_MAC, CONF_METERS, DEFAULT_PUSH3_SCAN_INTERVAL
 from .coordinator import gateway_identifier
 from .helpers import connected_elsewhere, meters_to_leave

@@ -20,10 +20,18 @@ from homeassistant.helpers.update_coordinator import UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from . import compat
-from .aioekm.errors import AuthenticationError, EkmError, InvalidRequestError, RateLimitedError
-from .aioekm.push.errors import MAX_RETRY_AFTER
-from .aioekm.push.mapping import MeterProblem, RealtimeResult, Unavailable
-from .aioekm.readings import MeterReading, Protocol
+from .aioekm import (
+    MAX_RETRY_AFTER,
+    AuthenticationError,
+    EkmError,
+    InvalidRequestError,
+    MeterProblem,
+    MeterReading,
+    Protocol,
+    RateLimitedError,
+    RealtimeResult,
+    Unavailable,
+)
 from .binary_sensor import INPUT_LEVELS
 from .const import CONF_SCAN_INTERVAL, CONF_STALE_AFTER, DEFAULT_STALE_AFTER, DOMAIN, LOGGER
 from .coordinator import EkmCoordinator, gateway_identifier

@@ -12,9 +12,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .aioekm.readings import MeterReading, Protocol
-from .aioekm.rs485.bus import EkmBus
-from .aioekm.rs485.commands import CT_RATIOS, MAX_DEMAND_PERIODS, MaxDemandReset
+from .aioekm import CT_RATIOS, MAX_DEMAND_PERIODS, EkmBus, MaxDemandReset, MeterReading, Protocol
 from .meter_settings import EkmSettingEntity, add_setting_entities
 from .runtime import EkmConfigEntry
 from .sensor import SENSOR_OF_FIELD

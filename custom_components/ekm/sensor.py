@@ -28,8 +28,7 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from . import compat
-from .aioekm.fields import FIELDS, Kind, Quantity
-from .aioekm.readings import MeterReading, Protocol
+from .aioekm import FIELDS, Kind, MeterReading, Protocol, Quantity
 from .const import ALL_METERS, V4_METERS
 from .entity import EkmEntity, add_entities_of_meters, carried
 from .runtime import EkmConfigEntry, EkmRuntimeData

@@ -19,11 +19,14 @@ from homeassistant.helpers import (
 import voluptuous as vol
 
 from . import compat
-from .aioekm.errors import WriteUnconfirmedError
-from .aioekm.readings import MeterReading
-from .aioekm.rs485.bus import EkmBus
-from .aioekm.rs485.commands import MAX_TARIFF_PERIODS, TARIFF_SCHEDULES
-from .aioekm.rs485.tariffs import TariffPeriod
+from .aioekm import (
+    MAX_TARIFF_PERIODS,
+    TARIFF_SCHEDULES,
+    EkmBus,
+    MeterReading,
+    TariffPeriod,
+    WriteUnconfirmedError,
+)
 from .cloud_services import async_setup_cloud_services
 from .const import ALL_METERS, DOMAIN
 from .history_action import async_setup_history_services
