@@ -36,7 +36,7 @@ from .freshness import Freshness, StaleReplyError
 from .port import Port
 from .port_url import redact_port_url
 from .requests import password_frame, read_request, table_read_frame
-from .settings import Describe, MeterSettings
+from .setting_writes import Describe, MeterSettings
 from .tariffs import (
     HOLIDAY_TABLE,
     SCHEDULE_TABLES,

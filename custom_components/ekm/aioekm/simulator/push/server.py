@@ -7,7 +7,7 @@ Endpoints (all on one host; point both the API and the summary base URL at it):
   GET  /summary/api/v2/gstat          gateway status (summary_v2.py)
   GET  /summary/api/v2/iostack        ioStacks (the fleet has none: EKM 1000)
   GET  /account/api/{target}          account | gateway | meter | iostack, deep / state (account.py)
-  POST /sendCommand                   Gateway Settings; SetRelay (settings.py)
+  POST /sendCommand                   Gateway Settings; SetRelay (gateway_settings.py)
   GET/POST/PUT/DELETE /api/trigger    Trigger API (trigger.py)
   GET  /push3/{mac}/readMeter         the Push3 gateway LOCAL API of gateway `mac` (push3.py)
 
@@ -28,7 +28,7 @@ from aiohttp import web
 from ...push.http import split_list
 from ...readings import normalize_address
 from ..fleet import Fleet, VirtualMeter
-from . import account, push3, realtime, settings, summary, summary_v2, trigger
+from . import account, gateway_settings, push3, realtime, summary, summary_v2, trigger
 from .access import INVALID_KEY, ApiError, Scope, SimKeys
 from .faults import Fault, injected
 from .listen import listen
@@ -188,7 +188,7 @@ class PushServer:
             ("GET", "/summary/api/v2/iostack", summary_v2.iostack),
             ("GET", "/account/api/{target}", account.account),
             ("POST", "/account/api/{target}", account.account),
-            ("POST", "/sendCommand", settings.send_command),
+            ("POST", "/sendCommand", gateway_settings.send_command),
             ("*", "/api/trigger", trigger.trigger),
             ("GET", "/push3/{mac}/readMeter", push3.read_meter),
         ]
