@@ -12,7 +12,7 @@ import pytest
 from custom_components.ekm.aioekm.fields import FIELDS, Layout
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = ("docs/rs485-protocol.md", "docs/push-api.md", "docs/simulator.md")
+DOCS = ("docs/architecture.md", "docs/rs485-protocol.md", "docs/push-api.md", "docs/simulator.md")
 
 # Notes that live beside the repository, not in it. Built from pieces so this file does not match itself.
 _OUTSIDE_NAMES = (
@@ -171,3 +171,37 @@ def test_protocol_doc_layouts_are_the_field_table(heading: str, layout: Layout) 
     text = (ROOT / "docs/rs485-protocol.md").read_text(encoding="utf-8")
     table = {f.name: f.at[layout] for f in FIELDS.values() if layout in f.at}
     assert _doc_layout(text, heading) == table
+
+
+INTEGRATION = ROOT / "custom_components" / "ekm"
+_PATH_LIKE = re.compile(r"[\w/.-]+\.(?:py|md)\b|[\w-]+/(?=[\s`),]|$)")
+
+
+def named_paths_missing(text: str) -> list[str]:
+    """Files and folders a document names (`x.py`, `push/cloud.py`, `rs485/`) that exist in none
+    of the places a reader would look: the integration, its library, the repository root."""
+    missing = []
+    for name in sorted(set(_PATH_LIKE.findall(text))):
+        bases = (INTEGRATION, INTEGRATION / "aioekm", ROOT)
+        if not any((base / name).exists() for base in bases):
+            missing.append(name)
+    return missing
+
+
+def test_architecture_names_files_that_exist() -> None:
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    assert named_paths_missing(text) == []
+
+
+def test_architecture_names_every_module_of_the_integration() -> None:
+    """A new module of the integration gets its place in the picture."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    assert [p.name for p in sorted(INTEGRATION.glob("*.py")) if p.name not in text] == []
+
+
+def test_a_renamed_file_is_found() -> None:
+    """Planted: a document naming a file that is gone fails the check."""
+    assert named_paths_missing("the coordinators (`push_coordinator.py`, `rs485/`, `nowhere/`)") == [
+        "nowhere/",
+        "push_coordinator.py",
+    ]
