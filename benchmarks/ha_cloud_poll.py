@@ -211,7 +211,7 @@ async def _measure(hass: Any, size: int, polls: int) -> list[dict[str, float]]:
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
         setup_s = time.perf_counter() - t0
-        coordinator = entry.runtime_data
+        coordinator = entry.runtime_data.coordinator
         assert len(coordinator.data) == size, (len(coordinator.data), size)
         enabled = sum(
             1 for s in hass.states.async_all() if s.entity_id.split(".")[0] != "persistent_notification"
