@@ -370,6 +370,30 @@ async def test_large_fleet_is_written_in_slices(
     assert _available(meter_states(hass, loaded, V3))
 
 
+async def test_slices_go_through_the_coordinators_own_registry(
+    hass: HomeAssistant, loaded: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large fleet's update tells one slice per loop turn, in the order listeners came; one
+    removed meanwhile is not told; a newer update supersedes the slices still pending."""
+    monkeypatch.setattr(coordinator_module, "SLICED_ABOVE", 1)
+    monkeypatch.setattr(coordinator_module, "SLICE_SECONDS", 0.0)
+    coordinator = loaded.runtime_data.coordinator
+    told: list[int] = []
+    removers = [coordinator.async_add_listener(lambda n=n: told.append(n)) for n in range(5)]
+    coordinator.async_set_updated_data(coordinator.data)
+    assert len(told) < 5  # not all in this step
+    removers[4]()
+    await hass.async_block_till_done()
+    assert told == [0, 1, 2, 3]
+    told.clear()
+    coordinator.async_set_updated_data(coordinator.data)
+    coordinator.async_set_updated_data(coordinator.data)  # supersedes the first
+    await hass.async_block_till_done()
+    assert told == [0, 1, 2, 3]
+    for remove in removers[:4]:
+        remove()
+
+
 async def test_gateway_status_unavailable(
     hass: HomeAssistant, loaded: MockConfigEntry, push_server: PushServer
 ) -> None:
