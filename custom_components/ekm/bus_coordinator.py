@@ -38,7 +38,7 @@ class BusCoordinator(EkmCoordinator):
         password: str = self.config_entry.data.get(CONF_PASSWORD) or DEFAULT_PASSWORD
         return password
 
-    async def _async_update_data(self) -> dict[str, MeterReading]:
+    async def _async_poll(self) -> dict[str, MeterReading]:
         read_b_all = self._cycle % self._b_every == 0
         self._cycle += 1
         data: dict[str, MeterReading] = {}

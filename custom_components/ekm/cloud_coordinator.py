@@ -177,7 +177,7 @@ class CloudCoordinator(PushSourceCoordinator):
         self._account_due = True  # new meters come from the Account API
         super().async_look_for_meters()
 
-    async def _async_update_data(self) -> dict[str, MeterReading]:
+    async def _async_poll(self) -> dict[str, MeterReading]:
         self.polls += 1
         if self._account_due or self.polls % ACCOUNT_EVERY == 0:
             await self._async_refresh_account()

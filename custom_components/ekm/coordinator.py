@@ -20,6 +20,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
 
 from . import compat
 from .aioekm import MeterReading, Protocol, model_name
@@ -40,6 +41,8 @@ SLICED_ABOVE: Final = 400
 # (sensor.LARGE_FLEET_SENSORS): HA takes at most 10000 enabled entities per config entry.
 LARGE_FLEET: Final = 200
 SLICE_SECONDS: Final = 0.015
+# How far ahead of Home Assistant's clock a reading's time stamp may be and still order readings.
+CLOCK_SKEW: Final = timedelta(minutes=10)
 
 
 def gateway_identifier(mac: str) -> tuple[str, str]:
@@ -65,6 +68,8 @@ class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
         # The options this coordinator was built from (see __init__._async_options_updated).
         self.built_from = dict(entry.options)
         self._guards: dict[str, MonotonicGuard] = {address: MonotonicGuard() for address in meters}
+        # The newest reading of each meter taken so far, as published (see publishable).
+        self._newest: dict[str, MeterReading] = {}
         # Meters currently without a reading and why; each is logged once down and once up.
         self.failures: dict[str, str] = {}
         self._devices_synced: set[str] = set()
@@ -181,6 +186,7 @@ class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
         for address in gone:
             del self.meters[address]
             self._guards.pop(address, None)
+            self._newest.pop(address, None)
             self.failures.pop(address, None)
             self._devices_synced.discard(address)
             LOGGER.info("Meter %s is gone; removing it", address)
@@ -206,9 +212,64 @@ class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
 
     # --- what connection modes use ------------------------------------------
 
+    # Whether a reading's own time orders the readings of a meter (Push: when the gateway read
+    # it). On a bus the read order does: the bus reads one meter at a time, and a meter clock
+    # set back (Sync clock) is no reason to refuse the readings after it.
+    orders_by_timestamp: bool = False
+
     def publishable(self, reading: MeterReading) -> MeterReading:
-        """A reading with counting registers protected against a drop."""
-        return self._guards.setdefault(reading.address, MonotonicGuard()).apply(reading)
+        """The reading to publish for one just taken: counting registers protected against a
+        drop, and never one older than the newest taken before (that one instead).
+
+        Call it as each reading arrives (read order); a poll publishes what it read through
+        _async_update_data, which swaps in any newer reading taken meanwhile (a write's
+        read-back, a relay's confirmation).
+        """
+        newest = self._newest.get(reading.address)
+        if newest is not None and self._older(reading, newest):
+            LOGGER.debug(
+                "Meter %s: a reading taken %s came after one taken %s; keeping the newer",
+                reading.address,
+                reading.timestamp,
+                newest.timestamp,
+            )
+            return newest
+        published = self._guards.setdefault(reading.address, MonotonicGuard()).apply(reading)
+        self._newest[reading.address] = published
+        return published
+
+    def _older(self, reading: MeterReading, than: MeterReading) -> bool:
+        """Whether `reading` was taken before `than` (by their own times, where they order)."""
+        if not self.orders_by_timestamp or reading.timestamp is None or than.timestamp is None:
+            return False  # read order: `reading` arrived last, so it is the newer
+        if than.timestamp > dt_util.utcnow() + CLOCK_SKEW:
+            return False  # a time stamp from the future orders nothing
+        return reading.timestamp < than.timestamp
+
+    async def _async_update_data(self) -> dict[str, MeterReading]:
+        """One poll of the connection, published with the newest reading of each meter.
+
+        A write or a relay's confirmation may publish a reading while a poll is still
+        reading other meters: the poll's own, older reading of that meter is not published
+        over it. Nothing awaits between here and DataUpdateCoordinator storing the result.
+        """
+        return self._newest_of(await self._async_poll())
+
+    async def _async_poll(self) -> dict[str, MeterReading]:
+        """Read every meter once (each reading through publishable); the connection's own."""
+        raise NotImplementedError
+
+    def _newest_of(self, data: Mapping[str, MeterReading]) -> dict[str, MeterReading]:
+        """`data` with each meter's newest reading; a meter the poll found silent but that has
+        answered since (a write's read-back) keeps the reading it gave then."""
+        newest: dict[str, MeterReading] = {}
+        for address in self.meters:
+            if address in data:
+                newest[address] = self._newest.get(address, data[address])
+            elif address not in self.failures and (later := self._newest.get(address)) is not None:
+                newest[address] = later
+        newest.update((address, reading) for address, reading in data.items() if address not in newest)
+        return newest
 
     def meter_answered(self, address: str) -> None:
         """Log a meter's recovery once."""

@@ -78,7 +78,7 @@ class Push3Coordinator(PushSourceCoordinator):
     def gateway_connected(self, mac: str) -> bool | None:
         return self.last_update_success  # the gateway answered its last poll
 
-    async def _async_update_data(self) -> dict[str, MeterReading]:
+    async def _async_poll(self) -> dict[str, MeterReading]:
         self.polls += 1
         try:
             result = await self.client.read_meters(map_fields=self.fields_to_map())

@@ -56,6 +56,11 @@ class PushSourceCoordinator(EkmCoordinator):
     """Readings from an EKM Push source (the cloud or a Push3 gateway); its meters sit behind
     gateways and come and go while it runs (runtime.GatewayStatus, runtime.MeterSearch)."""
 
+    # A Push reading says when the gateway took it: an answer that comes late (a poll asked
+    # before a relay's confirmation, a gateway serving an older read) is older than the one
+    # published, whatever the order the answers came in.
+    orders_by_timestamp = True
+
     def __init__(
         self,
         hass: HomeAssistant,
