@@ -6,12 +6,13 @@ Everything that exists in only some of them is looked up here, once.
 from __future__ import annotations
 
 from collections.abc import Mapping
+import importlib
 import inspect
 from typing import TYPE_CHECKING, Any, cast
 
 from homeassistant import config_entries
 from homeassistant.components.sensor import SensorDeviceClass
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.data_entry_flow import FlowHandler
 from homeassistant.helpers import device_registry as dr, entity_platform, selector, service
 from homeassistant.helpers.update_coordinator import UpdateFailed
@@ -152,3 +153,21 @@ def update_failed(retry_after: float | None, **kwargs: Any) -> UpdateFailed:
         failed: UpdateFailed = make(retry_after=retry_after, **kwargs)
         return failed
     return UpdateFailed(**kwargs)
+
+
+# homeassistant.helpers.target (2025.8) took over extracting a call's targets from helpers.service.
+# Looked up once, here: at call time the import of a missing module blocks the event loop.
+try:
+    _TARGET: Any = importlib.import_module("homeassistant.helpers.target")
+except ImportError:
+    _TARGET = None
+
+
+def referenced_entities(hass: HomeAssistant, call: ServiceCall) -> Any:
+    """The devices, entities, areas ... a call targets (SelectedEntities of the HA version)."""
+    if _TARGET is not None:
+        return _TARGET.async_extract_referenced_entity_ids(
+            hass, _TARGET.TargetSelectorData(call.data), expand_group=False
+        )
+    extract: Any = getattr(service, "async_extract_referenced_entity_ids")  # noqa: B009
+    return extract(hass, call, expand_group=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import time
-import importlib
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntryState
@@ -14,7 +13,6 @@ from homeassistant.helpers import (
     config_validation as cv,
     device_registry as dr,
     entity_registry as er,
-    service,
 )
 import voluptuous as vol
 
@@ -84,17 +82,7 @@ SET_TARIFF_SCHEDULE_SCHEMA: Final[Any] = vol.All(
 
 def _targeted_devices(hass: HomeAssistant, call: ServiceCall) -> set[str]:
     """The ids of the devices the call targets, directly or through their entities, areas..."""
-    # homeassistant.helpers.target (2025.8+) took over the extraction from helpers.service.
-    try:
-        target: Any = importlib.import_module("homeassistant.helpers.target")
-    except ImportError:
-        selected: Any = getattr(service, "async_extract_referenced_entity_ids")(  # noqa: B009
-            hass, call, expand_group=False
-        )
-    else:
-        selected = target.async_extract_referenced_entity_ids(
-            hass, target.TargetSelectorData(call.data), expand_group=False
-        )
+    selected = compat.referenced_entities(hass, call)
     entities = er.async_get(hass)
     devices: set[str] = set(selected.referenced_devices)
     for entity_id in selected.referenced | selected.indirectly_referenced:

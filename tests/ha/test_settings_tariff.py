@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import time
+import importlib
 from typing import Any
 
 from homeassistant.core import HomeAssistant
@@ -189,3 +190,29 @@ async def test_cloud_entry_takes_no_settings(
         await set_schedule(hass, device_id=meter_device(hass, cloud_entry, V4), schedule=1, periods=PERIODS)
     assert err.value.translation_key == "setting_not_supported"
     assert fleet.meters[V4].tariffs == before
+
+
+async def test_no_import_in_the_event_loop(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    fleet: Fleet,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Finding the call's targets imports nothing in the event loop. HA 2025.4 has no
+    helpers.target: looking it up on every call was an import HA reports as a blocking call
+    (its detector is off in tests, so the imports are recorded here)."""
+    imported: list[str] = []
+    import_module = importlib.import_module
+
+    def recorded(name: str, package: str | None = None) -> Any:
+        imported.append(name)
+        return import_module(name, package)
+
+    monkeypatch.setattr(importlib, "import_module", recorded)
+    for _ in range(2):
+        await set_schedule(hass, device_id=meter_device(hass, loaded_entry, V4), schedule=1, periods=PERIODS)
+    assert fleet.meters[V4].tariffs.schedule(1).periods == (
+        TariffPeriod(time(7, 0), 2),
+        TariffPeriod(time(21, 30), 1),
+    )
+    assert imported == []
