@@ -14,7 +14,7 @@ from homeassistant import config_entries
 from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.data_entry_flow import FlowHandler
-from homeassistant.helpers import device_registry as dr, entity_platform, selector, service
+from homeassistant.helpers import device_registry as dr, selector, service
 from homeassistant.helpers.update_coordinator import UpdateFailed
 import serialx
 import voluptuous as vol
@@ -86,36 +86,13 @@ def via_device(parent: dr.DeviceEntry) -> dr.DeviceInfo:
 
 # HA 2026 types its flow and service schemas with probatio, which it also serves under the
 # name voluptuous at run time; 2025.4 types them with voluptuous. The same schema objects
-# work on both, so these two calls go through Any to satisfy both sets of type hints.
+# work on both, so this call goes through Any to satisfy both sets of type hints.
 
 
 def with_suggested_values(flow: FlowHandler[Any, Any], schema: vol.Schema, values: Mapping[str, Any]) -> Any:
     """`schema` with `values` as suggested values (FlowHandler.add_suggested_values_to_schema)."""
     add: Any = flow.add_suggested_values_to_schema
     return add(schema, values)
-
-
-def register_entity_service(
-    platform: entity_platform.EntityPlatform, name: str, fields: dict[Any, Any], method: str
-) -> None:
-    """Register an entity service whose arguments are described by `fields`."""
-    register: Any = platform.async_register_entity_service
-    register(name, fields, method)
-
-
-# service.async_register_platform_entity_service lets async_setup register entity actions
-# (quality rule action-setup); older versions register them when a platform sets up.
-HAS_PLATFORM_ENTITY_SERVICE: bool = hasattr(service, "async_register_platform_entity_service")
-
-
-def register_platform_entity_service(
-    hass: HomeAssistant, domain: str, name: str, *, entity_domain: str, fields: dict[Any, Any], method: str
-) -> None:
-    """Register an entity action of `entity_domain` entities at integration setup, where possible."""
-    if not HAS_PLATFORM_ENTITY_SERVICE:
-        return
-    register: Any = getattr(service, "async_register_platform_entity_service")  # noqa: B009
-    register(hass, domain, name, entity_domain=entity_domain, func=method, schema=fields)
 
 
 async def async_list_ports() -> list[str]:

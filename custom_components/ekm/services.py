@@ -6,7 +6,6 @@ from datetime import time
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, ServiceCall
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import (
@@ -29,9 +28,9 @@ from .cloud_services import async_setup_cloud_services
 from .const import ALL_METERS, DOMAIN
 from .history_action import async_setup_history_services
 from .meter_settings import async_write_setting
+from .relay_action import async_setup_relay_action
 from .runtime import EkmConfigEntry, EkmRuntimeData
 from .sensor import TARIFFS
-from .switch import SERVICE_SET_RELAY, SET_RELAY_FIELDS
 from .validation import whole_number
 
 SERVICE_SET_TARIFF_SCHEDULE: Final = "set_tariff_schedule"
@@ -141,19 +140,8 @@ async def _async_set_tariff_schedule(call: ServiceCall) -> None:
 
 
 def async_setup_services(hass: HomeAssistant) -> None:
-    """Register the actions in async_setup.
-
-    ekm.set_relay is an entity action: older HA versions (before 2025.10) register it with the
-    switch platform instead (see switch.py).
-    """
-    compat.register_platform_entity_service(
-        hass,
-        DOMAIN,
-        SERVICE_SET_RELAY,
-        entity_domain=Platform.SWITCH,
-        fields=SET_RELAY_FIELDS,
-        method="async_set_relay",
-    )
+    """Register the actions in async_setup."""
+    async_setup_relay_action(hass)
     hass.services.async_register(
         DOMAIN,
         SERVICE_SET_TARIFF_SCHEDULE,

@@ -7,11 +7,10 @@ from typing import Any, Final
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import config_validation as cv, entity_platform
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 import voluptuous as vol
 
-from . import compat
 from .coordinator import EkmCoordinator
 from .entity import EkmBitDescription, EkmBitEntity, add_entities_of_meters, carried
 from .helpers import ekm_exception_handler
@@ -34,7 +33,7 @@ def _relay_state(value: Any) -> bool:
     return cv.boolean(value)
 
 
-# Arguments of the entity action ekm.set_relay; the target is one or more relay switches.
+# Arguments of the action ekm.set_relay (relay_action.py); the target is one or more relay switches.
 SET_RELAY_FIELDS: Final[dict[Any, Any]] = {
     vol.Required(ATTR_STATE): _relay_state,
     vol.Optional(ATTR_SECONDS, default=0): whole_number(0, MAX_SECONDS),
@@ -81,13 +80,6 @@ async def async_setup_entry(
         ]
 
     add_entities_of_meters(entry, async_add_entities, make)
-    if not compat.HAS_PLATFORM_ENTITY_SERVICE:  # older HA: no registration in async_setup
-        compat.register_entity_service(
-            entity_platform.async_get_current_platform(),
-            SERVICE_SET_RELAY,
-            SET_RELAY_FIELDS,
-            "async_set_relay",
-        )
 
 
 class EkmRelaySwitch(EkmBitEntity, SwitchEntity):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_OFF, SERVICE_TURN_ON, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -160,13 +161,55 @@ async def test_bus_lost(
 
 
 async def test_set_relay_action_is_registered_at_integration_setup(hass: HomeAssistant) -> None:
-    """Where HA allows it, the action exists before any entry loads (quality rule action-setup)."""
+    """The action exists before any entry loads (quality rule action-setup); with no relay loaded
+    its target is no relay, and it says so."""
     assert await async_setup_component(hass, DOMAIN, {})
     await hass.async_block_till_done()
-    assert hass.services.has_service(DOMAIN, "set_relay") is compat.HAS_PLATFORM_ENTITY_SERVICE
-    if compat.HAS_PLATFORM_ENTITY_SERVICE:
-        # No relay is loaded yet: the target matches nothing and the call does nothing.
+    assert hass.services.has_service(DOMAIN, "set_relay")
+    with pytest.raises(ServiceValidationError) as raised:
         await hass.services.async_call(
             DOMAIN, "set_relay", {ATTR_ENTITY_ID: RELAY_1, "state": True}, blocking=True
         )
-        assert hass.states.get(RELAY_1) is None
+    assert raised.value.translation_key == "no_relay_targeted"
+    assert hass.states.get(RELAY_1) is None
+
+
+@pytest.mark.parametrize(
+    "targets",
+    [
+        [f"sensor.omnimeter_{V4}_total_energy"],  # a sensor of the same meter
+        ["switch.omnimeter_000000000000_relay_1"],  # no such entity
+        [RELAY_1, f"sensor.omnimeter_{V4}_total_energy"],  # one relay among them: nothing is sent
+    ],
+)
+async def test_set_relay_on_what_is_no_relay(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    fleet: Fleet,
+    simulator: Rs485Simulator,
+    targets: list[str],
+) -> None:
+    """A target without a relay is a translated error naming it, and nothing is written."""
+    assert hass.states.get(f"sensor.omnimeter_{V4}_total_energy") is not None
+    with pytest.raises(ServiceValidationError) as raised:
+        await hass.services.async_call(
+            DOMAIN, "set_relay", {ATTR_ENTITY_ID: targets, "state": True}, blocking=True
+        )
+    assert raised.value.translation_key == "no_relay_targeted"
+    wrong = ", ".join(sorted(t for t in targets if t != RELAY_1))
+    assert str(raised.value).startswith(f"Not an EKM relay switch: {wrong}. Choose one or more relay switches")
+    assert _writes(simulator) == 0
+    assert fleet.meters[V4].relays == [False, False]
+
+
+async def test_set_relay_on_a_meter_device(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, fleet: Fleet, simulator: Rs485Simulator
+) -> None:
+    """A meter's device as the target switches its relays (its other entities are no mistake)."""
+    device = compat.get_device(dr.async_get(hass), (DOMAIN, V4), loaded_entry.entry_id)
+    assert device is not None
+    await hass.services.async_call(
+        DOMAIN, "set_relay", {"device_id": device.id, "state": True}, blocking=True
+    )
+    assert fleet.meters[V4].relays == [True, True]
+    assert _writes(simulator) == 2
