@@ -42,7 +42,7 @@ from .aioekm import (
     server_text,
 )
 from .cloud_coordinator import CloudCoordinator
-from .cloud_trigger_schema import DEFINITION_SCHEMA, TRIGGER_NAME, TRIGGER_UUID
+from .cloud_trigger_schema import DEFINITION_SCHEMA, TRIGGER_NAME, TRIGGER_UUID, meters_named
 from .const import CONF_API_TOKEN, CONNECTION_CLOUD, CONNECTION_PUSH3, DOMAIN
 from .helpers import connection_of
 from .runtime import EkmConfigEntry
@@ -351,9 +351,27 @@ async def _async_read_trigger(target: CloudTarget, uuid: str) -> Trigger:
         raise _push_error(err, target, uuid) from err
 
 
+def _check_meters_behind(gateway: Gateway | None, definition: dict[str, Any]) -> None:
+    """A trigger runs on its gateway, which sees only its own meters: refuse any other it names.
+
+    Unknown when the account lists no meters for the gateway (or the gateway is not known).
+    """
+    if gateway is None or not gateway.meters:
+        return
+    behind = {meter.address for meter in gateway.meters}
+    elsewhere = [address for address in meters_named(definition) if address not in behind]
+    if elsewhere:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="meter_not_behind_gateway",
+            translation_placeholders={"meters": ", ".join(elsewhere), "gateway": gateway.mac_colons},
+        )
+
+
 async def _async_create_trigger(call: ServiceCall) -> ServiceResponse:
     target = _where(call.hass, call.data)
     gateway = _push3_gateway(target)
+    _check_meters_behind(gateway, call.data[ATTR_DEFINITION])
     body = {**call.data[ATTR_DEFINITION], TRIGGER_NAME: call.data[ATTR_NAME]}
     return await _async_write_trigger(target, target.client.create_trigger(gateway.mac, body))
 
@@ -366,6 +384,7 @@ async def _async_update_trigger(call: ServiceCall) -> ServiceResponse:
     target = _where(call.hass, call.data)
     uuid: str = call.data[ATTR_UUID]
     current = await _async_read_trigger(target, uuid)
+    _check_meters_behind(target.gateway, call.data.get(ATTR_DEFINITION, {}))
     body = {**current.definition, **call.data.get(ATTR_DEFINITION, {})}
     if ATTR_NAME in call.data:
         body[TRIGGER_NAME] = call.data[ATTR_NAME]

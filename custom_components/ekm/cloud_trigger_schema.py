@@ -73,7 +73,36 @@ MAX_SECONDS: Final = 366 * 24 * 3600  # a year: longer than any duration or repe
 MAX_OUTPUT: Final = 64  # far beyond the outputs of any ioStack
 SECONDS: Final = whole_number(0, MAX_SECONDS)
 RELAY_SECONDS: Final = whole_number(0, MAX_RELAY_SECONDS)
-EMAILS: Final = vol.All(cv.ensure_list, vol.Length(min=1), [vol.All(cv.string, vol.Email())])
+# RFC 5321, section 4.5.3.1: at most 64 characters before the @ and 254 in all (a path of 256
+# with its angle brackets); a mail server refuses a longer address.
+MAX_EMAIL: Final = 254
+MAX_EMAIL_LOCAL: Final = 64
+
+
+def email_address(value: Any) -> str:
+    """An e-mail address a mail server takes: ASCII, within RFC 5321's lengths, of the usual shape."""
+    address: str = vol.Email()(cv.string(value))
+    local = address.rpartition("@")[0]
+    if not address.isascii() or len(address) > MAX_EMAIL or len(local) > MAX_EMAIL_LOCAL:
+        raise vol.Invalid(
+            f"an e-mail address has at most {MAX_EMAIL_LOCAL} characters before the @ and "
+            f"{MAX_EMAIL} in all (got {len(local)} and {len(address)})"
+        )
+    return address
+
+
+EMAILS: Final = vol.All(cv.ensure_list, vol.Length(min=1), [email_address])
+
+
+def meters_named(definition: dict[str, Any]) -> list[str]:
+    """The meter numbers a (checked) definition's conditions and actions name, in order, once each."""
+    named: list[str] = []
+    for part in (*definition.get("conditions", ()), *definition.get("actions", ())):
+        meter = part.get("meter") if isinstance(part, dict) else None
+        if isinstance(meter, str) and meter not in named:
+            named.append(meter)
+    return named
+
 
 CONDITION_SCHEMA: Final = vol.Schema(
     {

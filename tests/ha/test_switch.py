@@ -197,7 +197,8 @@ async def test_set_relay_on_what_is_no_relay(
         )
     assert raised.value.translation_key == "no_relay_targeted"
     wrong = ", ".join(sorted(t for t in targets if t != RELAY_1))
-    assert str(raised.value).startswith(f"Not an EKM relay switch: {wrong}. Choose one or more relay switches")
+    expected = f"Not an EKM relay switch: {wrong}. Choose one or more relay switches"
+    assert str(raised.value).startswith(expected)
     assert _writes(simulator) == 0
     assert fleet.meters[V4].relays == [False, False]
 

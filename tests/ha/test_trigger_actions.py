@@ -209,6 +209,13 @@ async def test_unknown_keys_pass_through(
         {"actions": [{"type": "relay", "relay": 1, "state": "open", "duration": 10000}]},
         {"actions": [{"type": "relay", "relay": 1, "state": "toggle"}]},
         {"actions": [{"type": "email", "to": "not an address"}]},
+        {"actions": [{"type": "email", "to": "a" * 65 + "@example.com"}]},  # RFC 5321: 64 before @
+        {
+            "actions": [
+                {"type": "email", "to": "a" * 64 + "@" + "e" * 61 + "." + "e" * 61 + "." + "e" * 62 + ".com"}
+            ]
+        },
+        {"actions": [{"type": "email", "to": "x" * 10_000 + "@example.com"}]},
         {"actions": [{"type": "webhook", "url": "ftp://example.com/x"}]},
         {"actions": [{"type": "iostack", "output": 0}]},
         {"actions": ["email me"]},
