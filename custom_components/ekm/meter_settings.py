@@ -46,7 +46,13 @@ async def async_write_setting(
     does not report it); `zeroed` names the registers the write resets.
     """
     coordinator = runtime.bus
-    if coordinator is None or coordinator.meters.get(address) not in protocols:
+    if coordinator is None:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="setting_needs_rs485",
+            translation_placeholders={"address": address},
+        )
+    if coordinator.meters.get(address) not in protocols:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="setting_not_supported",

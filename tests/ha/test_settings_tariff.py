@@ -24,6 +24,8 @@ from .conftest import PASSWORD, V3, V4, unique_ids
 from .settings_support import entity_id, writes
 
 cloud_entry = push_support.cloud_entry
+push3_entry = push_support.push3_entry
+push3_gateway = push_support.push3_gateway
 live_clock = push_support.live_clock
 loopback_http = push_support.loopback_http
 push_server = push_support.push_server
@@ -188,7 +190,20 @@ async def test_cloud_entry_takes_no_settings(
     before = fleet.meters[V4].tariffs
     with pytest.raises(HomeAssistantError) as err:
         await set_schedule(hass, device_id=meter_device(hass, cloud_entry, V4), schedule=1, periods=PERIODS)
-    assert err.value.translation_key == "setting_not_supported"
+    assert err.value.translation_key == "setting_needs_rs485"
+    assert "only an RS-485 connection can write meter settings and tariff schedules" in str(err.value)
+    assert fleet.meters[V4].tariffs == before
+
+
+async def test_push3_entry_takes_no_tariffs(
+    hass: HomeAssistant, push3_entry: MockConfigEntry, fleet: Fleet
+) -> None:
+    """A Push3 gateway reads tariffs but does not write them: the action says only RS-485 can."""
+    await push_support.set_up(hass, push3_entry)
+    before = fleet.meters[V4].tariffs
+    with pytest.raises(HomeAssistantError) as err:
+        await set_schedule(hass, device_id=meter_device(hass, push3_entry, V4), schedule=1, periods=PERIODS)
+    assert err.value.translation_key == "setting_needs_rs485"
     assert fleet.meters[V4].tariffs == before
 
 
