@@ -26,6 +26,7 @@ from homeassistant.components.recorder.statistics import (
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import UnitOfEnergy, UnitOfPower
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
@@ -181,8 +182,9 @@ class HistoryImporter:
         """Import [start, end) again for every meter; rows written.
 
         The sums continue from the hour before `start`. A meter without statistics
-        before `start` starts its sums at 0 there and is imported on to its last
-        imported hour, so the hours after the range stay continuous.
+        before `start` starts its sums at 0 there: every later sum changes with it, so
+        the range must reach the meter's last imported hour; a shorter one is refused
+        (ServiceValidationError, translated) before anything is asked or written.
         """
         start, end = floor_hour(start), floor_hour(end)
         end = min(end, floor_hour(utcnow()))
@@ -190,12 +192,11 @@ class HistoryImporter:
             plans = []
             for address in sorted(self._meters()):
                 baselines = await self._async_baselines_before(address, start)
-                stop = end
                 if not baselines:
                     _, last = await self._async_resume_point(address)
-                    if last is not None:
-                        stop = max(stop, last + HOUR)
-                windows = _split(start, stop)
+                    if last is not None and last + HOUR > end:
+                        raise _range_too_short(address, start, last + HOUR)
+                windows = _split(start, end)
                 if windows:
                     plans.append(_MeterPlan(address, windows, baselines))
             return await self._async_run(plans, "History re-import")
@@ -237,6 +238,7 @@ class HistoryImporter:
                 registers=REGISTERS,
                 mean_fields=MEAN_FIELDS,
                 page_rows=page_rows,
+                now=utcnow(),
             )
             try:
                 async for result in results:
@@ -339,6 +341,18 @@ class HistoryImporter:
             "running": self.busy,
             "last_imported_hour": {sid: hour.isoformat() for sid, hour in sorted(self.last_hours.items())},
         }
+
+
+def _range_too_short(address: str, start: datetime, needed: datetime) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="history_range_too_short",
+        translation_placeholders={
+            "meter": address,
+            "start": start.isoformat(),
+            "end": needed.isoformat(),
+        },
+    )
 
 
 def _baseline(hour: datetime, row: Mapping[str, Any]) -> Baseline:

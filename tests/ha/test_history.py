@@ -4,128 +4,48 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 import logging
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from homeassistant.components.recorder.statistics import list_statistic_ids, statistics_during_period
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.recorder import get_instance
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
 
 from custom_components.ekm import history
 from custom_components.ekm.aioekm.push.history_plan import plan_windows
-from custom_components.ekm.aioekm.simulator import ManualClock
-from custom_components.ekm.aioekm.simulator.fleet import EPOCH, VirtualMeter
+from custom_components.ekm.aioekm.simulator.fleet import VirtualMeter
 from custom_components.ekm.aioekm.simulator.push import Fault, PushServer
-from custom_components.ekm.const import CONF_HISTORY_DAYS, CONF_METERS, DOMAIN
+from custom_components.ekm.const import DOMAIN
 from custom_components.ekm.diagnostics import async_get_config_entry_diagnostics
 
 from .. import history_support
 from ..history_support import register
-from . import push_support, statistics_support
+from . import history_import_support, push_support, statistics_support
 from .conftest import V3, V4
+from .history_import_support import (
+    FIRST,
+    HOUR,
+    NY,
+    Clock,
+    add_entry,
+    assert_follows,
+    hours,
+    import_history,
+    imported_entry,
+    set_up,
+    sid,
+    unload,
+)
 from .statistics_support import rows_of, start_of
 
 loopback_http = push_support.loopback_http
 push_server = push_support.push_server
 exporting = history_support.exporting
 auto_enable_custom_integrations = statistics_support.auto_enable_custom_integrations
-
-HOUR = timedelta(hours=1)
-FIRST = datetime.fromtimestamp(EPOCH, UTC)  # the fleet's first report
-NY = ZoneInfo("America/New_York")
-
-
-class Clock:
-    """One 'now' for the fake server's fleet and the importer."""
-
-    def __init__(self, clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> None:
-        self._clock = clock
-        monkeypatch.setattr(history, "utcnow", self.now)
-
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self._clock.t, UTC)
-
-    def set(self, when: datetime) -> None:
-        self._clock.t = when.timestamp()
-
-
-@pytest.fixture
-def now(clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> Clock:
-    # Windows of 23 hours: the fake server, in the test's event loop, renders a page quickly.
-    monkeypatch.setattr(history, "page_rows", 100)
-    result = Clock(clock, monkeypatch)
-    result.set(FIRST + timedelta(days=4, minutes=40))
-    return result
-
-
-def add_entry(
-    hass: HomeAssistant, server: PushServer, days: int = 365, meters: list[str] | None = None
-) -> MockConfigEntry:
-    entry = push_support.add_cloud_entry(hass, server, **({CONF_METERS: meters} if meters else {}))
-    hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_HISTORY_DAYS: days})
-    return entry
-
-
-async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    """Set up the entry and let its history import finish, written to the database."""
-    await push_support.set_up(hass, entry)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    await async_wait_recording_done(hass)
-
-
-async def imported_entry(
-    hass: HomeAssistant, server: PushServer, days: int = 365, meters: list[str] | None = None
-) -> MockConfigEntry:
-    """A cloud entry that imports `days` of history (of `meters`, if given), set up: its import done."""
-    entry = add_entry(hass, server, days, meters)
-    await set_up(hass, entry)
-    return entry
-
-
-async def import_history(hass: HomeAssistant, entry_id: str, start: str, end: str) -> Any:
-    """The import_history action for `entry_id`, from `start` to `end` (ISO 8601): its response."""
-    return await hass.services.async_call(
-        DOMAIN,
-        "import_history",
-        {"config_entry_id": entry_id, "start": start, "end": end},
-        blocking=True,
-        return_response=True,
-    )
-
-
-async def unload(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
-
-
-def sid(address: str, key: str) -> str:
-    return f"{DOMAIN}:{address}_{key}"
-
-
-def assert_follows(
-    rows: list[dict[str, Any]], meter: VirtualMeter, name: str, first_sum: float = 0.0
-) -> None:
-    """Hour by hour: a row's state is the register at the hour's end and its sum advanced by what the
-    register advanced in that hour; in the hours without a row the register did not move."""
-    previous, previous_end = first_sum, None
-    for row in rows:
-        start = start_of(row)
-        if previous_end is not None:
-            for hour in hours(previous_end, start - HOUR):
-                assert register(meter, name, hour + HOUR) == register(meter, name, hour), (name, hour)
-        before, after = register(meter, name, start), register(meter, name, start + HOUR)
-        assert row["state"] == pytest.approx(after, abs=1e-6), (name, start)
-        assert row["sum"] - previous == pytest.approx(after - before, abs=1e-6), (name, start)
-        previous, previous_end = row["sum"], start + HOUR
-
-
-def hours(first: datetime, last: datetime) -> list[datetime]:
-    return [first + i * HOUR for i in range(int((last - first) / HOUR) + 1)]
+now = history_import_support.now
 
 
 # --- back-fill -------------------------------------------------------------------------
@@ -372,11 +292,12 @@ async def test_import_history_action_reimports_a_range(
 async def test_import_history_action_reaches_further_back(
     hass: HomeAssistant, push_server: PushServer, now: Clock, exporting: VirtualMeter
 ) -> None:
-    """Two days imported; the action asks from the first report on: the sums are redone up to now."""
+    """Two days imported; the action asks from the first report to the last imported hour: the sums are
+    redone up to then."""
     entry = await imported_entry(hass, push_server, days=2, meters=[V4])
     last = datetime(2026, 1, 5, tzinfo=UTC) - HOUR
     assert start_of((await rows_of(hass, sid(V4, "energy_import")))[0]) == last - 47 * HOUR
-    await import_history(hass, entry.entry_id, FIRST.isoformat(), (FIRST + HOUR).isoformat())
+    await import_history(hass, entry.entry_id, FIRST.isoformat(), (last + HOUR).isoformat())
     await async_wait_recording_done(hass)
     rows = await rows_of(hass, sid(V4, "energy_import"))
     assert [start_of(r) for r in rows] == hours(FIRST, last)
@@ -384,11 +305,32 @@ async def test_import_history_action_reaches_further_back(
     await unload(hass, entry)
 
 
+async def test_import_history_action_refuses_a_range_before_the_statistics_that_ends_early(
+    hass: HomeAssistant, push_server: PushServer, now: Clock
+) -> None:
+    """A start before a meter's first imported hour changes every later sum: an end before its last
+    imported hour is refused, saying which end it needs, and nothing is asked or written (it used to
+    re-import everything up to the last hour)."""
+    entry = await imported_entry(hass, push_server, days=2, meters=[V4])
+    before = await rows_of(hass, sid(V4, "energy_import"))
+    push_server.log.clear()
+    with pytest.raises(ServiceValidationError) as raised:
+        await import_history(hass, entry.entry_id, FIRST.isoformat(), (FIRST + 24 * HOUR).isoformat())
+    assert raised.value.translation_key == "history_range_too_short"
+    assert raised.value.translation_placeholders == {
+        "meter": V4,
+        "start": FIRST.isoformat(),
+        "end": datetime(2026, 1, 5, tzinfo=UTC).isoformat(),
+    }
+    assert push_server.requests_to("/summary") == []
+    await async_wait_recording_done(hass)
+    assert await rows_of(hass, sid(V4, "energy_import")) == before
+    await unload(hass, entry)
+
+
 async def test_import_history_action_refuses_other_entries(
     hass: HomeAssistant, push_server: PushServer, now: Clock
 ) -> None:
-    from homeassistant.exceptions import ServiceValidationError
-
     entry = await imported_entry(hass, push_server, days=0, meters=[V4])
     with pytest.raises(ServiceValidationError):
         await import_history(hass, "nope", FIRST.isoformat(), (FIRST + HOUR).isoformat())
@@ -407,8 +349,6 @@ async def test_import_history_action_refuses_a_range_out_of_reach(
     hass: HomeAssistant, push_server: PushServer, now: Clock, start: str, end: str
 ) -> None:
     """Before 2000 or after tomorrow: a translated error, nothing asked or written."""
-    from homeassistant.exceptions import ServiceValidationError
-
     entry = await imported_entry(hass, push_server, days=0, meters=[V4])
     push_server.log.clear()
     with pytest.raises(ServiceValidationError) as raised:

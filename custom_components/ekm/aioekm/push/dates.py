@@ -7,7 +7,7 @@ Summary dates as 'YYYYMMDDhhmm' on the wall clock of the request's time zone.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 import math
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -51,12 +51,31 @@ def format_api_time(when: datetime, zone: tzinfo) -> str:
 
 
 def span_params(zone: tzinfo, start: datetime, end: datetime) -> dict[str, str]:
-    """The `timezone`, `start_date` and `end_date` of a Summary request, dates on the zone's wall clock."""
+    """The `timezone`, `start_date` and `end_date` of a Summary request, dates on the zone's wall clock.
+
+    The dates cover [start, end) whichever way the server reads them: a wall-clock time
+    that happens twice (the hour a DST change repeats) is moved out by the repeat, an
+    end with seconds up to the next minute. The caller drops the rows outside the range.
+    """
     return {
         "timezone": zone_param(zone),
-        "start_date": format_api_time(start, zone),
-        "end_date": format_api_time(end, zone),
+        "start_date": _covering(start, zone, later=False),
+        "end_date": _covering(end, zone, later=True),
     }
+
+
+def _covering(when: datetime, zone: tzinfo, *, later: bool) -> str:
+    """'YYYYMMDDhhmm' on `zone`'s wall clock that means no earlier (`later`) or no later than `when`."""
+    candidate = when
+    for _ in range(3):  # one step for a repeated hour, one for the minute; one to spare
+        text = format_api_time(candidate, zone)
+        wall = datetime.strptime(text, API_TIME_FORMAT)
+        meanings = [wall.replace(tzinfo=zone, fold=fold).astimezone(UTC) for fold in (0, 1)]
+        miss = when - min(meanings) if later else max(meanings) - when
+        if miss <= timedelta(0):
+            return text
+        candidate = candidate + miss if later else candidate - miss
+    return text
 
 
 def parse_api_time(text: str, zone: tzinfo) -> datetime:

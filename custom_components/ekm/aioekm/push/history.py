@@ -16,6 +16,10 @@ its new value counts as consumed since the reset, as Home Assistant's sensors
 and its opower import do. A smaller drop is a glitch: the sum holds until the
 register passes its previous value again. Net_kWh_Tot may go down; it resets
 when kWh_Tot or Rev_kWh_Tot does.
+
+Impossible values (beyond what the meter can show, or count in the time) are skipped,
+logged and never summed; the next hours go on from the register's last good value
+(push/history_track.py, push/history_bounds.py).
 """
 
 from __future__ import annotations
@@ -26,12 +30,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 import itertools
 import logging
+import math
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import NoDataError, RateLimitedError
 from ..readings import normalize_address
+from .history_bounds import ENERGY_PER_HOUR, PULSES_PER_HOUR, possible
 from .history_plan import HOUR, PAGE_ROWS, HistoryWindow, first_report_of
+from .history_track import PLACES, Register, Skipped, Track, value_of
 from .summary import Report, SummaryRow
 
 if TYPE_CHECKING:
@@ -39,22 +46,9 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__package__)
 
-RESET_FRACTION = 0.9  # a drop below this share of the last value is a reset
-_PLACES = 6  # sums and derived states are rounded here: registers carry at most 2 decimals
 
-
-@dataclass(frozen=True, slots=True)
-class Register:
-    """A register the statistics follow: a field, or a sum of fields (weights) for derived ones."""
-
-    name: str
-    terms: tuple[tuple[str, float], ...]
-    signed: bool = False  # may go down (net energy)
-    derived: bool = False  # computed from kWh_Tot and Rev_kWh_Tot: resets when they do
-
-
-def _field(name: str) -> Register:
-    return Register(name, ((name, 1.0),))
+def _field(name: str, per_hour: float = ENERGY_PER_HOUR) -> Register:
+    return Register(name, ((name, 1.0),), per_hour=per_hour)
 
 
 SUM_REGISTERS: tuple[Register, ...] = (
@@ -65,7 +59,7 @@ SUM_REGISTERS: tuple[Register, ...] = (
     *(_field(f"kWh_Tariff_{n}") for n in range(1, 5)),
     *(_field(f"Rev_kWh_Tariff_{n}") for n in range(1, 5)),
     _field("Reactive_Energy_Tot"),
-    *(_field(f"Pulse_Cnt_{n}") for n in range(1, 4)),
+    *(_field(f"Pulse_Cnt_{n}", PULSES_PER_HOUR) for n in range(1, 4)),
 )
 MEAN_FIELDS: tuple[str, ...] = ("RMS_Watts_Tot", "RMS_Watts_Ln_1", "RMS_Watts_Ln_2", "RMS_Watts_Ln_3")
 
@@ -126,61 +120,17 @@ class HourlyStatistics:
 EMPTY = HourlyStatistics(MappingProxyType({}), MappingProxyType({}))
 
 
-def _value(row: SummaryRow, register: Register, at_end: bool) -> float | None:
-    """The register at a row's end (Last, else Max) or start (First, else Min); None if the row lacks it."""
-    total = 0.0
-    for name, weight in register.terms:
-        stats = row.stats.get(name)
-        if stats is None:
-            return None
-        if at_end:
-            value = stats.last if stats.last is not None else stats.max
-        else:
-            value = stats.first if stats.first is not None else stats.min
-        if value is None:
-            return None
-        total += weight * value
-    return round(total, _PLACES) if register.derived else total
-
-
-class _Track:
-    """One register's running sum."""
-
-    __slots__ = ("high", "reset_at", "state", "sum")
-
-    def __init__(self, state: float, total: float) -> None:
-        self.state = state  # register at the last hour's end
-        self.high = state  # what the sum has counted up to (holds through a glitch)
-        self.sum = total
-        self.reset_at: datetime | None = None
-
-    def step(self, hour: datetime, value: float, signed: bool, components_reset: bool) -> None:
-        if signed:
-            delta = value if components_reset else value - self.state
-        elif components_reset or value < RESET_FRACTION * self.high:
-            delta, self.reset_at = value, hour
-            self.high = value
-        elif value >= self.high:
-            delta, self.high = value - self.high, value
-        else:
-            delta = 0.0  # a glitch: wait until the register is back above its high
-        if signed:
-            self.high = value
-        self.state = value
-        self.sum = round(self.sum + delta, _PLACES)
-
-
-def _latest(rows: Sequence[SummaryRow], register: Register) -> float | None:
+def _latest(rows: Sequence[SummaryRow], register: Register, skipped: Skipped) -> float | None:
     for row in reversed(rows):
-        value = _value(row, register, True)
+        value = value_of(row, register, True, skipped)
         if value is not None:
             return value
     return None
 
 
-def _earliest(rows: Sequence[SummaryRow], register: Register, default: float) -> float:
+def _earliest(rows: Sequence[SummaryRow], register: Register, default: float, skipped: Skipped) -> float:
     for row in rows:
-        value = _value(row, register, False)
+        value = value_of(row, register, False, skipped)
         if value is not None:
             return value
     return default
@@ -212,7 +162,7 @@ def _unique_sorted(rows: Iterable[SummaryRow]) -> list[SummaryRow]:
 
 
 def _mean(
-    hour_rows: Sequence[SummaryRow], weights: Sequence[float], name: str, hour: datetime
+    hour_rows: Sequence[SummaryRow], weights: Sequence[float], name: str, hour: datetime, skipped: Skipped
 ) -> HourlyMean | None:
     """Time-weighted mean of the rows' averages; min and max of their min and max."""
     weighted = seconds = 0.0
@@ -222,15 +172,32 @@ def _mean(
         stats = row.stats.get(name)
         if stats is None or stats.average is None:
             continue
-        weighted += stats.average * weight
-        seconds += weight
         row_low = stats.min if stats.min is not None else stats.average
         row_high = stats.max if stats.max is not None else stats.average
+        if not (possible(name, stats.average) and possible(name, row_low) and possible(name, row_high)):
+            skipped.note(name, row.start, f"{row_low:g}..{row_high:g} is beyond what the meter can show")
+            continue
+        weighted += stats.average * weight
+        seconds += weight
         low = row_low if low is None else min(low, row_low)
         high = row_high if high is None else max(high, row_high)
     if low is None or high is None:
         return None
-    return HourlyMean(hour, round(weighted / seconds, _PLACES), low, high)
+    return HourlyMean(hour, round(weighted / seconds, PLACES), low, high)
+
+
+def _usable(baselines: Mapping[str, Baseline] | None) -> dict[str, Baseline]:
+    """The baselines a sum can go on from: one that is not finite (written before values
+    were checked) is dropped, and its register starts again from 0."""
+    usable = {}
+    for name, base in (baselines or {}).items():
+        if math.isfinite(base.state) and math.isfinite(base.sum):
+            usable[name] = base
+        else:
+            _LOGGER.warning(
+                "History of %s: its last sum %s is not a number, it starts again from 0", name, base
+            )
+    return usable
 
 
 def hourly_statistics(
@@ -247,42 +214,50 @@ def hourly_statistics(
     (hours up to a baseline's hour are skipped for it); a register without one
     starts with sum 0 at the register's value at the start of its first hour.
     Means skip hours up to `after`. Registers the rows do not carry are left out.
+    Impossible values are skipped and logged (module docstring).
     """
-    baselines = baselines or {}
-    tracks: dict[str, _Track] = {}
+    baselines = _usable(baselines)
+    skipped = Skipped()
+    tracks: dict[str, Track] = {}
     sums: dict[str, list[HourlySum]] = {}
     means: dict[str, list[HourlyMean]] = {}
+    meter = ""
     for hour, hour_rows in _by_hour(_unique_sorted(rows)):
         last = hour_rows[-1]
+        meter = meter or last.meter
         for register in registers:
             name = register.name
             base = baselines.get(name)
             if base is not None and hour <= base.hour:
                 continue
-            end = _value(last, register, True)
+            end = value_of(last, register, True, skipped)
             if end is None:
-                end = _latest(hour_rows, register)
+                end = _latest(hour_rows, register, skipped)
                 if end is None:
                     continue
             track = tracks.get(name)
             if track is None:
                 if base is not None:
-                    track = _Track(base.state, base.sum)
+                    track = Track(base.state, base.sum, base.hour + HOUR)
                 else:
-                    track = _Track(_earliest(hour_rows, register, end), 0.0)
+                    track = Track(_earliest(hour_rows, register, end, skipped), 0.0, hour)
                 tracks[name] = track
             components_reset = register.derived and any(
                 (t := tracks.get(c)) is not None and t.reset_at == hour for c in _COMPONENTS
             )
-            track.step(hour, end, register.signed, components_reset)
+            why = track.step(hour, end, register, components_reset)
+            if why is not None:
+                skipped.note(name, hour, why)
+                continue
             sums.setdefault(name, []).append(HourlySum(hour, track.state, track.sum))
         if after is not None and hour <= after:
             continue
         weights = [max((r.end - r.start).total_seconds(), 1.0) for r in hour_rows]
         for field in mean_fields:
-            mean = _mean(hour_rows, weights, field, hour)
+            mean = _mean(hour_rows, weights, field, hour, skipped)
             if mean is not None:
                 means.setdefault(field, []).append(mean)
+    skipped.log(meter)
     return HourlyStatistics(
         MappingProxyType({k: tuple(v) for k, v in sums.items()}),
         MappingProxyType({k: tuple(v) for k, v in means.items()}),
@@ -305,21 +280,36 @@ class WindowResult:
 
 
 _NO_DATA = (1000, 1001, 1002, 1003)  # no data / none in range / before first / after last report
-RATE_LIMIT_RETRIES = 5
-MAX_RATE_LIMIT_WAIT = 600.0  # seconds slept for one 429 at most
+RATE_LIMIT_RETRIES = 5  # 429s waited out for one window
+MAX_RATE_LIMIT_WAIT = 600.0  # seconds one fetch_hourly call waits for 429s, in all
 DEFAULT_RATE_LIMIT_WAIT = 30.0  # a 429 without Retry-After
 
 
-async def probe_first_report(client: PushClient, meter: str) -> datetime | None:
+def _known_first_report(meter: str, named: datetime | None, now: datetime) -> datetime | None:
+    """A first report EKM named, unless it lies in the future (nothing can be skipped for it)."""
+    if named is not None and named > now:
+        _LOGGER.warning(
+            "History of %s: EKM says it first reported on %s, which is in the future; ignored",
+            meter,
+            named.isoformat(),
+        )
+        return None
+    return named
+
+
+async def probe_first_report(
+    client: PushClient, meter: str, *, now: datetime | None = None
+) -> datetime | None:
     """Ask EKM when `meter` first reported: one request for an hour of 2000-01-01 (EKM 1002).
 
-    None when the answer names no date (the meter has data then, or EKM said otherwise).
+    None when the answer names no date (the meter has data then, or EKM said otherwise),
+    or a date after `now` (default: the system clock).
     """
     start = datetime(2000, 1, 1, tzinfo=UTC)
     try:
         await client.summary([meter], Report.HOUR, start, start + HOUR, timezone="UTC")
     except NoDataError as err:
-        return first_report_of(err)
+        return _known_first_report(meter, first_report_of(err), now or datetime.now(UTC))
     return None
 
 
@@ -335,15 +325,18 @@ async def fetch_hourly(
     page_rows: int = PAGE_ROWS,
     rate_limit_retries: int = RATE_LIMIT_RETRIES,
     max_rate_limit_wait: float = MAX_RATE_LIMIT_WAIT,
+    now: datetime | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> AsyncIterator[WindowResult]:
     """Fetch `meter`'s 15-minute rows window by window and yield each window's hourly statistics.
 
     Each window continues the sums of the one before (and of `baselines`). EKM
     1000-1003 make an empty window; once a 1002 names the first report, windows
-    ending before it are skipped without a request. A 429 is waited out (its
-    Retry-After, at most `max_rate_limit_wait` s) and the same window asked again,
-    up to `rate_limit_retries` times; other errors propagate, and what was yielded
+    ending before it are skipped without a request (a first report after `now`,
+    default the system clock, is ignored with a warning). A 429 is waited out (its
+    Retry-After) and the same window asked again, up to `rate_limit_retries` times
+    per window and `max_rate_limit_wait` seconds in all: a wait beyond what is left
+    is not begun, RateLimitedError says so. Other errors propagate; what was yielded
     before stays valid: resume with plan_windows(last_imported=...).
 
     Only the fields `registers` and `mean_fields` need are asked (fewer is cheaper:
@@ -353,9 +346,11 @@ async def fetch_hourly(
     the sums follow the registers either way, the means are those of whole hours.
     """
     meter = normalize_address(meter)
+    now = now or datetime.now(UTC)
     carry = dict(baselines or {})
     after = max((b.hour for b in carry.values()), default=None)
     first_report: datetime | None = None
+    waits = _Waits(meter, rate_limit_retries, max_rate_limit_wait, sleep)
     for window in windows:
         if first_report is not None and window.end <= first_report:
             yield WindowResult(window, EMPTY, 0, MappingProxyType(dict(carry)), first_report)
@@ -367,11 +362,9 @@ async def fetch_hourly(
             fields=fields_for(registers, mean_fields),
             report=report,
             page_rows=page_rows,
-            retries=rate_limit_retries,
-            max_wait=max_rate_limit_wait,
-            sleep=sleep,
+            waits=waits,
         )
-        first_report = named or first_report
+        first_report = _known_first_report(meter, named, now) or first_report
         statistics = (
             hourly_statistics(rows, carry, after=after, registers=registers, mean_fields=mean_fields)
             if rows
@@ -384,6 +377,35 @@ async def fetch_hourly(
         yield WindowResult(window, statistics, len(rows), MappingProxyType(dict(carry)), first_report)
 
 
+class _Waits:
+    """The 429s of one fetch_hourly call: each waited out, within a budget of tries and seconds."""
+
+    def __init__(
+        self, meter: str, retries: int, budget: float, sleep: Callable[[float], Awaitable[None]]
+    ) -> None:
+        self.meter = meter
+        self.retries = retries
+        self.left = budget  # seconds
+        self.budget = budget
+        self.sleep = sleep
+
+    async def wait(self, err: RateLimitedError, attempt: int) -> None:
+        """Sleep what EKM asks, or raise RateLimitedError when that is beyond the budget."""
+        asked = max(err.retry_after if err.retry_after is not None else DEFAULT_RATE_LIMIT_WAIT, 0.0)
+        if attempt > self.retries:
+            why = f"still rate limited after {self.retries} waits for one window"
+        elif asked > self.left:
+            why = f"EKM asks to wait {asked:.0f} s, beyond the {self.budget:.0f} s an import run waits in all"
+        else:
+            _LOGGER.debug("History of %s: rate limited, asking again in %.0f s", self.meter, asked)
+            self.left -= asked
+            await self.sleep(asked)
+            return
+        raise RateLimitedError(
+            f"History of {self.meter}: {why}; stopped", retry_after=err.retry_after
+        ) from None
+
+
 async def _window_rows(
     client: PushClient,
     meter: str,
@@ -392,9 +414,7 @@ async def _window_rows(
     fields: Sequence[str] | None,
     report: Report,
     page_rows: int,
-    retries: int,
-    max_wait: float,
-    sleep: Callable[[float], Awaitable[None]],
+    waits: _Waits,
 ) -> tuple[list[SummaryRow], datetime | None]:
     """A window's rows (and a first report named by EKM 1002), 429s waited out."""
     for attempt in itertools.count(1):
@@ -409,12 +429,7 @@ async def _window_rows(
                 page_size=page_rows,
             )
         except RateLimitedError as err:
-            if attempt > retries:
-                raise
-            asked = err.retry_after if err.retry_after is not None else DEFAULT_RATE_LIMIT_WAIT
-            wait = min(max(asked, 0.0), max_wait)
-            _LOGGER.debug("history of %s: rate limited, asking again in %.0f s", meter, wait)
-            await sleep(wait)
+            await waits.wait(err, attempt)
             continue
         except NoDataError as err:
             if err.code not in _NO_DATA:

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+import logging
 import re
 
 from ..errors import NoDataError
+
+_LOGGER = logging.getLogger(__package__)
 
 HOUR = timedelta(hours=1)
 ROWS_PER_HOUR = 4  # 15-minute rows
@@ -67,7 +70,8 @@ def plan_windows(
     """The windows to fetch, oldest first; [] when there is nothing to do.
 
     - history: how far back a first import goes (0 or less = import off).
-    - first_report: the meter's first report (EKM 1002); nothing before its hour is asked.
+    - first_report: the meter's first report (EKM 1002); nothing before its hour is asked
+      (one after `now` cannot be: it is ignored, with a warning).
     - last_imported: start of the last hour already written. Only later hours are
       asked, however long ago it is (the statistics must stay continuous: the first
       new hour's sum carries the change since that hour).
@@ -78,7 +82,9 @@ def plan_windows(
         return []
     end = floor_hour(now - settle)
     start = floor_hour(now - history) if last_imported is None else floor_hour(last_imported) + HOUR
-    if first_report is not None:
+    if first_report is not None and first_report > now:
+        _LOGGER.warning("A first report on %s is in the future; ignored", first_report.isoformat())
+    elif first_report is not None:
         start = max(start, floor_hour(first_report))
     step = window_hours(page_rows, rows_per_hour) * HOUR
     windows: list[HistoryWindow] = []

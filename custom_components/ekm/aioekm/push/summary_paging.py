@@ -3,13 +3,16 @@
 The legacy Summary answers at most `limit` rows a request; the next page is asked
 with `offset`. A server that ignores offset or range would send full pages
 forever: paging stops when rows fall outside the request or stop being new, or
-when the range can hold no more.
+when the range can hold no more. A range that needs more pages than allowed is
+refused before the first request, and a meter with more rows than its range has
+periods is a malformed answer: rows that cannot be real are not handed on.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable, Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 import logging
 from typing import Any
 
@@ -17,6 +20,8 @@ from ..errors import MalformedResponseError
 from .summary import Report, SummaryRow, most_periods, parse_rows
 
 _LOGGER = logging.getLogger(__package__)
+
+EDGE = timedelta(hours=2)  # a DST shift, and the minute the end is rounded up to
 
 
 async def fetch_pages(
@@ -31,20 +36,43 @@ async def fetch_pages(
 ) -> list[SummaryRow]:
     """The rows of every page `fetch(offset)` answers, sorted by meter and start time.
 
-    `wanted` are the 12-digit addresses asked for; rows of other meters or outside
-    [start, end) are dropped. MalformedResponseError after `max_pages` full pages.
+    `wanted` are the 12-digit addresses asked for; only their rows that touch
+    [start, end) are kept (not one that ends where the range starts: it belongs
+    to the period before). ValueError, before any request, when the range can
+    hold more than `max_pages` pages; MalformedResponseError after `max_pages`
+    full pages, or when a meter has more rows than periods fit in the range.
     """
-    most = len(wanted) * most_periods(report, start, end)
+    most = most_periods(report, start, end)  # of one meter
+    pages = -(-len(wanted) * most // page_size)
+    if pages > max_pages:
+        raise ValueError(
+            f"summary of {len(wanted)} meters, report {report}, {start:%Y-%m-%d} to {end:%Y-%m-%d}: "
+            f"up to {pages} pages of {page_size} rows, more than {max_pages}: ask a shorter range"
+        )
+    # A wall-clock time the range was sent as may lie up to a DST shift outside it (push/dates.py):
+    # rows within that much are edges, further ones were not asked for.
+    near_start, near_end = start - EDGE, end + EDGE
     rows: dict[tuple[str, datetime], SummaryRow] = {}
+    per_meter: Counter[str] = Counter()
     for page in range(max_pages):
         batch = parse_rows(await fetch(page * page_size), "GET /summary")
         before, stray = len(rows), 0
         for row in batch:
-            # A row's times may be its first and last read: it belongs if it touches the range.
-            if (row.meter and row.meter not in wanted) or row.end < start or row.start >= end:
+            if (row.meter and row.meter not in wanted) or row.end < near_start or row.start >= near_end:
                 stray += 1  # not what was asked for: a server that ignores offset or range
                 continue
-            rows[(row.meter, row.start)] = row
+            # A row's times may be those of its first and last read: it belongs if it touches the range.
+            if row.start >= end or (row.end <= start and row.start < start):
+                continue
+            key = (row.meter, row.start)
+            if key not in rows:
+                per_meter[row.meter] += 1
+                if per_meter[row.meter] > most:
+                    raise MalformedResponseError(
+                        f"GET /summary: more than {most} rows of meter {row.meter or '?'} "
+                        f"for {report} periods from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}"
+                    )
+            rows[key] = row
         if len(batch) < page_size:
             break
         # A server that ignores offset or range would send full pages forever: stop when
@@ -53,7 +81,7 @@ async def fetch_pages(
             why = f"{stray} rows outside the request" if stray else "no new rows"
             _LOGGER.warning("GET /summary: stopped paging at page %d (%s)", page + 1, why)
             break
-        if len(rows) >= most:
+        if len(rows) >= len(wanted) * most:
             break
     else:
         raise MalformedResponseError(f"GET /summary: still paging after {max_pages} pages")

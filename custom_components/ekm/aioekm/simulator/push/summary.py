@@ -203,10 +203,28 @@ async def summary(server: PushServer, request: web.Request) -> web.Response:
     except ValueError:
         raise ApiError(400, "Invalid value: limit/offset", 1102) from None
     now = server.fleet.clock()
+    rows = answer_rows(
+        meters, report, start, end, zone=zone, wanted=wanted, now=now, offset=offset, limit=limit
+    )
+    return web.json_response(rows)
+
+
+def answer_rows(
+    meters: list[VirtualMeter],
+    report: Report,
+    start: datetime,
+    end: datetime,
+    *,
+    zone: tzinfo,
+    wanted: list[str] | None,
+    now: float,
+    offset: int = 0,
+    limit: int = MAX_LIMIT,
+) -> list[dict[str, Any]]:
+    """The rows of one page of GET /summary (tests alter them to play a faulty cloud)."""
     closed = closed_periods(report, start, end, zone, now)
     if not closed:
         raise no_rows(meters, start, end, now)
     plan = [(m, p) for m in meters for p in closed][offset : offset + limit]
     fields = {m.address: _summary_fields(m, wanted) for m in meters}
-    rows = [_summary_row(m, p, fields[m.address], zone) for m, p in plan]
-    return web.json_response(rows)
+    return [_summary_row(m, p, fields[m.address], zone) for m, p in plan]
