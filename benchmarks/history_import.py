@@ -1,7 +1,7 @@
 """History import into a real recorder: N meters x D days of 15-minute Summary rows, end to end.
 
     .venv-py3.13/bin/python benchmarks/history_import.py [--meters 10] [--days 365] [--servers 2]
-                          [--tracemalloc] [--no-write]
+                          [--tracemalloc] [--no-write] [--costs]
 
 Home Assistant runs here with only its recorder (SQLite in a temporary directory);
 the integration's HistoryImporter (custom_components/ekm/history.py) imports every
@@ -13,7 +13,8 @@ CPU time is the importer's and the recorder's: HTTP, JSON, the hourly statistics
 the SQLite writes (--no-write: the importer's alone). The recorder writes each imported
 row on its own (a lookup, then an insert), about a millisecond per row here: that is
 most of the time. Peak memory is this process's maximum RSS (Home Assistant
-included; its RSS before the import is printed too).
+included; its RSS before the import is printed too). --costs adds each meter's cost and
+compensation statistics (history_derived.py), computed from the stored rows after the import.
 
 Measured 2026-11-26 on this 2-core machine, shared with other work (load 3-4):
 - 10 meters x 365 days, HA 2025.4 / Python 3.13: 360 requests, 700 800 rows written,
@@ -51,8 +52,11 @@ from homeassistant.core import HomeAssistant  # noqa: E402
 from homeassistant.helpers import recorder as recorder_helper  # noqa: E402
 from homeassistant.setup import async_setup_component  # noqa: E402
 
-from custom_components.ekm import history  # noqa: E402
+from custom_components.ekm import history, history_derived  # noqa: E402
 from custom_components.ekm.aioekm.push.cloud import PushClient  # noqa: E402
+from custom_components.ekm.prices import Prices  # noqa: E402
+
+PRICES = Prices({1: 0.30, 2: 0.12, 3: 0.30, 4: 0.30}, 0.08)
 
 
 def rss_mib() -> float:
@@ -81,6 +85,11 @@ async def measure(args: argparse.Namespace) -> None:
     history.utcnow = lambda: now  # the fleet's clock: a year after its first report
     if not args.write:  # the importer alone: rows counted, the recorder left idle
         history.async_add_external_statistics = lambda hass, metadata, rows: None
+        history_derived.async_add_external_statistics = lambda hass, metadata, rows: None
+
+    def derived(address: str) -> list[history_derived.Derived]:
+        return history_derived.derived_series(address, PRICES, [], "USD") if args.costs else []
+
     children, ends = await start_servers(args.servers, args.meters, args.days)
     try:
         with tempfile.TemporaryDirectory() as config_dir:
@@ -93,7 +102,11 @@ async def measure(args: argparse.Namespace) -> None:
                 # Meters split between the servers: one importer per server (as one entry per key).
                 importers = [
                     history.HistoryImporter(
-                        hass, client, (lambda i=i: addresses[i :: len(clients)]), timedelta(days=args.days)
+                        hass,
+                        client,
+                        (lambda i=i: addresses[i :: len(clients)]),
+                        timedelta(days=args.days),
+                        derived,
                     )
                     for i, client in enumerate(clients)
                 ]
@@ -116,7 +129,10 @@ async def measure(args: argparse.Namespace) -> None:
     print(f"python {platform.python_version()} on {platform.machine()}, uptime: {uptime()}")
     print(f"meters {args.meters}, days {args.days}, {args.servers} fake servers (child processes)")
     written = "written" if args.write else "counted, NOT written (--no-write)"
-    print(f"series per meter {len(history.SERIES)}, requests {requests}, statistic rows {written} {rows}")
+    costs = " + cost, compensation" if args.costs else ""
+    print(
+        f"series per meter {len(history.SERIES)}{costs}, requests {requests}, statistic rows {written} {rows}"
+    )
     print(f"wall {wall:.1f} s, this process CPU (importer + recorder) {cpu:.1f} s", end=", ")
     print(f"fake servers CPU {server.ru_utime + server.ru_stime:.1f} s")
     print(f"max RSS {rss_mib():.0f} MiB (HA with the recorder before the import: {before:.0f} MiB)")
@@ -135,6 +151,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--servers", type=int, default=2)
     parser.add_argument("--tracemalloc", action="store_true")
+    parser.add_argument("--costs", action="store_true", help="also the cost and compensation statistics")
     parser.add_argument(
         "--no-write", dest="write", action="store_false", help="count the rows instead of writing them"
     )

@@ -10,7 +10,7 @@ taken effect even when its answer was lost.
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 import json
 import re
@@ -215,6 +215,10 @@ def _device_target(hass: HomeAssistant, device_id: str) -> CloudTarget:
     # On older HA a gateway device is shared by the entries that see it (e.g. a Push3 entry
     # and a cloud entry of the same gateway): the loaded cloud entry is the one that acts.
     cloud = [e for e in ours if connection_of(e) == CONNECTION_CLOUD and e.state is ConfigEntryState.LOADED]
+    if not cloud:
+        # A gateway device a Push3 entry made (it came first) stands for the gateway too: the
+        # loaded cloud entry whose account has that gateway acts for it.
+        cloud = [e for mac in _gateway_macs(device.identifiers) for e in _cloud_entries_with(hass, mac)]
     coordinator = _entry_coordinator((cloud or ours)[0])
     for domain, ident in device.identifiers:
         if domain != DOMAIN:
@@ -229,6 +233,27 @@ def _device_target(hass: HomeAssistant, device_id: str) -> CloudTarget:
         translation_key="not_gateway_or_meter",
         translation_placeholders={"device": device.name_by_user or device.name or device_id},
     )
+
+
+def _gateway_macs(identifiers: Iterable[tuple[str, str]]) -> list[str]:
+    return [
+        ident.removeprefix("gateway_")
+        for domain, ident in identifiers
+        if domain == DOMAIN and ident.startswith("gateway_")
+    ]
+
+
+def _cloud_entries_with(hass: HomeAssistant, mac: str) -> list[EkmConfigEntry]:
+    """The loaded cloud entries whose account lists gateway `mac`."""
+    entries: list[EkmConfigEntry] = hass.config_entries.async_entries(DOMAIN)
+    return [
+        e
+        for e in entries
+        if connection_of(e) == CONNECTION_CLOUD
+        and e.state is ConfigEntryState.LOADED
+        and (cloud := e.runtime_data.cloud) is not None
+        and cloud.account.gateway(mac) is not None
+    ]
 
 
 def _where(hass: HomeAssistant, data: Mapping[str, Any]) -> CloudTarget:

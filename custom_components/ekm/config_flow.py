@@ -11,15 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from homeassistant.config_entries import ConfigEntry, ConfigFlowResult
+from homeassistant.config_entries import ConfigEntry, ConfigFlowResult, ConfigSubentryFlow
 from homeassistant.core import callback
 
 from .const import CONNECTION_CLOUD, CONNECTION_PUSH3, CONNECTION_RS485, DOMAIN
 from .flow_cloud import CloudFlow
 from .flow_options import EkmOptionsFlow
+from .flow_pulse_input import PulseInputFlow
 from .flow_push3 import Push3Flow
 from .flow_rs485 import Rs485Flow
 from .helpers import connection_of
+from .pulse_inputs import SUBENTRY_PULSE_INPUT
 
 # The first step offers these.
 CONNECTION_TYPES: Final = [CONNECTION_RS485, CONNECTION_CLOUD, CONNECTION_PUSH3]
@@ -37,6 +39,14 @@ class EkmConfigFlow(Rs485Flow, CloudFlow, Push3Flow, domain=DOMAIN):
     def async_get_options_flow(config_entry: ConfigEntry) -> EkmOptionsFlow:
         """The options of an entry."""
         return EkmOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """'Add pulse input' on every entry: each mode reads the pulse counts of v4/v5 meters."""
+        return {SUBENTRY_PULSE_INPUT: PulseInputFlow}
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose how to connect."""

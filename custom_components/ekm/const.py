@@ -52,6 +52,10 @@ CONF_RETRIES: Final = "retries"  # extra attempts on a failed read
 
 CONF_STALE_AFTER: Final = "stale_after"  # cloud/Push3: seconds before a reading is too old
 CONF_HISTORY_DAYS: Final = "history_days"  # cloud: days of Summary history to import (0 = off)
+# Energy prices (cloud: the history import's cost statistics; prices.py), in HA's currency:
+CONF_PRICE: Final = "price"  # per kWh, every tariff
+CONF_PRICE_TARIFF: Final = "price_tariff_{}"  # per kWh in tariff 1..4, instead of CONF_PRICE
+CONF_PRICE_RETURN: Final = "price_return"  # per kWh returned to the grid
 
 DEFAULT_SCAN_INTERVAL: Final = 10  # RS-485
 DEFAULT_CLOUD_SCAN_INTERVAL: Final = 60

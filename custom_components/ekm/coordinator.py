@@ -26,7 +26,12 @@ from . import compat
 from .aioekm import MeterReading, Protocol, model_name
 from .const import DOMAIN, LOGGER
 from .guard import MonotonicGuard
-from .helpers import meter_device_info
+from .helpers import (
+    gateway_device_elsewhere,
+    gateway_identifier as gateway_identifier,  # noqa: PLC0414  (re-exported: the modes import it from here)
+    meter_device_info,
+)
+from .pulse_inputs import pulse_inputs
 
 if TYPE_CHECKING:
     from .runtime import EkmConfigEntry
@@ -45,9 +50,9 @@ SLICE_SECONDS: Final = 0.015
 CLOCK_SKEW: Final = timedelta(minutes=10)
 
 
-def gateway_identifier(mac: str) -> tuple[str, str]:
-    """Device identifier of a gateway, by MAC."""
-    return (DOMAIN, f"gateway_{mac.lower()}")
+# Device fields an entry fills in on another entry's gateway device when that one lacks them
+# (the cloud knows the model and firmware, a Push3 entry the local address).
+_HUB_DETAILS: Final = ("model", "sw_version", "configuration_url")
 
 
 class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
@@ -107,20 +112,51 @@ class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
         return self.hub_identifier
 
     def hub_identifiers(self) -> set[tuple[str, str]]:
-        return {identifier for info in self.hub_devices() for identifier in info.get("identifiers", ())}
+        """The hubs this entry has a device for (not gateways whose device another entry has)."""
+        return {
+            identifier
+            for info in self.hub_devices()
+            if self._hub_elsewhere(info) is None
+            for identifier in info.get("identifiers", ())
+        }
+
+    def _hub_elsewhere(self, info: DeviceInfo) -> dr.DeviceEntry | None:
+        """The device another entry made for this hub: one gateway seen by a cloud entry and a
+        Push3 entry has one device, the first entry's (helpers.gateway_owner)."""
+        for identifier in info.get("identifiers", ()):
+            device = gateway_device_elsewhere(self.hass, identifier, self.config_entry.entry_id)
+            if device is not None:
+                return device
+        return None
 
     @callback
     def async_register_hub(self) -> None:
         """Create the hub devices (again, as gateways come and go); meters name them as via device."""
         registry = dr.async_get(self.hass)
         for info in self.hub_devices():
-            hub = registry.async_get_or_create(config_entry_id=self.config_entry.entry_id, **info)
-            for identifier in hub.identifiers:
+            hub = self._hub_elsewhere(info)
+            if hub is None:
+                hub = registry.async_get_or_create(config_entry_id=self.config_entry.entry_id, **info)
+            else:
+                self._complete_hub(registry, hub, info)
+            for identifier in info.get("identifiers", ()):
                 self._via[identifier] = compat.via_device(hub)
         for device, parent in self.other_devices():
             via = self._via.get(parent) if parent is not None else None
             info = DeviceInfo(**device, **via) if via else device
             registry.async_get_or_create(config_entry_id=self.config_entry.entry_id, **info)
+
+    @staticmethod
+    def _complete_hub(registry: dr.DeviceRegistry, hub: dr.DeviceEntry, info: DeviceInfo) -> None:
+        """Fill in what another entry's gateway device lacks and this entry knows."""
+        changes: dict[str, Any] = {
+            key: info[key] for key in _HUB_DETAILS if info.get(key) and getattr(hub, key) is None
+        }
+        connections = info.get("connections", set())
+        if connections - hub.connections:
+            changes["merge_connections"] = connections
+        if changes:
+            registry.async_update_device(hub.id, **changes)
 
     def other_devices(self) -> list[tuple[DeviceInfo, tuple[str, str] | None]]:
         """Devices without entities (e.g. ioStacks), each with the hub it sits behind."""
@@ -136,7 +172,10 @@ class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
         others = {
             identifier for info, _ in self.other_devices() for identifier in info.get("identifiers", ())
         }
-        return {*self.hub_identifiers(), *others, *((DOMAIN, address) for address in self.meters)}
+        inputs = {
+            i.device_identifier for i in pulse_inputs(self.config_entry.subentries) if i.meter in self.meters
+        }
+        return {*self.hub_identifiers(), *others, *inputs, *((DOMAIN, address) for address in self.meters)}
 
     @callback
     def async_remove_stale_devices(self) -> None:

@@ -26,7 +26,15 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
-from .flow_common import NO_OWNERS, PASSWORD_SELECTOR, form_errors, meters_elsewhere, text_field
+from .flow_common import (
+    NO_OWNERS,
+    PASSWORD_SELECTOR,
+    form_errors,
+    meters_elsewhere,
+    owned_placeholders,
+    owners_of,
+    text_field,
+)
 from .flow_push import (
     account_name,
     async_read_account,
@@ -35,7 +43,6 @@ from .flow_push import (
     same_url,
     valid_base_url,
 )
-from .helpers import meters_in_entries
 
 # The cloud form's collapsed section with the API and Summary base URLs (a self-hosted or test
 # server). HA 2025 shows it in advanced mode only; HA 2026 deprecated advanced mode for collapsed
@@ -122,6 +129,7 @@ class CloudFlow(ConfigFlow):
     async def async_step_cloud(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """A Push key (account, gateway or meter), checked with the Account API."""
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = dict(NO_OWNERS)
         if user_input is not None:
             settings, errors = read_cloud_form(user_input, None)
             if not errors:
@@ -129,9 +137,11 @@ class CloudFlow(ConfigFlow):
                 self._abort_if_unique_id_configured()
                 account, errors = await self._async_read_account(settings)
                 if account is not None:
+                    errors, placeholders = self._none_free(account, None)
+                if account is not None and not errors:
                     self._cloud, self._account = settings, account
                     return await self.async_step_meters()
-        return self._show_cloud_form("cloud", None, user_input, errors)
+        return self._show_cloud_form("cloud", None, user_input, errors, placeholders)
 
     def _show_cloud_form(
         self,
@@ -186,17 +196,29 @@ class CloudFlow(ConfigFlow):
             return None, {"base": "no_meters_found"}
         return account, {}
 
+    def _none_free(self, account: Account, exclude: str | None) -> tuple[dict[str, str], dict[str, str]]:
+        """The form error when every meter the key sees is another entry's: nothing to pick."""
+        owners = owners_of(self.hass, (meter.address for meter in account.meters), exclude=exclude)
+        if account.meters and len(owners) == len(account.meters):
+            return {"base": "key_meters_configured"}, owned_placeholders(owners)
+        return {}, dict(NO_OWNERS)
+
     async def async_step_meters(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Pick the meters of the key to add (all of them unless another entry has them)."""
+        """Pick the meters of the key to add: those no other entry has (all of them by default)."""
         assert self._cloud is not None and self._account is not None
         reconfiguring = self.source == SOURCE_RECONFIGURE
         entry = self._get_reconfigure_entry() if reconfiguring else None
         exclude = entry.entry_id if entry else None
-        visible = [meter.address for meter in self._account.meters]
+        # A meter another entry has is not listed; the step says which and where.
+        owners = owners_of(self.hass, (meter.address for meter in self._account.meters), exclude=exclude)
+        offered = [meter for meter in self._account.meters if meter.address not in owners]
+        visible = [meter.address for meter in offered]
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
-            picked = [address for address in visible if address in user_input.get(CONF_METERS, [])]
+            # Of every meter the key sees: one listed when the step opened may be taken since.
+            every = [meter.address for meter in self._account.meters]
+            picked = [address for address in every if address in user_input.get(CONF_METERS, [])]
             if not picked:
                 errors[CONF_METERS] = "no_meters_selected"
             else:
@@ -210,12 +232,9 @@ class CloudFlow(ConfigFlow):
         if entry is not None:
             default = [address for address in visible if address in entry.data.get(CONF_METERS, [])]
         else:
-            owners = meters_in_entries(self._async_current_entries(include_ignore=False))
-            default = [address for address in visible if address not in owners]
-        options = [
-            selector.SelectOptionDict(value=meter.address, label=meter_label(meter))
-            for meter in self._account.meters
-        ]
+            default = visible
+        options = [selector.SelectOptionDict(value=m.address, label=meter_label(m)) for m in offered]
+        taken = ", ".join(f"{address} ({owner.title})" for address, owner in owners.items())
         schema = vol.Schema(
             {
                 vol.Required(CONF_METERS): selector.SelectSelector(
@@ -230,7 +249,12 @@ class CloudFlow(ConfigFlow):
             step_id="meters",
             data_schema=compat.with_suggested_values(self, schema, suggested),
             errors=errors,
-            description_placeholders={"name": account_name(self._account), **NO_OWNERS, **placeholders},
+            description_placeholders={
+                "name": account_name(self._account),
+                "taken": taken or "none",
+                **NO_OWNERS,
+                **placeholders,
+            },
         )
 
     def _abort_if_not_for(self, entry: ConfigEntry, settings: CloudSettings, account: Account) -> None:
@@ -279,12 +303,17 @@ class CloudFlow(ConfigFlow):
         entry = self._get_reconfigure_entry()
         current = CloudSettings.of(entry.data)
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = dict(NO_OWNERS)
         if user_input is not None:
             settings, errors = read_cloud_form(user_input, current)
             if not errors:
                 account, errors = await self._async_read_account(settings)
                 if account is not None:
                     self._abort_if_not_for(entry, settings, account)
+                    errors, placeholders = self._none_free(account, entry.entry_id)
+                if account is not None and not errors:
                     self._cloud, self._account = settings, account
                     return await self.async_step_meters()
-        return self._show_cloud_form("reconfigure_cloud", current, user_input, errors, {"name": entry.title})
+        return self._show_cloud_form(
+            "reconfigure_cloud", current, user_input, errors, {"name": entry.title, **placeholders}
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.helpers import selector
@@ -24,6 +24,7 @@ from .const import (
     DEFAULT_STALE_AFTER,
 )
 from .helpers import BusOptions, connection_of
+from .prices import MAX_PRICE, PRICE_KEYS, price_errors, price_options
 
 # Poll intervals (seconds). EKM documents no rate limit for the cloud (docs/push-api.md): a
 # minute is its own example, and a floor of 15 s keeps an account's requests modest. A Push3
@@ -74,8 +75,10 @@ class EkmOptionsFlow(compat.OptionsFlowWithReload):
     def _push_options(
         self, step_id: str, user_input: dict[str, Any] | None, min_scan: int, default_scan: int
     ) -> ConfigFlowResult:
-        if user_input is not None:
-            return self.async_create_entry(data={name: int(value) for name, value in user_input.items()})
+        errors = price_errors(user_input) if user_input is not None else {}
+        if user_input is not None and not errors:
+            timing = {name: int(value) for name, value in user_input.items() if name not in PRICE_KEYS}
+            return self.async_create_entry(data={**timing, **price_options(user_input)})
         fields: dict[Any, Any] = {
             vol.Required(CONF_SCAN_INTERVAL): _number(min_scan, MAX_SCAN_INTERVAL, 1, "s"),
             vol.Required(CONF_STALE_AFTER): _number(MIN_STALE_AFTER, MAX_STALE_AFTER, 1, "s"),
@@ -84,13 +87,24 @@ class EkmOptionsFlow(compat.OptionsFlowWithReload):
         if step_id == "cloud":
             fields[vol.Required(CONF_HISTORY_DAYS)] = _number(0, MAX_HISTORY_DAYS, 1, "d")
             values[CONF_HISTORY_DAYS] = DEFAULT_HISTORY_DAYS
+            # Prices (optional, each): the cost statistics of the history import.
+            price = _number(0, MAX_PRICE, "any", f"{self.hass.config.currency}/kWh")
+            fields.update((vol.Optional(key), price) for key in PRICE_KEYS)
+            values.update((key, None) for key in PRICE_KEYS)
         values.update((name, value) for name, value in self.config_entry.options.items() if name in values)
+        if user_input is not None:
+            values.update(user_input)  # the form shown again keeps what was typed
+        values = {name: value for name, value in values.items() if value is not None}
         return self.async_show_form(
-            step_id=step_id, data_schema=compat.with_suggested_values(self, vol.Schema(fields), values)
+            step_id=step_id,
+            data_schema=compat.with_suggested_values(self, vol.Schema(fields), values),
+            errors=errors,
         )
 
 
-def _number(low: float, high: float, step: float, unit: str | None = None) -> selector.NumberSelector:
+def _number(
+    low: float, high: float, step: float | Literal["any"], unit: str | None = None
+) -> selector.NumberSelector:
     config = selector.NumberSelectorConfig(min=low, max=high, step=step, mode=selector.NumberSelectorMode.BOX)
     if unit is not None:
         config["unit_of_measurement"] = unit

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import ConfigEntryState, ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_API_KEY, CONF_HOST
 from homeassistant.data_entry_flow import AbortFlow
 from homeassistant.helpers.service_info.dhcp import DhcpServiceInfo
@@ -167,6 +167,9 @@ class Push3Flow(ConfigFlow):
                 self.hass.config_entries.async_update_entry(
                     entry, unique_id=mac, data={**entry.data, CONF_MAC: mac}
                 )
+                if entry.state is ConfigEntryState.LOADED:
+                    # Its gateway device is known by the MAC from now on (one device per gateway).
+                    self.hass.config_entries.async_schedule_reload(entry.entry_id)
                 return self.async_abort(reason="already_configured")
         self._mac = mac
         self._discovered = parse_host(ip if DISCOVERY_PORT == 80 else f"{ip}:{DISCOVERY_PORT}")

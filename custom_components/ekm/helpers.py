@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any, Concatenate
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.device_registry import DeviceInfo
 
+from . import compat
 from .aioekm import (
     AddressMismatchError,
     CommandRejectedError,
@@ -20,6 +21,7 @@ from .aioekm import (
     EkmError,
     EkmTimeoutError,
     FrameError,
+    Gateway,
     MeterReading,
     WriteUnconfirmedError,
     model_name,
@@ -42,6 +44,7 @@ from .const import (
 )
 
 if TYPE_CHECKING:
+    from .cloud_coordinator import CloudCoordinator
     from .entity import EkmEntity
 
 
@@ -142,13 +145,87 @@ def meters_to_leave(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Config
     return owners
 
 
+GATEWAY_PREFIX = "gateway_"
+
+
+def gateway_identifier(mac: str) -> tuple[str, str]:
+    """Device identifier of a gateway, by MAC."""
+    return (DOMAIN, f"{GATEWAY_PREFIX}{mac.lower()}")
+
+
+def gateway_mac(identifier: tuple[str, str]) -> str | None:
+    """The MAC a gateway's device identifier names; None for any other device."""
+    domain, ident = identifier
+    if domain != DOMAIN or not ident.startswith(GATEWAY_PREFIX):
+        return None
+    return ident.removeprefix(GATEWAY_PREFIX)
+
+
+def gateway_owner(hass: HomeAssistant, mac: str) -> str | None:
+    """The entry that has gateway `mac`'s device and Connected sensor; None before any has.
+
+    A gateway a cloud entry and a Push3 entry both see gets one device, made by the entry that
+    came first; the other entry's meters sit behind it. The Connected sensor (kept in the entity
+    registry across restarts) names that entry; until it exists, the device does (made in the
+    same step as the decision, so two entries setting up together agree).
+    """
+    mac = mac.lower()
+    entities = er.async_get(hass)
+    entity_id = entities.async_get_entity_id("binary_sensor", DOMAIN, f"{mac}_connected")
+    entity = entities.async_get(entity_id) if entity_id is not None else None
+    if entity is not None and entity.config_entry_id is not None:
+        return entity.config_entry_id
+    devices = dr.async_get(hass)
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        device = compat.get_device(devices, gateway_identifier(mac), entry.entry_id)
+        # On HA 2025.4 a device made before this rule may have both entries: the first keeps it.
+        if device is not None and entry.entry_id in compat.device_entry_ids(device):
+            return entry.entry_id
+    return None
+
+
 def connected_elsewhere(hass: HomeAssistant, mac: str, entry_id: str) -> bool:
-    """Whether another entry already has gateway `mac`'s Connected sensor: a gateway seen by a
-    cloud entry and by a Push3 entry gets that sensor once (from the entry that made it first)."""
-    registry = er.async_get(hass)
-    entity_id = registry.async_get_entity_id("binary_sensor", DOMAIN, f"{mac}_connected")
-    entity = registry.async_get(entity_id) if entity_id is not None else None
-    return entity is not None and entity.config_entry_id != entry_id
+    """Whether another entry has gateway `mac` (its device and Connected sensor)."""
+    owner = gateway_owner(hass, mac)
+    return owner is not None and owner != entry_id
+
+
+def gateway_device_elsewhere(
+    hass: HomeAssistant, identifier: tuple[str, str], entry_id: str
+) -> dr.DeviceEntry | None:
+    """The device another entry has for the gateway `identifier` names (None for other hubs)."""
+    mac = gateway_mac(identifier)
+    owner = gateway_owner(hass, mac) if mac is not None else None
+    if owner is None or owner == entry_id:
+        return None
+    return compat.get_device(dr.async_get(hass), identifier, owner)
+
+
+def _cloud_coordinators(hass: HomeAssistant) -> Iterable[CloudCoordinator]:
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        runtime = getattr(entry, "runtime_data", None)
+        if entry.state is ConfigEntryState.LOADED and runtime is not None and runtime.cloud is not None:
+            yield runtime.cloud
+
+
+def push3_gateway_in_cloud(hass: HomeAssistant, addresses: Iterable[str]) -> Gateway | None:
+    """The gateway a loaded cloud entry's account puts one of `addresses` behind: the Push3
+    gateway that answers for those meters on the LAN (its local API does not tell its MAC)."""
+    addresses = list(addresses)
+    for cloud in _cloud_coordinators(hass):
+        for address in addresses:
+            gateway = cloud.gateway_of(address)
+            if gateway is not None and gateway.is_push3 is not False:
+                return gateway
+    return None
+
+
+def gateway_in_cloud(hass: HomeAssistant, mac: str) -> Gateway | None:
+    """Gateway `mac` as a loaded cloud entry's account describes it (model, firmware)."""
+    for cloud in _cloud_coordinators(hass):
+        if (gateway := cloud.account.gateway(mac)) is not None:
+            return gateway
+    return None
 
 
 @dataclass(frozen=True, slots=True)

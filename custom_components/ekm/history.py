@@ -7,6 +7,8 @@ back-fills up to the entry's history_days (0 = off), never before the meter's fi
 last one in the recorder, so an HA outage is filled and a stopped import resumes where it
 stopped: each window's hours are written, and the recorder has them, before the next
 window is fetched. The library does the fetching and the sums (aioekm/push/history.py).
+After each run, the statistics derived from these (costs, what pulse inputs measure) are
+brought up to date from the recorder (history_derived.py).
 """
 
 from __future__ import annotations
@@ -19,10 +21,7 @@ import time
 from typing import Any, Final
 
 from homeassistant.components.recorder.models import StatisticData
-from homeassistant.components.recorder.statistics import (
-    async_add_external_statistics,
-    statistics_during_period,
-)
+from homeassistant.components.recorder.statistics import async_add_external_statistics
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import UnitOfEnergy, UnitOfPower
 from homeassistant.core import HomeAssistant, callback
@@ -46,8 +45,11 @@ from .aioekm import (
     window_hours,
 )
 from .const import CONF_HISTORY_DAYS, DEFAULT_HISTORY_DAYS, DOMAIN, LOGGER
+from .history_derived import Derived, async_update_derived, derived_series
+from .prices import Prices
+from .pulse_inputs import pulse_inputs
 from .runtime import EkmConfigEntry
-from .statistics_compat import async_last_row, external_metadata
+from .statistics_compat import async_last_row, async_rows_before, external_metadata
 
 CONCURRENCY: Final = 2  # meters fetched at once (per entry): the Summary API is shared
 RUN_EVERY: Final = timedelta(hours=1)
@@ -136,11 +138,13 @@ class HistoryImporter:
         client: PushClient,
         meters: Callable[[], Collection[str]],
         history: timedelta,
+        derived: Callable[[str], Sequence[Derived]] = lambda address: (),
     ) -> None:
         self.hass = hass
         self.client = client
         self.history = history
         self._meters = meters
+        self._derived = derived  # a meter's derived statistics, as configured now
         self._lock = asyncio.Lock()
         self._slots = asyncio.Semaphore(CONCURRENCY)
         # statistic_id -> start of its last hour in the recorder (diagnostics).
@@ -167,7 +171,8 @@ class HistoryImporter:
         async with self._lock:
             now = utcnow()
             plans = []
-            for address in sorted(self._meters()):
+            addresses = sorted(self._meters())
+            for address in addresses:
                 baselines, last = await self._async_resume_point(address)
                 if last is None:
                     last = self._asked_until.get(address)
@@ -176,7 +181,10 @@ class HistoryImporter:
                 windows = plan_windows(now=now, history=self.history, last_imported=last, page_rows=page_rows)
                 if windows:
                     plans.append(_MeterPlan(address, windows, baselines))
-            return await self._async_run(plans, "History import")
+            rows = await self._async_run(plans, "History import")
+            # Every meter, even one without new hours: a derived statistic just configured
+            # is back-filled from what is stored.
+            return rows + await self._async_derive(addresses)
 
     async def async_import_range(self, start: datetime, end: datetime) -> int:
         """Import [start, end) again for every meter; rows written.
@@ -184,13 +192,15 @@ class HistoryImporter:
         The sums continue from the hour before `start`. A meter without statistics
         before `start` starts its sums at 0 there: every later sum changes with it, so
         the range must reach the meter's last imported hour; a shorter one is refused
-        (ServiceValidationError, translated) before anything is asked or written.
+        (ServiceValidationError, translated) before anything is asked or written. The
+        derived statistics are recomputed from `start` up to the last stored hour.
         """
         start, end = floor_hour(start), floor_hour(end)
         end = min(end, floor_hour(utcnow()))
         async with self._lock:
             plans = []
-            for address in sorted(self._meters()):
+            addresses = sorted(self._meters())
+            for address in addresses:
                 baselines = await self._async_baselines_before(address, start)
                 if not baselines:
                     _, last = await self._async_resume_point(address)
@@ -199,7 +209,18 @@ class HistoryImporter:
                 windows = _split(start, end)
                 if windows:
                     plans.append(_MeterPlan(address, windows, baselines))
-            return await self._async_run(plans, "History re-import")
+            rows = await self._async_run(plans, "History re-import")
+            # Derived statistics from `start` up to the last stored hour, with today's
+            # weights: a recompute that stopped at `end` would leave a step there.
+            return rows + await self._async_derive(addresses, since=start)
+
+    async def _async_derive(self, addresses: Sequence[str], since: datetime | None = None) -> int:
+        """Bring the meters' derived statistics up to date (from `since` on); rows written."""
+        rows = 0
+        for address in addresses:
+            if series := self._derived(address):
+                rows += await async_update_derived(self.hass, address, series, since)
+        return rows
 
     async def _async_run(self, plans: Sequence[_MeterPlan], what: str) -> int:
         total = sum(len(p.windows) for p in plans)
@@ -315,25 +336,13 @@ class HistoryImporter:
         return baselines, max(hours, default=None)
 
     async def _async_baselines_before(self, address: str, start: datetime) -> dict[str, Baseline]:
-        """Where the meter's sums stood before `start`: each series' last row before it.
-
-        Hours that added nothing have no row, so the last row may be older: the last month
-        is searched first, then all the rest for the series not found there.
-        """
+        """Where the meter's sums stood before `start`: each series' last row before it."""
         ids = {statistic_id(address, s): s for s in SUMS.values()}
-        baselines: dict[str, Baseline] = {}
-        for since in (start - timedelta(days=31), datetime(2000, 1, 1, tzinfo=dt_util.UTC)):
-            wanted = {sid for sid, series in ids.items() if series.register not in baselines}
-            if not wanted:
-                break
-            found = await get_instance(self.hass).async_add_executor_job(
-                statistics_during_period, self.hass, since, start, wanted, "hour", None, {"state", "sum"}
-            )
-            for sid, rows in found.items():
-                if rows and sid in ids:
-                    hour = dt_util.utc_from_timestamp(rows[-1]["start"])
-                    baselines[ids[sid].register] = _baseline(hour, rows[-1])
-        return baselines
+        found = await async_rows_before(self.hass, list(ids), start)
+        return {
+            ids[sid].register: _baseline(dt_util.utc_from_timestamp(row["start"]), row)
+            for sid, row in found.items()
+        }
 
     def diagnostics(self) -> dict[str, Any]:
         return {
@@ -385,7 +394,13 @@ def async_start_history_import(
     if "recorder" not in hass.config.components:
         LOGGER.debug("No recorder: no history import for %s", entry.title)
         return None
-    importer = HistoryImporter(hass, client, lambda: list(meters()), history_of(entry))
+
+    def derived(address: str) -> list[Derived]:
+        # Read at each run: pulse inputs (subentries) change without a reload.
+        inputs = pulse_inputs(entry.subentries)
+        return derived_series(address, Prices.of(entry.options), inputs, hass.config.currency)
+
+    importer = HistoryImporter(hass, client, lambda: list(meters()), history_of(entry), derived)
     if importer.history <= timedelta(0):
         return importer
 

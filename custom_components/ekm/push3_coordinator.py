@@ -6,7 +6,7 @@ added while running, one missing from ABSENT_POLLS answers in a row is removed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from homeassistant.const import CONF_HOST
@@ -15,9 +15,15 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from .aioekm import EkmError, MeterReading, Protocol, Push3Client
-from .const import CONF_MAC, CONF_METERS, DEFAULT_PUSH3_SCAN_INTERVAL
-from .coordinator import gateway_identifier
-from .helpers import connected_elsewhere, meters_to_leave
+from .const import CONF_MAC, CONF_METERS, DEFAULT_PUSH3_SCAN_INTERVAL, DOMAIN, LOGGER
+from .flow_push import normalize_mac
+from .helpers import (
+    connected_elsewhere,
+    gateway_identifier,
+    gateway_in_cloud,
+    meters_to_leave,
+    push3_gateway_in_cloud,
+)
 from .push_source import PushSourceCoordinator
 from .runtime import EkmConfigEntry
 
@@ -47,6 +53,8 @@ class Push3Coordinator(PushSourceCoordinator):
         self.host: str = entry.data[CONF_HOST]
         mac = entry.data.get(CONF_MAC)
         self.mac: str | None = str(mac).lower() if mac else None
+        if self.mac is None:
+            self._learn_mac(meters)  # every meter the gateway answered for, others' too
         self._absent: dict[str, int] = {}
         # Claimed at once, so an entry setting up beside this one does not take them too; what
         # was claimed before stays claimed until a poll succeeds (a failed setup shrinks nothing).
@@ -62,6 +70,10 @@ class Push3Coordinator(PushSourceCoordinator):
         )
         if self.mac is not None:
             info["connections"] = {(dr.CONNECTION_NETWORK_MAC, mac_colons(self.mac))}
+            # The local API tells neither model nor firmware; a cloud entry's account does.
+            if (gateway := gateway_in_cloud(self.hass, self.mac)) is not None:
+                info["model"] = gateway.model or "Push3"
+                info["sw_version"] = gateway.firmware
         return [info]
 
     def hub_of(self, address: str) -> tuple[str, str]:
@@ -78,12 +90,32 @@ class Push3Coordinator(PushSourceCoordinator):
     def gateway_connected(self, mac: str) -> bool | None:
         return self.last_update_success  # the gateway answered its last poll
 
+    @callback
+    def _learn_mac(self, addresses: Iterable[str]) -> bool:
+        """Take the gateway's MAC from a loaded cloud entry that lists it with these meters, and
+        store it as DHCP discovery does: the gateway then has one device, whichever entry made it."""
+        gateway = push3_gateway_in_cloud(self.hass, addresses)
+        if gateway is None:
+            return False
+        self.mac = normalize_mac(gateway.mac)
+        entry = self.config_entry
+        taken = self.hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, self.mac) is not None
+        LOGGER.info("Push3 gateway %s is %s (from EKM Push)", self.host, mac_colons(self.mac))
+        self.hass.config_entries.async_update_entry(
+            entry, unique_id=entry.unique_id if taken else self.mac, data={**entry.data, CONF_MAC: self.mac}
+        )
+        return True
+
     async def _async_poll(self) -> dict[str, MeterReading]:
         self.polls += 1
         try:
             result = await self.client.read_meters(map_fields=self.fields_to_map())
         except EkmError as err:
             raise self.poll_failed(err, f"Push3 gateway {self.host}") from err
+        if self.mac is None and self._learn_mac(result.readings):
+            # A cloud entry that set up after this one knows the MAC: set up again with it, so the
+            # gateway's device (and its meters' link to it) is made once, by MAC.
+            self.hass.config_entries.async_schedule_reload(self.config_entry.entry_id)
         if new := [a for a in result.readings if a not in self.meters]:
             # A meter that starts answering joins this entry unless another entry reads it.
             taken = meters_to_leave(self.hass, self.config_entry)

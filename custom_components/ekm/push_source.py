@@ -35,6 +35,7 @@ from .aioekm import (
 from .binary_sensor import INPUT_LEVELS
 from .const import CONF_SCAN_INTERVAL, CONF_STALE_AFTER, DEFAULT_STALE_AFTER, DOMAIN, LOGGER
 from .coordinator import EkmCoordinator, gateway_identifier
+from .pulse_inputs import count_field_of_key
 from .runtime import EkmConfigEntry
 from .sensor import SENSOR_DESCRIPTIONS
 from .switch import RELAYS
@@ -44,6 +45,7 @@ from .switch import RELAYS
 KEY_FIELDS: Final[dict[str, str]] = {
     **{sensor.key: sensor.key for sensor in SENSOR_DESCRIPTIONS},
     **{bit.key: bit.field for bit in (*INPUT_LEVELS, *RELAYS)},
+    "Clock_Offset": "Meter_Time",
 }
 # The fields that have entities: the only ones worth mapping from a large answer.
 MAPPED_FIELDS: Final = frozenset(KEY_FIELDS.values())
@@ -122,7 +124,8 @@ class PushSourceCoordinator(EkmCoordinator):
             registry = er.async_get(self.hass)
             for entity in er.async_entries_for_config_entry(registry, self.config_entry.entry_id):
                 if entity.disabled_by is None:
-                    name = KEY_FIELDS.get(entity.unique_id[ADDRESS_LENGTH + 1 :])
+                    key = entity.unique_id[ADDRESS_LENGTH + 1 :]
+                    name = KEY_FIELDS.get(key) or count_field_of_key(key)
                     if name is not None:
                         fields.add(name)
             self._fields = frozenset(fields)

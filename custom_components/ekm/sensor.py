@@ -21,7 +21,7 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, UnitOfTime
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
@@ -32,6 +32,7 @@ from .aioekm import FIELDS, Kind, MeterReading, Protocol, Quantity
 from .const import ALL_METERS, V4_METERS
 from .entity import EkmEntity, add_entities_of_meters, carried
 from .runtime import EkmConfigEntry, EkmRuntimeData
+from .sensor_pulse import add_pulse_input_sensors
 
 # Read-only, fed by the coordinator.
 PARALLEL_UPDATES = 0
@@ -204,6 +205,31 @@ SENSOR_DESCRIPTIONS: Final[tuple[EkmSensorEntityDescription, ...]] = (
     _sensor("Meter_Status_Code_C", "meter_status_code_c"),
     _sensor("Meter_Time", "meter_time"),
 )
+
+
+def _clock_offset(reading: MeterReading) -> float | None:
+    """How far the meter's clock is ahead of (negative: behind) the time of the read, in seconds."""
+    clock = _meter_time(reading)
+    if clock is None or reading.timestamp is None:
+        return None
+    return round((clock - reading.timestamp).total_seconds())
+
+
+# What one watches a meter clock for, as a number: the Meter clock sensor changes with every
+# read, and the logbook records each change of a sensor without a unit or state class (a
+# timestamp can have neither); this one has both, so it stays out of the logbook and gets
+# long-term statistics. Not a field of its own: it is read from Meter_Time.
+CLOCK_OFFSET: Final = EkmSensorEntityDescription(
+    key="Clock_Offset",
+    translation_key="clock_offset",
+    device_class=SensorDeviceClass.DURATION,
+    state_class=SensorStateClass.MEASUREMENT,
+    native_unit_of_measurement=UnitOfTime.SECONDS,
+    suggested_display_precision=0,
+    entity_category=EntityCategory.DIAGNOSTIC,
+    entity_registry_enabled_default=False,
+    value_fn=_clock_offset,
+)
 SENSOR_OF_FIELD: Final = {description.key: description for description in SENSOR_DESCRIPTIONS}
 # Fields no sensor shows, and why: bit-coded states are decoded by binary_sensor.py (the pulse
 # input levels) and switch.py (the relays); the watts' direction flags sign other fields.
@@ -214,7 +240,11 @@ NOT_SENSORS: Final = {
 }
 
 SENSORS: Final[dict[Protocol, tuple[EkmSensorEntityDescription, ...]]] = {
-    protocol: tuple(d for d in SENSOR_DESCRIPTIONS if carried(d.key, protocol)) for protocol in Protocol
+    protocol: (
+        *(d for d in SENSOR_DESCRIPTIONS if carried(d.key, protocol)),
+        *((CLOCK_OFFSET,) if carried("Meter_Time", protocol) else ()),
+    )
+    for protocol in Protocol
 }
 
 
@@ -278,6 +308,7 @@ async def async_setup_entry(
         ]
 
     add_entities_of_meters(entry, async_add_entities, make)
+    add_pulse_input_sensors(hass, entry, async_add_entities)
 
 
 class EkmSensor(EkmEntity, SensorEntity):

@@ -7,11 +7,16 @@ deprecated use); `mean_type` exists in all of them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from homeassistant.components.recorder.models import StatisticMeanType, StatisticMetaData
-from homeassistant.components.recorder.statistics import get_last_statistics
+from homeassistant.components.recorder.statistics import (
+    get_last_statistics,
+    get_metadata,
+    statistics_during_period,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.recorder import get_instance
 
@@ -45,3 +50,31 @@ async def async_last_row(hass: HomeAssistant, statistic_id: str) -> Mapping[str,
     )
     rows = found.get(statistic_id)
     return rows[0] if rows else None
+
+
+async def async_rows_before(
+    hass: HomeAssistant, statistic_ids: Collection[str], start: datetime
+) -> dict[str, Mapping[str, Any]]:
+    """The last row (start, state, sum) before `start` of each sum statistic that has one.
+
+    Hours that added nothing have no row, so the last row may be old: the last month is
+    searched first, then all the rest for the statistics not found there.
+    """
+    found: dict[str, Mapping[str, Any]] = {}
+    for since in (start - timedelta(days=31), datetime(2000, 1, 1, tzinfo=UTC)):
+        wanted = set(statistic_ids) - set(found)
+        if not wanted:
+            break
+        rows = await get_instance(hass).async_add_executor_job(
+            statistics_during_period, hass, since, start, wanted, "hour", None, {"state", "sum"}
+        )
+        found.update((sid, found_rows[-1]) for sid, found_rows in rows.items() if found_rows)
+    return found
+
+
+async def async_units(hass: HomeAssistant, statistic_ids: Collection[str]) -> dict[str, str | None]:
+    """The stored unit of each of these statistics that exists."""
+    found = await get_instance(hass).async_add_executor_job(
+        lambda: get_metadata(hass, statistic_ids=set(statistic_ids))
+    )
+    return {sid: metadata["unit_of_measurement"] for sid, (_, metadata) in found.items()}

@@ -6,10 +6,13 @@ Bind the fixture in a test module: `now = history_import_support.now`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -54,10 +57,27 @@ def now(clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 def add_entry(
-    hass: HomeAssistant, server: PushServer, days: int = 365, meters: list[str] | None = None
+    hass: HomeAssistant,
+    server: PushServer,
+    days: int = 365,
+    meters: list[str] | None = None,
+    *,
+    options: Mapping[str, Any] | None = None,
+    inputs: Sequence[Mapping[str, Any]] = (),
 ) -> MockConfigEntry:
+    """A cloud entry that imports `days` of history, with more `options` (prices) and pulse
+    `inputs` (the data of pulse_input subentries), not set up yet."""
     entry = push_support.add_cloud_entry(hass, server, **({CONF_METERS: meters} if meters else {}))
-    hass.config_entries.async_update_entry(entry, options={**entry.options, CONF_HISTORY_DAYS: days})
+    options = {**entry.options, CONF_HISTORY_DAYS: days, **(options or {})}
+    hass.config_entries.async_update_entry(entry, options=options)
+    for data in inputs:
+        subentry = ConfigSubentry(
+            data=MappingProxyType(dict(data)),
+            subentry_type="pulse_input",
+            title=str(data["measures"]).capitalize(),
+            unique_id=f"{data['meter']}_{data['input']}",
+        )
+        hass.config_entries.async_add_subentry(entry, subentry)
     return entry
 
 
@@ -69,10 +89,16 @@ async def set_up(hass: HomeAssistant, entry: MockConfigEntry) -> None:
 
 
 async def imported_entry(
-    hass: HomeAssistant, server: PushServer, days: int = 365, meters: list[str] | None = None
+    hass: HomeAssistant,
+    server: PushServer,
+    days: int = 365,
+    meters: list[str] | None = None,
+    *,
+    options: Mapping[str, Any] | None = None,
+    inputs: Sequence[Mapping[str, Any]] = (),
 ) -> MockConfigEntry:
     """A cloud entry that imports `days` of history (of `meters`, if given), set up: its import done."""
-    entry = add_entry(hass, server, days, meters)
+    entry = add_entry(hass, server, days, meters, options=options, inputs=inputs)
     await set_up(hass, entry)
     return entry
 

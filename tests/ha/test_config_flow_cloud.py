@@ -25,6 +25,9 @@ from custom_components.ekm.const import (
     CONF_CONNECTION,
     CONF_HISTORY_DAYS,
     CONF_METERS,
+    CONF_PRICE,
+    CONF_PRICE_RETURN,
+    CONF_PRICE_TARIFF,
     CONF_SCAN_INTERVAL,
     CONF_STALE_AFTER,
     CONF_SUMMARY_URL,
@@ -310,23 +313,70 @@ async def test_same_key_twice_aborts(hass: HomeAssistant, push_server: PushServe
     assert push_server.log == []
 
 
+def listed_meters(result: dict[str, Any]) -> list[str]:
+    """The meters the meters step offers."""
+    for key, field in result["data_schema"].schema.items():
+        if str(key) == CONF_METERS:
+            return [option["value"] for option in field.config["options"]]
+    raise KeyError(CONF_METERS)
+
+
 async def test_meters_of_other_entries(hass: HomeAssistant, push_server: PushServer, ekm_hosts: str) -> None:
-    """A meter on an RS-485 entry is not picked by default, and refused when picked."""
+    """A meter another entry has (here an RS-485 entry) is not listed: the step says which and where.
+
+    Before: it was listed (not pre-selected) and refused when picked."""
     bus = MockConfigEntry(
         domain=DOMAIN, title="RS-485 bus", data=entry_data("/dev/x", **{CONF_METERS: {V3: "v3"}})
     )
     bus.add_to_hass(hass)
     result = await _send_key(hass, push_server.keys.account)
+    assert listed_meters(result) == [V4]
     assert suggested_value(dict(result), CONF_METERS) == [V4]
+    assert result["description_placeholders"]["taken"] == f"{V3} (RS-485 bus)"
+    with pytest.raises(InvalidData):  # not an option of the form
+        await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V3, V4]})
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: []})
     assert result["errors"] == {CONF_METERS: "no_meters_selected"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V4]})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_METERS] == [V4]
+
+
+async def test_every_meter_listed_when_none_is_taken(
+    hass: HomeAssistant, push_server: PushServer, ekm_hosts: str
+) -> None:
+    result = await _send_key(hass, push_server.keys.account)
+    assert sorted(listed_meters(result)) == sorted([V3, V4])
+    assert result["description_placeholders"]["taken"] == "none"
+
+
+async def test_a_meter_taken_while_the_step_is_open_is_refused(
+    hass: HomeAssistant, push_server: PushServer, ekm_hosts: str
+) -> None:
+    """Listed when the step opened, set up elsewhere before it was sent: refused, naming the entry."""
+    result = await _send_key(hass, push_server.keys.account)
+    MockConfigEntry(
+        domain=DOMAIN, title="RS-485 bus", data=entry_data("/dev/x", **{CONF_METERS: {V3: "v3"}})
+    ).add_to_hass(hass)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V3, V4]})
     assert result["errors"] == {CONF_METERS: "meter_configured"}
     assert result["description_placeholders"]["meters"] == V3
     assert result["description_placeholders"]["entry"] == "RS-485 bus"
-    assert suggested_value(dict(result), CONF_METERS) == [V3, V4]
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V4]})
-    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert listed_meters(dict(result)) == [V4]
+
+
+async def test_a_key_whose_meters_are_all_taken(
+    hass: HomeAssistant, push_server: PushServer, ekm_hosts: str
+) -> None:
+    """Nothing left to pick: the key step says so instead of showing an empty list."""
+    MockConfigEntry(
+        domain=DOMAIN, title="RS-485 bus", data=entry_data("/dev/x", **{CONF_METERS: {V3: "v3", V4: "v4"}})
+    ).add_to_hass(hass)
+    result = await _send_key(hass, push_server.keys.account)
+    assert result["step_id"] == "cloud"
+    assert result["errors"] == {"base": "key_meters_configured"}
+    assert result["description_placeholders"]["entry"] == "RS-485 bus"
+    assert set(result["description_placeholders"]["meters"].split(", ")) == {V3, V4}
 
 
 # --- options --------------------------------------------------------------------------------
@@ -337,7 +387,14 @@ async def test_options(hass: HomeAssistant) -> None:
     entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["step_id"] == "cloud"
-    assert form_fields(dict(result)) == [CONF_SCAN_INTERVAL, CONF_STALE_AFTER, CONF_HISTORY_DAYS]
+    assert form_fields(dict(result)) == [
+        CONF_SCAN_INTERVAL,
+        CONF_STALE_AFTER,
+        CONF_HISTORY_DAYS,
+        CONF_PRICE,
+        *(CONF_PRICE_TARIFF.format(n) for n in (1, 2, 3, 4)),
+        CONF_PRICE_RETURN,
+    ]
     assert suggested_value(dict(result), CONF_SCAN_INTERVAL) == 60
     assert suggested_value(dict(result), CONF_STALE_AFTER) == 600
     assert suggested_value(dict(result), CONF_HISTORY_DAYS) == 365

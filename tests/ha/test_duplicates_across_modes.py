@@ -5,7 +5,6 @@ from __future__ import annotations
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -98,7 +97,7 @@ async def test_cloud_flow_refuses_meters_of_a_push3_entry(
     push3_entry: MockConfigEntry,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The cloud flow names the Push3 entry that reads the meters, and does not pick them by default."""
+    """The cloud flow does not list the meters the Push3 entry reads, and names that entry."""
     await set_up(hass, push3_entry)
     monkeypatch.setattr(config_flow, "DEFAULT_API_URL", push_server.url)
     monkeypatch.setattr(config_flow, "DEFAULT_SUMMARY_URL", push_server.url)
@@ -107,12 +106,11 @@ async def test_cloud_flow_refuses_meters_of_a_push3_entry(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {CONF_API_KEY: push_server.keys.account}
     )
-    assert result["step_id"] == "meters"
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_METERS: [V3]})
-    assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {CONF_METERS: "meter_configured"}
+    # The Push3 entry reads both meters of the key: nothing is left to pick.
+    assert result["step_id"] == "cloud"
+    assert result["errors"] == {"base": "key_meters_configured"}
     assert result["description_placeholders"]["entry"] == push3_entry.title
-    assert result["description_placeholders"]["meters"] == V3
+    assert set(result["description_placeholders"]["meters"].split(", ")) == {V3, V4}
 
 
 async def test_the_first_entry_keeps_its_meters_when_a_migration_moves_it(

@@ -87,7 +87,11 @@ HA_ABORTS = {"already_in_progress", "already_configured", "unique_id_mismatch", 
 
 
 def test_flow_errors_and_aborts() -> None:
-    source = "\n".join(path.read_text() for path in [PACKAGE / "config_flow.py", *PACKAGE.glob("flow_*.py")])
+    flows = [
+        PACKAGE / "config_flow.py",
+        *(p for p in PACKAGE.glob("flow_*.py") if p.name != "flow_pulse_input.py"),
+    ]
+    source = "\n".join(path.read_text() for path in flows)
     errors = set(re.findall(r'(?:errors\[[^\]]+\] = |\{(?:CONF_\w+|"base"): )"(\w+)"', source))
     assert errors == set(EN["config"]["error"])
     aborts = set(re.findall(r'(?:reason=|AbortFlow\()"(\w+)"', source))
@@ -96,6 +100,16 @@ def test_flow_errors_and_aborts() -> None:
     # The flow fills meters_failed's one placeholder with the reasons that have meters.
     assert _icu_placeholders(EN["config"]["error"]["meters_failed"]) == {"failed"}
     assert _icu_placeholders(EN["config"]["error"]["meter_configured"]) == {"entry", "meters"}
+
+
+def test_pulse_input_flow_errors_and_aborts() -> None:
+    source = (PACKAGE / "flow_pulse_input.py").read_text()
+    strings = EN["config_subentries"]["pulse_input"]
+    errors = set(re.findall(r'errors\[[^\]]+\] = "(\w+)"', source))
+    assert errors == set(strings["error"])
+    aborts = set(re.findall(r'reason="(\w+)"', source)) | {"reconfigure_successful"}
+    assert aborts == set(strings["abort"])
+    assert set(strings["step"]) == set(re.findall(r'step_id="(\w+)"', source))
 
 
 def test_failed_meters_message_lists_only_reasons_with_meters() -> None:

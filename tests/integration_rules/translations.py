@@ -35,7 +35,7 @@ _LEGACY_TITLE: dict[Any, Any] = {vol.Optional("title"): str}
 
 
 def _data_entry(
-    mandatory_description: str | None = None, *, legacy_title: bool = False
+    mandatory_description: str | None = None, *, legacy_title: bool = False, subentry_flow: bool = False
 ) -> Callable[[Any], Any]:
     step = {
         vol.Optional("title"): _text,
@@ -63,6 +63,15 @@ def _data_entry(
             vol.Optional("create_entry"): {str: _text},
             # config.title: a warning for custom integrations, reported by translation_problems
             **(_LEGACY_TITLE if legacy_title else {}),
+            # A subentry flow names its kind and its "add" button; a config flow may name the latter.
+            **(
+                {
+                    vol.Required("entry_type"): _text,
+                    vol.Required("initiate_flow"): {vol.Required("user"): _text, str: _text},
+                }
+                if subentry_flow
+                else {vol.Optional("initiate_flow"): {vol.Required("user"): _text}}
+            ),
         }
     )
 
@@ -110,6 +119,9 @@ def strings_schema(integration_type: str) -> vol.Schema:
             vol.Optional("title"): _text,
             vol.Optional("config"): _data_entry(
                 "user" if integration_type == "helper" else None, legacy_title=True
+            ),
+            vol.Optional("config_subentries"): _slug_keys(
+                _data_entry(subentry_flow=True), vol.Any("_", cv.slug)
             ),
             vol.Optional("options"): _data_entry(),
             vol.Optional("selector"): _slug_keys({"options": _slug_keys(_text)}, vol.Any("_", cv.slug)),

@@ -63,10 +63,22 @@ async def test_read_warns_about_meters_without_a_good_read(
     server: PushServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     server.bad_reads.add(V4)
-    assert await run(server, "read", "--meter", V4, "--meter", V3, "--json") == 0
+    # A meter asked for without a reading fails the command; the others are still printed.
+    assert await run(server, "read", "--meter", V4, "--meter", V3, "--json") == 1
     captured = capsys.readouterr()
     assert [p["Meter"] for p in json.loads(captured.out)] == [V3]
     assert f"warning: no reading for {V4} (bad_reads): every read was flagged Good: 0" in captured.err
+    assert captured.err.endswith("error: no reading for 1 of the meters asked for\n")
+
+
+async def test_read_of_an_unknown_meter_exits_non_zero(
+    server: PushServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await run(server, "read", "--meter", "999999999999") == 1
+    captured = capsys.readouterr()
+    assert captured.out == "(none)\n"
+    assert "warning: no reading for 999999999999 (unknown_meter)" in captured.err
+    assert await run(server, "read") == 0  # no meter named: nothing asked for is missing
 
 
 async def test_errors_are_one_line_without_the_key(
@@ -74,10 +86,10 @@ async def test_errors_are_one_line_without_the_key(
 ) -> None:
     key = server.keys.gateways[GW2]
     # V4 is not this gateway's: the server answers 1200 and echoes the key; that meter only fails.
-    assert await run(server, "read", "--meter", V4, key=key) == 0
+    assert await run(server, "read", "--meter", V4, key=key) == 1
     captured = capsys.readouterr()
     assert captured.out == "(none)\n"
-    assert captured.err.count("\n") == 1
+    assert captured.err.count("\n") == 2
     assert captured.err.startswith(f"warning: no reading for {V4} (unknown_meter): Found invalid meter")
     assert key not in captured.err
     assert await run(server, "read", key="bogus-key-42") == 1

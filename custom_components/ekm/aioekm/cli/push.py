@@ -300,13 +300,16 @@ def _json_object(text: str, what: str) -> dict[str, Any]:
 
 
 async def _read(args: argparse.Namespace) -> int:
+    """Exit 1 when a meter asked for with --meter has no reading (the others are still printed)."""
     fields = split_list(args.fields) or None
+    missing: list[str] = []
 
     async def work(client: PushClient) -> Any:
         result = await client.read_meters(args.meter, cnt=args.cnt, fields=fields)
         readings = [result.readings[a] for a in sorted(result.readings)]
         for meter, problem in result.problems.items():
             print(f"warning: no reading for {meter} ({problem.reason}): {problem.message}", file=sys.stderr)
+        missing.extend(result.missing)
         if args.json:
             return [r.as_dict() for r in readings]
         lines = []
@@ -318,7 +321,11 @@ async def _read(args: argparse.Namespace) -> int:
             )
         return lines
 
-    return await _with_client(args, work)
+    code = await _with_client(args, work)
+    if code == 0 and args.meter and missing:
+        print(f"error: no reading for {len(missing)} of the meters asked for", file=sys.stderr)
+        return 1
+    return code
 
 
 async def _summary(args: argparse.Namespace) -> int:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
+from functools import partial
 import logging
 from typing import Any
 
@@ -27,6 +29,7 @@ from ..readings import normalize_address
 from . import batching
 from .account import ACCOUNT_TARGETS, Account, parse_account
 from .dates import Zone, as_tzinfo, span_params, zone_param
+from .decoding import DEFAULT_LIMITS, JsonLimits
 from .gateway_settings import CommandAck, command_body, parse_command_ack, relay_params
 from .http import (
     DEFAULT_RETRY,
@@ -57,6 +60,13 @@ _LOGGER = logging.getLogger(__package__)
 
 DEFAULT_API_URL = "https://api.ekmpush.com"
 DEFAULT_SUMMARY_URL = "https://summary.ekmpush.com"
+# Reads one Realtime request may ask for (meters x cnt): the answer stays well inside the
+# decoding limits (about 80 values a read), so a large cnt asks fewer meters at a time.
+READS_PER_REQUEST = 2500
+# A Realtime answer: ReadSets of at most 10,000 meters (a key's every meter), ReadData of at most cnt.
+REALTIME_LIMITS = JsonLimits(array=10_000)
+# An account may have many meters.
+ACCOUNT_LIMITS = JsonLimits(array=100_000)
 
 
 class PushClient:
@@ -120,11 +130,24 @@ class PushClient:
         return headers
 
     async def _get(
-        self, base: URL, path: str, params: Params, expected: str, *, token_required: bool = False
+        self,
+        base: URL,
+        path: str,
+        params: Params,
+        expected: str,
+        *,
+        token_required: bool = False,
+        limits: JsonLimits = DEFAULT_LIMITS,
+        convert: Callable[[Any], Any] | None = None,
     ) -> Any:
+        """The answer of a GET, converted by `convert` beside the decoding (off the loop when large)."""
         url = build_url(base, path, {"key": self._key, **params})
         headers = self._headers(token_required=token_required)
-        return await self._http.request("GET", url, headers=headers, expected=expected)
+        if convert is None:
+            return await self._http.request("GET", url, headers=headers, expected=expected, limits=limits)
+        return await self._http.request(
+            "GET", url, headers=headers, expected=expected, limits=limits, convert=convert
+        )
 
     async def _send(
         self,
@@ -143,13 +166,13 @@ class PushClient:
 
     # --- Realtime -------------------------------------------------------------
 
-    def plan_batches(self, addresses: Sequence[str], params: Params) -> list[list[str]]:
-        """Split meters into as few `~`-joined requests as URL length and meter cap allow."""
+    def plan_batches(self, addresses: Sequence[str], params: Params, *, cnt: int = 1) -> list[list[str]]:
+        """Split meters into as few `~`-joined requests as URL length, meter cap and reads allow."""
         empty = build_url(self.api_url, "readMeter", {"key": self._key, **params, "meters": ""})
         return batching.plan(
             addresses,
             len(str(empty)),
-            max_meters=self.max_meters_per_request,
+            max_meters=min(self.max_meters_per_request, max(1, READS_PER_REQUEST // cnt)),
             max_length=self.max_url_length,
         )
 
@@ -184,22 +207,40 @@ class PushClient:
         if timezone is not None:
             params["tz"] = zone_param(timezone)
         only = with_inputs(map_fields) if map_fields is not None else None
+
+        def convert(payload: Any) -> RealtimeResult:
+            # Mapped beside the decoding: a large answer is mapped off the event loop too.
+            return realtime_result(payload, only=only)
+
         if meters is None:
-            payload = await self._get(self.api_url, "readMeter", params, "a readMeter object")
-            return realtime_result(payload, requests=1, only=only)
+            result: RealtimeResult = await self._get(
+                self.api_url,
+                "readMeter",
+                params,
+                "a readMeter object",
+                limits=REALTIME_LIMITS,
+                convert=convert,
+            )
+            return replace(result, requests=1)
         requested = list(dict.fromkeys(normalize_address(m) for m in meters))
         if not requested:
             return RealtimeResult()
-        batches = self.plan_batches([short_address(a) for a in requested], params)
+        batches = self.plan_batches([short_address(a) for a in requested], params, cnt=cnt)
 
         async def read(batch: list[str]) -> RealtimeResult:
             url = build_url(
                 self.api_url, "readMeter", {"key": self._key, **params, "meters": join_list(batch)}
             )
-            payload, sent = await self._http.request_counted(
-                "GET", url, headers=self._headers(), expected="a readMeter object"
+            answer, sent = await self._http.request_counted(
+                "GET",
+                url,
+                headers=self._headers(),
+                expected="a readMeter object",
+                limits=REALTIME_LIMITS,
+                convert=convert,
             )
-            return realtime_result(payload, requests=sent, only=only)
+            part: RealtimeResult = answer
+            return replace(part, requests=sent)
 
         problems: dict[str, MeterProblem] = {}
         parts = await batching.read_batches(batches, read, problems, max_concurrency=self.max_concurrency)
@@ -242,9 +283,12 @@ class PushClient:
         if fields:
             params["fields"] = join_list(fields)
 
+        # Rows per page: at most what was asked (a server that ignores limit is refused).
+        limits = JsonLimits(array=max(page_size, 1))
+
         async def page(offset: int) -> Any:
             paged = {**params, "offset": str(offset)}
-            return await self._get(self.summary_url, "summary", paged, "a list of periods")
+            return await self._get(self.summary_url, "summary", paged, "a list of periods", limits=limits)
 
         return await fetch_pages(
             page, set(addresses), report, start, end, page_size=page_size, max_pages=max_pages
@@ -275,8 +319,15 @@ class PushClient:
             params["fields"] = join_list(fields)
         if limit is not None:
             params["limit"] = str(limit)
-        payload = await self._get(self.summary_url, "summary/api/v2/meter", params, "a list of periods")
-        return parse_rows(payload, "GET /summary/api/v2/meter")
+        what = "GET /summary/api/v2/meter"
+        rows: list[SummaryRow] = await self._get(
+            self.summary_url,
+            "summary/api/v2/meter",
+            params,
+            "a list of periods",
+            convert=partial(parse_rows, what=what),
+        )
+        return rows
 
     async def gateway_status(self, gateways: Iterable[str]) -> list[GatewayStatus]:
         """Summary V2 GStat for Push3 gateways (by MAC)."""
@@ -325,8 +376,16 @@ class PushClient:
         id_list = [str(i) for i in ids]
         if id_list:
             params["id"] = id_list
-        payload = await self._get(self.api_url, f"account/api/{target}", params, "an account object")
-        return parse_account(payload, f"GET /account/api/{target}")
+        what = f"GET /account/api/{target}"
+        account: Account = await self._get(
+            self.api_url,
+            f"account/api/{target}",
+            params,
+            "an account object",
+            limits=ACCOUNT_LIMITS,
+            convert=partial(parse_account, what=what),
+        )
+        return account
 
     # --- Gateway Settings -----------------------------------------------------
 

@@ -8,9 +8,8 @@ seen (`code`/`status_code`, `message`/`error`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from email.utils import parsedate_to_datetime
-import json
 import logging
 import math
 import re
@@ -28,6 +27,7 @@ from ..errors import (
     ServerError,
     UnknownMeterError,
 )
+from .decoding import decode_json  # noqa: F401 (where callers have always found it)
 from .redaction import redact
 
 _LOGGER = logging.getLogger(__package__)
@@ -72,9 +72,9 @@ def bounded_retry_after(what: str, value: str | None, secrets: Iterable[str | No
     seconds = parse_retry_after(value)
     if seconds is not None and seconds > MAX_RETRY_AFTER:
         _LOGGER.warning(
-            "%s: the server asks to wait %s s (Retry-After %r); waiting at most %.0f s instead",
+            "%s: the server asks to wait %s (Retry-After %r); waiting at most %.0f s instead",
             what,
-            f"{seconds:.0f}" if math.isfinite(seconds) else "forever",
+            f"{seconds:.0f} s" if math.isfinite(seconds) else "forever",
             redact(value or "", secrets)[:40],
             MAX_RETRY_AFTER,
         )
@@ -100,37 +100,6 @@ def _message_of(body: Mapping[str, Any]) -> str | None:
         if isinstance(raw, str) and raw.strip():
             return raw.strip()
     return None
-
-
-def _fast_loads() -> Callable[[bytes], Any] | None:
-    """orjson.loads when installed (Home Assistant ships it); the library does not require it."""
-    try:
-        import orjson  # noqa: PLC0415
-    except ImportError:
-        return None
-    loads: Callable[[bytes], Any] = orjson.loads
-    return loads
-
-
-_FAST_LOADS = _fast_loads()
-_BOM = b"\xef\xbb\xbf"
-
-
-def decode_json(raw: bytes) -> Any:
-    """The JSON value of a body, or raise ValueError (also for nesting too deep to decode).
-
-    orjson decodes a large Realtime answer several times faster than json; what it refuses
-    (NaN, integers beyond 64 bits, ...) is left to json, so both give the same values.
-    """
-    if _FAST_LOADS is not None:
-        try:
-            return _FAST_LOADS(raw[3:] if raw.startswith(_BOM) else raw)
-        except ValueError:
-            pass
-    try:
-        return json.loads(raw.decode("utf-8-sig"))
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
 
 
 def _error_class(status: int, code: int | None, message: str | None) -> type[PushApiError] | None:
@@ -186,6 +155,8 @@ def error_for(
         retry_after = bounded_retry_after(what, headers.get("Retry-After"), secrets)
         hint = f"; retry after {retry_after:.0f} s" if retry_after is not None else ""
         return RateLimitedError(f"{what}: rate limited (HTTP 429){hint}", retry_after=retry_after)
+    if 300 <= status < 400:
+        return _redirect(what, status, headers, secrets)
     code: int | None = None
     message: str | None = None
     if isinstance(body, Mapping):
@@ -205,6 +176,17 @@ def error_for(
     if message:
         text += ": " + redact(message, secrets)[:_MAX_MESSAGE]
     return cls(text, status=status, code=code if code is not None and code >= 1000 else None)
+
+
+def _redirect(
+    what: str, status: int, headers: Mapping[str, str], secrets: Iterable[str | None]
+) -> PushApiError:
+    """Redirects are not followed (the key would travel to wherever they point): say where it was sent."""
+    location = next((v for k, v in headers.items() if k.lower() == "location"), "")
+    where = f" to {redact(location, secrets)[:_MAX_MESSAGE]}" if location else ""
+    return InvalidRequestError(
+        f"{what}: redirected (HTTP {status}){where}, not followed; is the base URL right?", status=status
+    )
 
 
 def server_text(err: PushApiError) -> str:

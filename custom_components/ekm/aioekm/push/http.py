@@ -9,15 +9,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+import gc
 import logging
 import random
+import threading
 from typing import Any, TypedDict, Unpack
 
 import aiohttp
 from yarl import URL
 
 from ..errors import EkmConnectionError, EkmTimeoutError, MalformedResponseError, PushApiError, ServerError
-from .errors import decode_json, error_for, malformed
+from .decoding import DEFAULT_LIMITS, JsonLimits, TooLargeError, decode_json
+from .errors import error_for, malformed
 from .inflate import ACCEPT_ENCODING, CorruptBodyError, Inflater, UnsupportedEncodingError
 from .redaction import may_hold, redact, redact_value
 
@@ -30,6 +33,13 @@ type Params = Mapping[str, str | Sequence[str]]
 # 5 MB, a Realtime answer for 100 meters with cnt=10 about 1.5 MB.
 MAX_BODY_BYTES = 32 * 1024 * 1024
 _CHUNK = 64 * 1024
+# Larger bodies are decoded (and mapped) in a worker thread: a body this size decodes in
+# under 5 ms whatever it holds (benchmarks/push_answer_bounds.py).
+ON_LOOP_BYTES = 64 * 1024
+# Expanding a compressed body gives the loop a turn after each 256 KiB of output (< 1 ms).
+_YIELD_EVERY = 256 << 10
+# One large answer decoded at a time: the memory bound is per answer, not per request in flight.
+_LARGE_ANSWERS = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +115,8 @@ class RequestOptions(TypedDict, total=False):
     json_body: Any
     headers: Mapping[str, str] | None
     expected: str  # what the answer should be, for the message when it is not
+    limits: JsonLimits  # what the decoded answer may hold
+    convert: Callable[[Any], Any]  # turns the decoded answer into the result, beside the decoding
 
 
 class HttpTransport:
@@ -164,11 +176,16 @@ class HttpTransport:
         json_body: Any = None,
         headers: Mapping[str, str] | None = None,
         expected: str = "a JSON document",
+        limits: JsonLimits = DEFAULT_LIMITS,
+        convert: Callable[[Any], Any] | None = None,
     ) -> Any:
         what = f"{method} {url.path}"
         self.requests += 1
         if _LOGGER.isEnabledFor(logging.DEBUG):
             _LOGGER.debug("%s", self.safe(f"{method} {url}"))
+        # Raised after the except clauses, so that the error does not chain (as __context__)
+        # aiohttp's, whose text and request_info hold the URL with the key.
+        failure: Exception | None = None
         try:
             async with asyncio.timeout(self.timeout):
                 # The body is read as sent and expanded here under the size cap (push/inflate.py).
@@ -180,44 +197,76 @@ class HttpTransport:
                     allow_redirects=False,
                     auto_decompress=False,
                 ) as response:
-                    raw = await self._read_body(response, what)
+                    pieces = await self._read_body(response, what)
                     status = response.status
                     reply_headers = dict(response.headers.items())
         except TimeoutError:
-            raise EkmTimeoutError(f"{what}: no answer within {self.timeout:g} s") from None
+            failure = EkmTimeoutError(f"{what}: no answer within {self.timeout:g} s")
         except aiohttp.ClientError as err:
             # aiohttp messages can carry the full URL: keep only the class name and host.
-            raise EkmConnectionError(
+            failure = EkmConnectionError(
                 f"{what}: cannot talk to {url.host}:{url.port} ({type(err).__name__})"
-            ) from None
+            )
+        if failure is not None:
+            raise failure
         if self._map_status is not None and not 200 <= status < 300:
-            special = self._map_status(status, raw)
+            special = self._map_status(status, _head(pieces, 1024))
             if special is not None:
                 raise special
+
+        def interpret() -> Any:
+            raw = _joined(pieces)
+            return self._interpret(
+                what, status, reply_headers, raw, expected=expected, limits=limits, convert=convert
+            )
+
+        if sum(map(len, pieces)) <= ON_LOOP_BYTES:
+            return interpret()
+        return await asyncio.to_thread(_one_at_a_time, interpret)
+
+    def _interpret(
+        self,
+        what: str,
+        status: int,
+        headers: Mapping[str, str],
+        raw: bytes,
+        *,
+        expected: str,
+        limits: JsonLimits,
+        convert: Callable[[Any], Any] | None,
+    ) -> Any:
+        """The answer decoded, checked for errors, its secrets masked and converted (or a typed error)."""
         secrets = self._secrets()
         try:
-            payload, is_json = decode_json(raw), True
+            payload, is_json = decode_json(raw, limits), True
+        except TooLargeError as err:
+            if 200 <= status < 300:
+                raise MalformedResponseError(f"{what}: {err}; not decoded", status=status) from None
+            payload, is_json = None, False
         except ValueError:
             payload, is_json = None, False
-        error = error_for(what, status, reply_headers, raw, body=payload, secrets=secrets)
+        error = error_for(what, status, headers, raw, body=payload, secrets=secrets)
         if error is not None:
             _LOGGER.debug("%s", self.safe(str(error)))
             raise error
         if not is_json:
             raise malformed(what, raw, secrets, expected)
         # A server may echo the key or token anywhere; what we hand on never carries them.
-        return redact_value(payload, secrets) if may_hold(raw, secrets) else payload
+        if may_hold(raw, secrets):
+            payload = redact_value(payload, secrets)
+        return payload if convert is None else convert(payload)
 
-    async def _read_body(self, response: aiohttp.ClientResponse, what: str) -> bytes:
-        """The body, decompressed, refused beyond max_body_bytes (sent or expanded) before more is held."""
+    async def _read_body(self, response: aiohttp.ClientResponse, what: str) -> list[bytes]:
+        """The body in pieces, decompressed, refused beyond max_body_bytes (sent or expanded) early."""
         limit = self.max_body_bytes
         if response.content_length is not None and response.content_length > limit:
             raise self._too_large(what)
         encoding = response.headers.get("Content-Encoding", "").strip()
-        # Expanded a chunk at a time and joined once at the end: one large expansion, or a growing
-        # bytearray, would briefly need twice the cap.
+        # Expanded a chunk at a time and joined once, by the caller: one large expansion, or a
+        # growing bytearray, would briefly need twice the cap.
         pieces: list[bytes] = []
         size = received = 0
+        failure: MalformedResponseError | None = None
         try:
             inflater = Inflater(encoding) if encoding and encoding.lower() != "identity" else None
             async for chunk in response.content.iter_chunked(_CHUNK):
@@ -232,15 +281,59 @@ class HttpTransport:
                         raise self._too_large(what)
                     if inflater is None or not inflater.pending:
                         break
+                    if size % _YIELD_EVERY < len(out):
+                        await asyncio.sleep(0)  # a bomb arrives whole: expanding it must not hold the loop
                     out = inflater.feed(b"", min(limit - size, _CHUNK))
             if inflater is not None:
                 pieces.append(inflater.finish())
+                size += len(pieces[-1])
         except (UnsupportedEncodingError, CorruptBodyError) as err:
-            raise MalformedResponseError(f"{what}: {err}", status=response.status) from None
-        body = b"".join(pieces)
-        if len(body) > limit:
+            failure = MalformedResponseError(f"{what}: {err}", status=response.status)
+        if failure is not None:
+            raise failure
+        if size > limit:
             raise self._too_large(what)
-        return body
+        return pieces
 
     def _too_large(self, what: str) -> MalformedResponseError:
         return MalformedResponseError(f"{what}: answer larger than {self.max_body_bytes} bytes, not read")
+
+
+def _joined(pieces: list[bytes]) -> bytes:
+    """The pieces as one body, emptying `pieces`: a piece at a time, so that the body is held
+    once (not twice) and no single copy of it holds the GIL (the caller may be a worker thread)."""
+    if len(pieces) == 1:
+        return pieces.pop()
+    body = bytearray()
+    pieces.reverse()
+    while pieces:
+        body += pieces.pop()
+    # A bytearray reads as bytes everywhere the body goes; copying it to bytes would double it.
+    return body  # type: ignore[return-value]
+
+
+def _head(pieces: list[bytes], size: int) -> bytes:
+    """The first `size` bytes of a body in pieces."""
+    head = bytearray()
+    for piece in pieces:
+        if len(head) >= size:
+            break
+        head += piece[: size - len(head)]
+    return bytes(head)
+
+
+def _one_at_a_time(work: Callable[[], Any]) -> Any:
+    """Run `work` (in a worker thread) while no other large answer is being decoded.
+
+    The garbage collector is held off meanwhile: a decoded answer is a million new objects,
+    and every full collection they set off would walk them all while holding the GIL (and
+    so the event loop). They are freed by reference counting; nothing here makes cycles.
+    """
+    with _LARGE_ANSWERS:
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return work()
+        finally:
+            if collecting:
+                gc.enable()

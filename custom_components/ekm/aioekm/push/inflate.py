@@ -15,6 +15,7 @@ ACCEPT_ENCODING = "gzip, deflate"
 _GZIP = 16 + zlib.MAX_WBITS
 _ZLIB = zlib.MAX_WBITS
 _RAW_DEFLATE = -zlib.MAX_WBITS
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 class UnsupportedEncodingError(ValueError):
@@ -39,12 +40,23 @@ class Inflater:
             raise UnsupportedEncodingError(f"answer encoded as {encoding[:40]!r}, which was not asked for")
         self._decoder = zlib.decompressobj(self._wbits)
         self._started = False
+        self._after = b""  # bytes after the end of a gzip member, not yet told apart
 
     def feed(self, data: bytes, room: int) -> bytes:
         """What `data` expands to, stopping once more than `room` bytes came out.
 
-        Input not yet expanded is kept; `pending` tells whether some is left.
+        Input not yet expanded is kept; `pending` tells whether some is left. A gzip body
+        may hold several members (RFC 1952), read one after the other; other bytes after
+        the end are an error, never dropped silently.
         """
+        if self._decoder.eof:
+            self._after += data
+            if len(self._after) < len(_GZIP_MAGIC) and _GZIP_MAGIC.startswith(self._after):
+                return b""  # too few bytes yet to tell a next member from trailing data
+            if self._wbits != _GZIP or not self._after.startswith(_GZIP_MAGIC):
+                raise CorruptBodyError("compressed answer has data after its end")
+            data, self._after = self._after, b""
+            self._decoder = zlib.decompressobj(self._wbits)
         try:
             out = self._decoder.decompress(self._decoder.unconsumed_tail + data, room + 1)
         except zlib.error:
@@ -54,15 +66,20 @@ class Inflater:
             self._decoder = zlib.decompressobj(self._wbits)
             return self.feed(data, room)
         self._started = True
+        if self._decoder.eof:
+            self._after += self._decoder.unused_data
         return out
 
     @property
     def pending(self) -> bool:
-        return bool(self._decoder.unconsumed_tail)
+        """Input is left to expand now (not just bytes waiting for more to be told apart)."""
+        return bool(self._decoder.unconsumed_tail) or len(self._after) >= len(_GZIP_MAGIC)
 
     def finish(self) -> bytes:
         """The last output once all input is in and expanded (a few bytes); an error if cut short."""
         out = self._decoder.flush()
         if not self._decoder.eof:
             raise CorruptBodyError("compressed answer ends before its end")
+        if self._after:
+            raise CorruptBodyError("compressed answer has data after its end")
         return out

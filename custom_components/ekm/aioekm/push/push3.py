@@ -9,19 +9,27 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Collection, Iterable
+from dataclasses import replace
+import re
 
 import aiohttp
+from yarl import URL
 
 from ..errors import AuthenticationError, PushApiError
 from ..readings import normalize_address
+from .decoding import JsonLimits
 from .http import MAX_BODY_BYTES, HttpTransport, RetryPolicy, build_url, check_base_url
 from .mapping import RealtimeResult, push3_result, with_inputs
 
 PUSH3_RETRY = RetryPolicy(attempts=2)
+# A gateway's answer: an object of meters, each a list of at most cnt (<= 1000) reads.
+PUSH3_LIMITS = JsonLimits(array=1000)
 
 
 # The bodies a Push3 sends with the HTTP 500 of a wrong key: a bare status text, or one naming the key.
 _GENERIC_500 = frozenset({b"", b"internal server error", b"500 internal server error"})
+# "key" as a word ("invalid key", "key_mismatch"), not inside one ("monkey", "keyboard").
+_KEY_WORD = re.compile(rb"(?<![a-z])key(?![a-z])")
 
 
 def _push3_status(status: int, body: bytes) -> PushApiError | None:
@@ -33,12 +41,27 @@ def _push3_status(status: int, body: bytes) -> PushApiError | None:
     if status != 500:
         return None
     text = body[:500].strip().lower()
-    if text in _GENERIC_500 or b"key" in text:
+    if text in _GENERIC_500 or _KEY_WORD.search(text):
         return AuthenticationError(
             "GET /readMeter: the gateway refused the request (HTTP 500); is the key right?",
             status=status,
         )
     return None
+
+
+def gateway_url(host: str) -> URL:
+    """`http://<host>` for a gateway's host or IP (a port allowed); `http://` or `https://` in front is read.
+
+    Without this, "http://192.168.1.5" became a request to the host named "http".
+    """
+    text = host.strip()
+    scheme, sep, _ = text.partition("://")
+    if sep and scheme.lower() not in ("http", "https"):
+        raise ValueError("host must be a name or IP address (http:// or https:// in front at most)")
+    url = check_base_url(text if sep else f"http://{text}", "host")
+    if url.path not in ("", "/") or url.query_string or url.fragment:
+        raise ValueError("host must be a name or IP address, without a path or query")
+    return url
 
 
 class Push3Client:
@@ -62,7 +85,7 @@ class Push3Client:
         if not (base_url or host.strip()):
             raise ValueError("the gateway host is required")
         self._key = key
-        self.base_url = check_base_url(base_url or f"http://{host}", "base_url" if base_url else "host")
+        self.base_url = check_base_url(base_url, "base_url") if base_url else gateway_url(host)
         self._http = HttpTransport(
             session,
             secrets=lambda: (self._key,),
@@ -98,6 +121,14 @@ class Push3Client:
             raise ValueError("cnt must be 1..1000")
         requested = [normalize_address(m) for m in meters] if meters is not None else []
         url = build_url(self.base_url, "readMeter", {"key": self._key, "cnt": str(cnt)})
-        payload, sent = await self._http.request_counted("GET", url, expected="meters keyed by address")
         only = with_inputs(map_fields) if map_fields is not None else None
-        return push3_result(payload, requested, requests=sent, only=only)
+        # Mapped beside the decoding: a large answer is mapped off the event loop too.
+        answer, sent = await self._http.request_counted(
+            "GET",
+            url,
+            expected="meters keyed by address",
+            limits=PUSH3_LIMITS,
+            convert=lambda payload: push3_result(payload, requested, only=only),
+        )
+        result: RealtimeResult = answer
+        return replace(result, requests=sent)

@@ -4,7 +4,9 @@ Secrets are masked by value, wherever they appear: in URLs and messages (also
 URL-encoded), and anywhere in a decoded answer, since a server may echo them in
 any field at any depth (`"extra": {"key": "..."}`). A server may also echo a
 secret in another case or cut: any run of FRAGMENT or more characters of a
-secret, whatever the case of its ASCII letters, is masked whole.
+secret, whatever the case of its ASCII letters, is masked whole, also when it is cut into
+groups ("GwKe-yS3c-...": separators are looked through) or every character of it is
+%-encoded.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import re
 import string
 from typing import Any
 from urllib.parse import quote, quote_plus
+
+from .decoding import contains
 
 REDACTED = "***"
 # Query parameters and headers that carry secrets, whatever their value.
@@ -29,14 +33,31 @@ _STEP = 4
 FRAGMENT = _PROBE + _STEP - 1
 # Folds ASCII letters only, so that positions in the folded text are those of the text.
 _FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+# What a secret cut into groups may be cut with; looked through when searching.
+_SEPARATORS = "-_.: \t\r\n"
+_DROP = str.maketrans("", "", _SEPARATORS)
+_DROP_BYTES = _SEPARATORS.encode()
+_SLICE = 1 << 20  # bodies are searched a slice at a time (no copy of a whole large body)
+_OVERLAP = 256
 
 type Probe = tuple[str, str, int]  # (folded form, probe, offset of the probe in the form)
 
 
 def secret_forms(secrets: Iterable[str | None]) -> tuple[str, ...]:
     """Each secret as sent and as it looks URL-encoded, longest first."""
-    forms = {form for s in secrets if s for form in (s, quote(s, safe=""), quote_plus(s))}
+    forms = {form for s in secrets if s for form in (s, quote(s, safe=""), quote_plus(s), _escaped(s))}
     return tuple(sorted(forms, key=len, reverse=True))
+
+
+def _escaped(secret: str) -> str:
+    """Every byte %-encoded, letters and digits too (what quote() leaves alone)."""
+    return "".join(f"%{byte:02x}" for byte in secret.encode())
+
+
+@lru_cache(maxsize=16)
+def _compact(forms: tuple[str, ...]) -> tuple[str, ...]:
+    """The forms without separators, to find a secret cut into groups in a text without them."""
+    return tuple(dict.fromkeys(form.translate(_DROP) for form in forms))
 
 
 @lru_cache(maxsize=16)
@@ -51,9 +72,8 @@ def _probes(forms: tuple[str, ...]) -> tuple[Probe, ...]:
     return tuple(probes)
 
 
-def _mask(text: str, probes: tuple[Probe, ...]) -> str:
-    """`text` with every run of a secret that holds a probe replaced by REDACTED."""
-    folded = text.translate(_FOLD)
+def _spans(folded: str, probes: tuple[Probe, ...]) -> list[tuple[int, int]]:
+    """Where runs of a secret that hold a probe lie in `folded`."""
     spans: list[tuple[int, int]] = []
     for form, probe, offset in probes:
         found = folded.find(probe)
@@ -67,6 +87,23 @@ def _mask(text: str, probes: tuple[Probe, ...]) -> str:
                 right, j = right + 1, j + 1
             spans.append((left, right))
             found = folded.find(probe, found + 1)
+    return spans
+
+
+def _mask(text: str, probes: tuple[Probe, ...], compact: tuple[Probe, ...] = ()) -> str:
+    """`text` with every run of a secret that holds a probe replaced by REDACTED.
+
+    `compact` probes are searched in the text without separators, and what they find is
+    masked in the text from its first to its last character.
+    """
+    folded = text.translate(_FOLD)
+    spans = _spans(folded, probes)
+    if compact:
+        squeezed = folded.translate(_DROP)
+        hits = _spans(squeezed, compact) if len(squeezed) != len(folded) else []
+        if hits:
+            kept = [i for i, char in enumerate(folded) if char not in _SEPARATORS]
+            spans.extend((kept[left], kept[right - 1] + 1) for left, right in hits)
     if not spans:
         return text
     spans.sort()
@@ -89,20 +126,26 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     """`text` with every secret (any case, cut, URL-encoded) and every key=/Bearer value masked."""
     forms = secret_forms(secrets)
     if forms:
-        text = _mask(text, _probes(forms))
+        text = _mask(text, _probes(forms), _probes(_compact(forms)))
     text = _SECRET_PARAM.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
     return _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
 
 
 def may_hold(raw: bytes, secrets: Iterable[str | None]) -> bool:
     """Whether a JSON body can carry a secret: a probe of it is there, or escapes hide what it says."""
-    if b"\\" in raw:
+    if contains(raw, b"\\"):
         return True
     forms = secret_forms(secrets)
     if not forms:
         return False
-    folded = raw.lower()  # ASCII letters only, as _FOLD
-    return any(probe.encode() in folded for _, probe, _ in _probes(forms))
+    direct = [probe.encode() for _, probe, _ in _probes(forms)]
+    compact = [probe.encode() for _, probe, _ in _probes(_compact(forms))]
+    for start in range(0, len(raw), _SLICE):
+        piece = raw[start : start + _SLICE + _OVERLAP].lower()  # ASCII letters only, as _FOLD
+        squeezed = piece.translate(None, _DROP_BYTES)
+        if any(p in piece for p in direct) or any(p in squeezed for p in compact):
+            return True
+    return False
 
 
 def redact_value(value: Any, secrets: Iterable[str | None]) -> Any:
@@ -110,10 +153,10 @@ def redact_value(value: Any, secrets: Iterable[str | None]) -> Any:
     forms = secret_forms(secrets)
     if not forms:
         return value
-    probes = _probes(forms)
+    probes, compact = _probes(forms), _probes(_compact(forms))
 
     def mask(text: str) -> str:
-        return _mask(text, probes)
+        return _mask(text, probes, compact)
 
     # Iterative, so that a deep (hostile) document cannot exhaust the stack.
     root: list[Any] = [value]
