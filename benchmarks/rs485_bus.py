@@ -8,10 +8,10 @@ counts as wire time: every byte on the wire in both directions (read requests
 9600 baud, 1.042 ms per byte. The meter's turnaround (the pause before it
 answers) is not wire time: it is reported separately, so the table shows the
 ratio with the simulator's default turnaround (30 ms) and with turnaround 0,
-where everything above 1.00 is the client's and the simulator's own overhead
-(mostly the client's rs485.exchange.FRAME_GAP: the line must be quiet that long
-after a reply before the next request goes out, so a copy of it cannot pass for
-the next reply).
+where everything above 1.00 is the client's and the simulator's own overhead.
+The client sends the next read as soon as a reply is taken: a copy or a late
+reply is told by its address, frame type and meter clock, not by waiting for
+quiet (rs485.exchange.FRAME_GAP is waited only before a password or write).
 """
 
 from __future__ import annotations

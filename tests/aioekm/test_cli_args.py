@@ -168,6 +168,15 @@ def test_every_default_is_what_help_says() -> None:
         (["simulate", "--meters", "300000001:v4,300000001:v4"], "meter 000300000001 is listed twice"),
         (["simulate", "--meters", "1:v4,000000000001:v3"], "meter 000000000001 is listed twice"),
         (["simulate", "--meters", "1:v4", "--legacy-gateway", "zz"], "a gateway MAC is 12 hex digits"),
+        (
+            ["read", "--port", "127.0.0.1:4001", "--meter", "1"],
+            "argument --port: 127.0.0.1:4001 is host:port, not a serial device: write socket://127.0.0.1:4001"
+            " (raw TCP) or rfc2217://127.0.0.1:4001 (RFC 2217)",
+        ),
+        (
+            ["scan", "--port", "[::1]:4001"],
+            "write socket://[::1]:4001 (raw TCP) or rfc2217://[::1]:4001 (RFC 2217)",
+        ),
     ],
 )
 def test_bad_arguments_are_argparse_errors(argv: list[str], message: str) -> None:

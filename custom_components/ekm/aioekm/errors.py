@@ -50,6 +50,18 @@ class ImplausibleFrameError(FrameError):
     """The reply passed its CRC but holds what no meter sends (a corruption the CRC missed)."""
 
 
+class ImplausibleChangeError(ImplausibleFrameError):
+    """The reply differs from the meter's previous one by more than the meter could change.
+
+    A counting register went down or rose faster than the meter can count, its clock
+    jumped, or a setting changed without a write (a corruption the CRC missed).
+    """
+
+
+class LateReplyError(FrameError):
+    """The bytes that came answer an earlier request (a late reply, or a copy): dropped."""
+
+
 # --- Links and transactions --------------------------------------------------
 
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Awaitable, Callable
 import math
+import os
+import re
+from typing import Final
 
 type Handler = Callable[[argparse.Namespace], Awaitable[int]]
 type SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -81,6 +84,21 @@ def bounded_int(low: int, high: int) -> Callable[[str], int]:
 
 retries = bounded_int(0, MAX_RETRIES)
 tcp_port = bounded_int(0, 65535)
+# host:port, [v6]:port: what a network converter's address looks like without its scheme.
+_HOST_PORT: Final = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}")
+
+
+def bus_port(text: str) -> str:
+    """A serial device or serialx URL; host:port without a scheme is refused with the fix.
+
+    serialx would take it for a device path and fail with "No such file or directory".
+    """
+    if "://" not in text and _HOST_PORT.fullmatch(text) and not os.path.exists(text):
+        raise argparse.ArgumentTypeError(
+            f"{text} is host:port, not a serial device: write socket://{text} (raw TCP) "
+            f"or rfc2217://{text} (RFC 2217)"
+        )
+    return text
 
 
 def add_bus_options(parser: argparse.ArgumentParser, *, timeout: float = 1.5, retries_: int = 2) -> None:
@@ -90,7 +108,10 @@ def add_bus_options(parser: argparse.ArgumentParser, *, timeout: float = 1.5, re
     parent's actions, so one command's set_defaults() would change every command's defaults.
     """
     parser.add_argument(
-        "--port", required=True, help="serial device or URL: /dev/ttyUSB0, socket://host:port, rfc2217://..."
+        "--port",
+        required=True,
+        type=bus_port,
+        help="serial device or URL: /dev/ttyUSB0, socket://host:port, rfc2217://...",
     )
     parser.add_argument(
         "--timeout",

@@ -24,14 +24,24 @@ from ..errors import (
     EkmConnectionError,
     EkmTimeoutError,
     FrameError,
+    LateReplyError,
     WriteUnconfirmedError,
 )
 from ..fields import Layout
 from ..readings import MeterReading, Protocol, normalize_address
 from . import commands
 from .commands import DEFAULT_PASSWORD
+from .continuity import Continuity
 from .exchange import Answer, Exchanges, MeterStats
-from .frames import MONTH_TABLE_REGISTERS, Frame, MonthTable, parse_reply, parse_table, to_reading
+from .frames import (
+    MONTH_TABLE_REGISTERS,
+    Frame,
+    MonthTable,
+    check_table_header,
+    parse_reply,
+    parse_table,
+    to_reading,
+)
 from .freshness import Freshness, StaleReplyError
 from .port import Port
 from .port_url import redact_port_url
@@ -86,6 +96,7 @@ class EkmBus(MeterSettings):
         self._protocols: dict[str, Protocol] = {}
         self._last_b: dict[str, Frame] = {}
         self._fresh = Freshness()
+        self._continuity = Continuity(late=first_byte_timeout)
 
     def __repr__(self) -> str:
         return f"<EkmBus {redact_port_url(self.url)} connected={self.connected}>"
@@ -139,16 +150,25 @@ class EkmBus(MeterSettings):
         attempts: int | None = None,
         not_before: datetime | None = None,
     ) -> Frame:
-        """One frame of `layout`, retried on timeouts and bad frames, stale ones included.
+        """One frame of `layout`, retried on timeouts and bad frames.
 
         A reply older than one already taken from the meter, or (after a write) not
-        later than `not_before`, is stale (rs485/freshness.py).
+        later than `not_before`, is stale (rs485/freshness.py): dropped as a late reply.
+        One the meter could not have sent after its previous reply is a bad frame
+        (rs485/continuity.py).
         """
         loop = asyncio.get_running_loop()
 
         def parse(data: bytes) -> Frame:
             frame = parse_reply(data, address=address, layout=layout, kwh_scale=kwh_scale)
-            return self._fresh.take(address, frame, now=loop.time(), not_before=not_before)
+            now = loop.time()
+            self._fresh.check(address, frame, not_before=not_before)
+            self._continuity.check(address, frame, data, now=now)
+            self._continuity.commit(address, frame, data, now=now)
+            return self._fresh.commit(address, frame, now=now)
+
+        def belongs(data: bytes) -> object:
+            return parse_reply(data, address=address, layout=layout, plausibility=False)
 
         try:
             return await self._x.frame(
@@ -157,6 +177,7 @@ class EkmBus(MeterSettings):
                 parse,
                 what=f"the {layout.value} read",
                 attempts=attempts,
+                belongs=belongs,
             )
         except StaleReplyError:
             self._fresh.forget(address)  # its clock was probably set back: start afresh next time
@@ -175,6 +196,7 @@ class EkmBus(MeterSettings):
         per_form = self._x.retries + 1 if attempts is None else attempts
         tries = 2 * math.ceil(per_form / 2) if attempts is None else 2 * attempts
         forms = ((Layout.V4A, Protocol.V4), (Layout.V3, Protocol.V3))
+        late: LateReplyError | None = None
         for attempt in range(tries):
             layout, protocol = forms[attempt % 2]
             try:
@@ -183,6 +205,9 @@ class EkmBus(MeterSettings):
                 continue
             except AddressMismatchError:
                 continue  # another meter's reply: says nothing about this one
+            except LateReplyError as err:
+                late = err  # the answer to the other form's read, late: not an answer in this form
+                continue
             except FrameError as err:
                 if per_form <= 1:
                     raise
@@ -192,6 +217,8 @@ class EkmBus(MeterSettings):
                     raise err from None
             self._protocols[address] = protocol
             return protocol, frame
+        if late is not None:
+            raise late
         raise EkmTimeoutError(f"meter {address} answers neither the v4 nor the v3 read")
 
     async def read(
@@ -279,6 +306,7 @@ class EkmBus(MeterSettings):
                     commands.month_table_read(reverse=reverse),
                     lambda data: parse_table(data, register=register, kwh_scale=frame.kwh_scale),
                     what=f"table {register}",
+                    belongs=lambda data: parse_table(data, register=register, kwh_scale=frame.kwh_scale),
                 )
             finally:
                 await self._x.sign_off()
@@ -295,18 +323,21 @@ class EkmBus(MeterSettings):
                     table_read_frame(first),
                     lambda data: parse_schedule_table(data, register=first),
                     what=f"table {first}",
+                    belongs=lambda data: check_table_header(data, first),
                 )
                 second_table = await self._x.frame(
                     address,
                     table_read_frame(second),
                     lambda data: parse_schedule_table(data, register=second),
                     what=f"table {second}",
+                    belongs=lambda data: check_table_header(data, second),
                 )
                 holidays = await self._x.frame(
                     address,
                     table_read_frame(HOLIDAY_TABLE),
                     parse_holiday_table,
                     what=f"table {HOLIDAY_TABLE}",
+                    belongs=lambda data: check_table_header(data, HOLIDAY_TABLE),
                 )
             finally:
                 await self._x.sign_off()
@@ -350,6 +381,8 @@ class EkmBus(MeterSettings):
                 if answer is not Answer.ACK:
                     raise CommandRejectedError(self._password_refused(address, answer))
                 answer = await self._x.ack(write)
+                # Whether or not it answered, the meter may have taken the write.
+                self._continuity.written(address, register)
             finally:
                 await self._x.sign_off()
             not_before = await self._after_write(address, register, loop.time() - started)

@@ -6,8 +6,8 @@ clock does not run backwards. So, per meter (docs/rs485-protocol.md, section
 "Late and stale replies"):
 
 - a reply whose Meter_Time is earlier than the newest one already taken from that
-  meter answers an earlier request: StaleReplyError (a FrameError: dropped, read
-  again);
+  meter answers an earlier request: StaleReplyError (a LateReplyError: dropped, and
+  the reply to this request is still waited for);
 - after a write, the read-back must be later than the meter's clock at the write
   (`not_before`), once the meter's clock has been seen to run.
 
@@ -22,12 +22,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..errors import FrameError
+from ..errors import LateReplyError
 from ..readings import parse_meter_time
 from .frames import Frame
 
 
-class StaleReplyError(FrameError):
+class StaleReplyError(LateReplyError):
     """A reply older than one already taken from the meter: the answer to an earlier request."""
 
 
@@ -61,20 +61,32 @@ class Freshness:
 
     def take(self, address: str, frame: Frame, *, now: float, not_before: datetime | None = None) -> Frame:
         """`frame` unless older than what was taken or not later than `not_before` (StaleReplyError)."""
+        self.check(address, frame, not_before=not_before)
+        return self.commit(address, frame, now=now)
+
+    def check(self, address: str, frame: Frame, *, not_before: datetime | None = None) -> None:
+        """StaleReplyError if `frame` is older than what was taken or not later than `not_before`."""
         when = meter_time(frame)
         if when is None:
-            return frame
+            return
         clock = self.clock(address)
         if clock.newest is not None and when < clock.newest:
             raise StaleReplyError(
-                f"meter {address}: {frame.layout.value} reply of {when:%H:%M:%S}, older than one "
-                f"of {clock.newest:%H:%M:%S} already read: the answer to an earlier request"
+                f"meter {address}: a late reply: {frame.layout.value} reply of {when:%H:%M:%S}, older "
+                f"than one of {clock.newest:%H:%M:%S} already read (the answer to an earlier request)"
             )
         if not_before is not None and when <= not_before:
             raise StaleReplyError(
                 f"meter {address}: {frame.layout.value} reply of {when:%H:%M:%S} may predate the "
                 f"write (meter clock up to {not_before:%H:%M:%S} then)"
             )
+
+    def commit(self, address: str, frame: Frame, *, now: float) -> Frame:
+        """Record `frame` (checked) as taken at loop time `now`; returns it."""
+        when = meter_time(frame)
+        if when is None:
+            return frame
+        clock = self.clock(address)
         if clock.newest is not None and when > clock.newest:
             clock.runs = True
         if clock.newest is None or when > clock.newest:

@@ -6,7 +6,7 @@ Most of those land in digits that stay digits. These checks refuse what no meter
 sends: bytes with the eighth bit set on a 7-bit link, reserved bytes that are not
 zero-like, values outside physical ranges, codes outside their documented sets,
 more watts or vars on a line than its volts times amps, a clock that is not a
-date, and a kWh_Scale other than the one the meter had. Each failure is an
+date or has a weekday outside 01..07, and a kWh_Scale other than the one the meter had. Each failure is an
 ImplausibleFrameError (a FrameError: the read is retried, never turned into a
 reading).
 
@@ -19,6 +19,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+# The physical bounds (ranges, codes, power within volts x amps) are every transport's: bounds.py.
+from ..bounds import (
+    CODES,
+    LINE_FREQUENCY,
+    LINES,
+    MAX_VOLTS,
+    POWER_MARGIN,
+    POWER_SLACK,
+    UNSET_CLOCK,
+    V4_STATE_INPUTS,
+    implausible,
+)
 from ..errors import ImplausibleFrameError
 from ..fields import (
     ADDRESS_AT,
@@ -27,26 +39,23 @@ from ..fields import (
     Layout,
     fields_in,
 )
-from ..readings import FieldValue, parse_meter_time
+from ..readings import FieldValue
 
-MAX_VOLTS: Final = 600.0  # above any service voltage an Omnimeter is wired to (480 V line to line)
-LINE_FREQUENCY: Final = (45.0, 65.0)  # Hz, 50 and 60 Hz grids with margin; 0 reads as "no voltage"
-# The documented codes (docs/rs485-protocol.md, sections 4.3 to 4.6). v3's 3-digit
-# State_Inputs is not documented, so only the v4 one is checked.
-CODES: Final[Mapping[str, range]] = {
-    "Max_Demand_Period": range(1, 4),
-    "Max_Demand_Rst": range(0, 5),
-    "State_Watts_Dir": range(1, 9),
-    "State_Out": range(1, 5),
-}
-V4_STATE_INPUTS: Final = range(0, 8)
-# Real power on a line cannot exceed volts times amps. The margin covers rounding of
-# the three values and a load that moved between the meter's measurements.
-POWER_MARGIN: Final = 1.25
-POWER_SLACK: Final = 2.0  # W or var
-LINES: Final = (1, 2, 3)
+__all__ = [  # the bounds stay importable from here
+    "CODES",
+    "LINES",
+    "LINE_FREQUENCY",
+    "MAX_VOLTS",
+    "POWER_MARGIN",
+    "POWER_SLACK",
+    "RESERVED",
+    "UNSET_CLOCK",
+    "V4_STATE_INPUTS",
+    "check_reply",
+]
 _TRAILER_START: Final = 249  # '!' CR LF ETX, then the CRC
-UNSET_CLOCK: Final = "0" * 14
+_WEEKDAY: Final = slice(6, 8)  # Meter_Time is 'yymmddwwhhmmss', 01 = Sunday .. 07 = Saturday
+_WEEKDAYS: Final = frozenset(f"{day:02d}" for day in range(1, 8))
 
 
 def _fixed_positions(layout: Layout) -> frozenset[int]:
@@ -79,11 +88,13 @@ def check_reply(
     """
     what = f"{layout.value} reply"
     _check_bytes(data, layout, what)
-    _check_ranges(layout, values, what)
-    _check_power(values, what)
-    meter_time = values.get("Meter_Time")
-    if isinstance(meter_time, str) and meter_time != UNSET_CLOCK and parse_meter_time(meter_time) is None:
-        raise ImplausibleFrameError(f"{what}: Meter_Time {meter_time} is not a date")
+    # Ranges, codes, power within volts x amps, a clock that is a date (bounds.py).
+    reason = implausible(values, state_inputs=layout is Layout.V4A)
+    if reason is not None:
+        raise ImplausibleFrameError(f"{what}: {reason}")
+    clock = values.get("Meter_Time")
+    if isinstance(clock, str) and clock != UNSET_CLOCK and clock[_WEEKDAY] not in _WEEKDAYS:
+        raise ImplausibleFrameError(f"{what}: Meter_Time {clock} has weekday {clock[_WEEKDAY]}, not 01..07")
     scale = values.get("kWh_Scale")
     if layout is Layout.V4A and known_kwh_scale is not None and scale != known_kwh_scale:
         raise ImplausibleFrameError(f"{what}: kWh_Scale {scale}, the meter had {known_kwh_scale}")
@@ -97,44 +108,3 @@ def _check_bytes(data: bytes, layout: Layout, what: str) -> None:
     for i in RESERVED[layout]:
         if data[i] not in allowed:
             raise ImplausibleFrameError(f"{what}: reserved byte {i} is 0x{data[i]:02x}")
-
-
-def _number(values: Mapping[str, FieldValue], name: str) -> float | None:
-    value = values.get(name)
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def _check_ranges(layout: Layout, values: Mapping[str, FieldValue], what: str) -> None:
-    for line in LINES:
-        volts = _number(values, f"RMS_Volts_Ln_{line}")
-        if volts is not None and volts > MAX_VOLTS:
-            raise ImplausibleFrameError(f"{what}: RMS_Volts_Ln_{line} = {volts} V")
-    frequency = _number(values, "Line_Freq")
-    if frequency and not LINE_FREQUENCY[0] <= frequency <= LINE_FREQUENCY[1]:
-        raise ImplausibleFrameError(f"{what}: Line_Freq = {frequency} Hz")
-    codes = dict(CODES, State_Inputs=V4_STATE_INPUTS) if layout is Layout.V4A else CODES
-    for name, allowed in codes.items():
-        code = values.get(name)
-        if isinstance(code, int) and code not in allowed:
-            raise ImplausibleFrameError(f"{what}: {name} = {code}, not {allowed.start}..{allowed.stop - 1}")
-
-
-def _check_power(values: Mapping[str, FieldValue], what: str) -> None:
-    for stem in ("RMS_Watts", "Reactive_Pwr"):
-        lines = []
-        for line in LINES:
-            power = _number(values, f"{stem}_Ln_{line}")
-            volts = _number(values, f"RMS_Volts_Ln_{line}")
-            amps = _number(values, f"Amps_Ln_{line}")
-            if power is None or volts is None or amps is None:
-                continue
-            # +0.1: volts and amps come in tenths, and may be cut rather than rounded.
-            limit = (volts + 0.1) * (amps + 0.1) * POWER_MARGIN + POWER_SLACK
-            if power > limit:
-                raise ImplausibleFrameError(
-                    f"{what}: {stem}_Ln_{line} = {power:g} above {volts:g} V x {amps:g} A"
-                )
-            lines.append(power)
-        total = _number(values, f"{stem}_Tot")
-        if total is not None and len(lines) == len(LINES) and total > sum(lines) + POWER_SLACK * 3:
-            raise ImplausibleFrameError(f"{what}: {stem}_Tot = {total:g} above its lines' sum {sum(lines):g}")

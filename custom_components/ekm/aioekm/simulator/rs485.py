@@ -29,7 +29,7 @@ from ..errors import FrameError
 from ..fields import FRAME_LENGTH, Layout
 from ..readings import Protocol
 from ..rs485.frames import ACK, MONTH_TABLE_REGISTERS, SOH, STX, MonthKwh
-from .faults import Faults
+from .faults import CRC_BLIND_PAIRS, Faults, flip
 from .fleet import Fleet, VirtualMeter
 from .meter_codec import (
     Request,
@@ -136,20 +136,28 @@ class _Bus:
             await asyncio.sleep(max(0.0, start - loop.time()))
         if len(reply) == FRAME_LENGTH and rng.random() < faults.crc_error_rate:
             reply = reply[:-2] + bytes(((reply[-2] ^ 0x01), reply[-1]))
+        if len(reply) == FRAME_LENGTH and faults.flip_rate and rng.random() < faults.flip_rate:
+            reply = flip(reply, rng.choice(faults.flip_pairs or CRC_BLIND_PAIRS))
         data = faults.garbage_before
         if faults.garbage_rate and rng.random() < faults.garbage_rate:
             data += bytes(rng.randrange(0x80) for _ in range(rng.randint(1, 8)))
         if faults.stray_stx_rate and rng.random() < faults.stray_stx_rate:
             data += bytes((STX,))
         data += reply
-        if faults.dup_rate and rng.random() < faults.dup_rate:
+        copy = bool(faults.dup_rate) and rng.random() < faults.dup_rate
+        if copy and not faults.dup_after:
             data += reply
         if late:  # held back like a buffering bridge would: in one piece, holding nothing up
-            task = loop.create_task(self._send_at(start + faults.late_by, data))
-            self._late.add(task)
-            task.add_done_callback(self._late.discard)
+            self._send_later(start + faults.late_by, data)
             return
         await self._transmit(data)
+        if copy and faults.dup_after:
+            self._send_later(loop.time() + faults.dup_after, reply)
+
+    def _send_later(self, when: float, data: bytes) -> None:
+        task = asyncio.get_running_loop().create_task(self._send_at(when, data))
+        self._late.add(task)
+        task.add_done_callback(self._late.discard)
 
     async def _send_at(self, when: float, data: bytes) -> None:
         await asyncio.sleep(max(0.0, when - asyncio.get_running_loop().time()))
