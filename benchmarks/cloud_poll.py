@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 from pathlib import Path
 import statistics
 import sys
@@ -119,8 +120,16 @@ async def measure(size: int, polls: int) -> dict[str, float]:
             decoding.append(c1 - c0)
             mapping.append(c2 - c1)
             mapping_ha.append(c3 - c2)
+        # What a poll's readings keep for the garbage collector to walk, per meter.
+        gc.collect()
+        before = len(gc.get_objects())
+        results = [realtime_result(payload, only=only) for payload in payloads]
+        gc.collect()
+        tracked = (len(gc.get_objects()) - before - len(results)) / size
+        del results
         return {
             "meters": size,
+            "tracked": tracked,
             "requests": statistics.mean(requests),
             "bytes": sum(len(b) for b in bodies),
             "wall_ms": 1000 * statistics.median(wall),
@@ -154,15 +163,18 @@ async def main() -> None:
         "decode ms",
         "map all ms",
         "map HA ms",
+        "objs/meter",
     )
-    print(" ".join(f"{c:>{w}}" for c, w in zip(columns, (6, 8, 8, 8, 13, 9, 10, 9), strict=True)))
+    print(" ".join(f"{c:>{w}}" for c, w in zip(columns, (6, 8, 8, 8, 13, 9, 10, 9, 10), strict=True)))
     for size in (int(s) for s in args.sizes.split(",")):
         row = await measure(size, args.polls)
         print(
             f"{row['meters']:>6} {row['requests']:>8.0f} {row['bytes'] / 1024:>8.0f} {row['wall_ms']:>8.1f} "
             f"{row['cpu_ms']:>13.1f} {row['decode_ms']:>9.1f} {row['map_ms']:>10.1f} {row['map_ha_ms']:>9.1f}"
+            f" {row['tracked']:>10.1f}"
         )
     print("parse + mapping = decode + map; map HA maps only HA_FIELDS (read_meters(map_fields=...))")
+    print("objs/meter: objects the garbage collector tracks that a poll's readings keep, per meter")
 
 
 def decoder() -> str:

@@ -11,7 +11,14 @@ and the integration's alone. Per poll it prints:
   parse+map   CPU in JSON decoding and mapping to MeterReadings (part of loop ms)
   entity ms   CPU in the entities' coordinator callbacks, state writes included
   hold ms     the longest single callback of the event loop in that span
+  gc ms       the longest garbage collection in that span (it holds the loop too)
   writes      states written (changed or reported again)
+  gc runs     garbage collections of generations 0/1/2 in that span (2: a full one)
+  allocs      objects the collector tracks allocated in that span, less those freed
+              while young: every threshold[0] (2000) of them sets off a collection
+  kept        change of the objects the collector tracks, after the poll
+  old+        change of its oldest generation (what a full collection walks)
+  blocks+     change of memory blocks of any kind (untracked dicts of readings too)
 Polls alternate a fresh reading for every meter with the same reading again (same
 Time_Stamp_UTC_ms), which writes no states. Goals at 1000 meters: no hold over 50 ms,
 parse + mapping under 50 ms.
@@ -25,6 +32,8 @@ from asyncio import events
 from collections import Counter
 from collections.abc import Callable, Generator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
 import gc
 import logging
 import os
@@ -90,7 +99,20 @@ class LoopMeter:
         self.what = ""
         self.on = False
         self.gc_longest = 0.0
+        self.collections = [0, 0, 0]  # per generation, while on
         self._gc_start = 0.0
+        self._young = 0
+
+    def start(self) -> None:
+        self.longest = self.gc_longest = 0.0
+        self.collections = [0, 0, 0]
+        self._young = gc.get_count()[0]
+        self.on = True
+
+    def allocations(self) -> int:
+        """Objects the collector tracks, allocated since start less those freed young: what
+        sets off collections (one of generation 0 per threshold[0] of them)."""
+        return self.collections[0] * gc.get_threshold()[0] + gc.get_count()[0] - self._young
 
     def gc_event(self, phase: str, info: dict[str, Any]) -> None:
         """gc.callbacks: the longest collection, which holds the loop like any callback."""
@@ -98,6 +120,7 @@ class LoopMeter:
             self._gc_start = time.perf_counter()
         elif self.on:
             self.gc_longest = max(self.gc_longest, time.perf_counter() - self._gc_start)
+            self.collections[info["generation"]] += 1
 
     @contextmanager
     def installed(self) -> Generator[None]:
@@ -121,6 +144,23 @@ class LoopMeter:
         finally:
             events.Handle._run = original  # type: ignore[method-assign]
             gc.callbacks.remove(self.gc_event)
+
+
+@dataclass(frozen=True)
+class Heap:
+    """What the heap holds: objects the garbage collector tracks (all, and in its oldest
+    generation, which a full collection walks) and memory blocks of any kind."""
+
+    objects: int
+    old: int
+    blocks: int
+
+    @classmethod
+    def now(cls) -> Heap:
+        return cls(len(gc.get_objects()), len(gc.get_objects(generation=2)), sys.getallocatedblocks())
+
+    def __sub__(self, other: Heap) -> Heap:
+        return Heap(self.objects - other.objects, self.old - other.old, self.blocks - other.blocks)
 
 
 class CpuTally:
@@ -153,7 +193,13 @@ async def _measure(hass: Any, size: int, polls: int) -> list[dict[str, float]]:
     def every_event(event_data: Any) -> bool:
         return True
 
-    from pytest_homeassistant_custom_component.common import MockConfigEntry  # noqa: PLC0415
+    from homeassistant.helpers import device_registry as dr, entity_registry as er  # noqa: PLC0415
+    from homeassistant.util import dt as dt_util  # noqa: PLC0415
+    from pytest_homeassistant_custom_component.common import (  # noqa: PLC0415
+        MockConfigEntry,
+        async_fire_time_changed,
+        flush_store,
+    )
 
     from custom_components.ekm import entity as ekm_entity  # noqa: PLC0415
     from custom_components.ekm.aioekm.push import cloud, http  # noqa: PLC0415
@@ -222,6 +268,15 @@ async def _measure(hass: Any, size: int, polls: int) -> list[dict[str, float]]:
             if s.entity_id.startswith(("sensor", "bin", "sw"))
         )
         print(f"\n{size} meters: set up in {setup_s:.1f} s, {enabled} entities with a state {dict(domains)}")
+        # Polls are measured, not setup's aftermath: the registries' delayed saves of the
+        # thousands of entities just made, and a heap last fully collected when it was small.
+        async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=5))
+        await hass.async_block_till_done()
+        for registry in (er.async_get(hass), dr.async_get(hass)):
+            await flush_store(registry._store)  # a delayed save would wait for the polls
+        gc.collect()
+        heap_start = len(gc.get_objects())
+        print(f"heap: {heap_start} objects tracked by the garbage collector")
 
         meter = LoopMeter()
         rows = []
@@ -234,6 +289,9 @@ async def _measure(hass: Any, size: int, polls: int) -> list[dict[str, float]]:
                     await asyncio.sleep(0.05)  # let the child move its clock
                 writes = 0
 
+                # A callback: a plain function would run in HA's executor, one job (and its
+                # futures, locks and closures, all garbage) per state written.
+                @callback
                 def count(event: Any) -> None:
                     nonlocal writes
                     writes += 1
@@ -243,7 +301,8 @@ async def _measure(hass: Any, size: int, polls: int) -> list[dict[str, float]]:
                     for e in ("state_changed", "state_reported")
                 ]
                 parse.seconds = entities.seconds = 0.0
-                meter.longest, meter.gc_longest, meter.on = 0.0, 0.0, True
+                heap0 = Heap.now()
+                meter.start()
                 cpu0, w0 = time.thread_time(), time.perf_counter()
                 await coordinator.async_refresh()
                 if coordinator._slices is not None:
@@ -251,8 +310,11 @@ async def _measure(hass: Any, size: int, polls: int) -> list[dict[str, float]]:
                 await hass.async_block_till_done()
                 wall, cpu = time.perf_counter() - w0, time.thread_time() - cpu0
                 meter.on = False
+                allocations = meter.allocations()
                 for unsub in unsubs:
                     unsub()
+                await asyncio.sleep(0)  # counting the heap is not part of the poll's loop time
+                heap = Heap.now() - heap0
                 assert coordinator.last_update_success
                 rows.append(
                     {
@@ -265,9 +327,15 @@ async def _measure(hass: Any, size: int, polls: int) -> list[dict[str, float]]:
                         "gc_ms": meter.gc_longest * 1000,
                         "what": meter.what,
                         "writes": writes,
-                        "requests": 0,
+                        "gc_runs": "/".join(map(str, meter.collections)),
+                        "allocations": allocations,
+                        "objects": heap.objects,
+                        "old": heap.old,
+                        "blocks": heap.blocks,
                     }
                 )
+        gc.collect()
+        print(f"heap after the polls and a full collection: {len(gc.get_objects()) - heap_start:+d} objects")
         assert await hass.config_entries.async_remove(entry.entry_id)
         await hass.async_block_till_done()
         return rows
@@ -279,18 +347,30 @@ async def _measure(hass: Any, size: int, polls: int) -> list[dict[str, float]]:
 
 
 def _print(size: int, rows: list[dict[str, Any]]) -> None:
-    heads = ("poll", "wall ms", "loop ms", "parse+map", "entity ms", "hold ms", "gc ms", "writes")
-    widths = (6, 8, 8, 9, 9, 8, 7, 7)
+    heads = (
+        "poll", "wall ms", "loop ms", "parse+map", "entity ms", "hold ms", "gc ms", "writes",
+        "gc runs", "allocs", "kept", "old+", "blocks+",
+    )  # fmt: skip
+    widths = (6, 8, 8, 9, 9, 8, 7, 7, 8, 7, 7, 7, 8)
     print(" ".join(f"{h:>{w}}" for h, w in zip(heads, widths, strict=True)))
     for row in rows:
         values = (
             "fresh" if row["fresh"] else "same",
             *(f"{row[k]:.1f}" for k in ("wall_ms", "loop_ms", "parse_ms", "entity_ms", "hold_ms", "gc_ms")),
             f"{row['writes']:.0f}",
+            row["gc_runs"],
+            f"{row['allocations']:d}",
+            *(f"{row[k]:+d}" for k in ("objects", "old", "blocks")),
         )
         print(" ".join(f"{v:>{w}}" for v, w in zip(values, widths, strict=True)))
     fresh = [r for r in rows if r["fresh"]]
     longest = max(rows, key=lambda r: r["hold_ms"])
+    full = sum(int(r["gc_runs"].split("/")[2]) for r in rows)
+    print(
+        f"{size} meters, fresh polls, median: {statistics.median(r['allocations'] for r in fresh):.0f} "
+        f"allocations, {statistics.median(r['objects'] for r in fresh):+.0f} objects kept; "
+        f"{full} full collections in {len(rows)} polls"
+    )
     print(
         f"{size} meters, fresh polls, median: wall {statistics.median(r['wall_ms'] for r in fresh):.0f} ms, "
         f"loop {statistics.median(r['loop_ms'] for r in fresh):.0f} ms, "

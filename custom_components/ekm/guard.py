@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from types import MappingProxyType
 from typing import Final
 
 from .aioekm import FIELDS, FieldValue, MeterReading, Quantity
@@ -20,7 +19,8 @@ from .aioekm import FIELDS, FieldValue, MeterReading, Quantity
 MONOTONIC_QUANTITIES: Final = frozenset(
     {Quantity.ENERGY, Quantity.RESETTABLE_ENERGY, Quantity.REACTIVE_ENERGY, Quantity.PULSE_COUNT}
 )
-MONOTONIC_FIELDS: Final[frozenset[str]] = frozenset(
+# A tuple: walked for every meter of every poll.
+MONOTONIC_FIELDS: Final[tuple[str, ...]] = tuple(
     name for name, f in FIELDS.items() if f.quantity in MONOTONIC_QUANTITIES
 )
 CONFIRM_READS: Final = 3
@@ -41,11 +41,14 @@ class MonotonicGuard:
             self.lower_reads.pop(name, None)
 
     def apply(self, reading: MeterReading) -> MeterReading:
-        """The reading to publish: registers that dropped are held at their last value."""
-        values: dict[str, FieldValue] = dict(reading.values)
-        changed = False
-        for name in MONOTONIC_FIELDS & values.keys():
-            value = values[name]
+        """The reading to publish: registers that dropped are held at their last value.
+
+        Runs for every meter of every poll: the reading's values are copied only when one
+        is held (the usual reading is published as it came).
+        """
+        held: dict[str, FieldValue] | None = None
+        for name in MONOTONIC_FIELDS:
+            value = reading.get(name)
             if not isinstance(value, (int, float)):
                 continue
             last = self.published.get(name)
@@ -60,8 +63,10 @@ class MonotonicGuard:
                 continue
             self.lower_reads[name] = count
             self.held += 1
-            values[name] = type(value)(last)
-            changed = True
-        if not changed:
+            if held is None:
+                held = dict(reading.values)
+            held[name] = type(value)(last)
+        if held is None:
             return reading
-        return replace(reading, values=MappingProxyType(values))
+        # A plain dict, as make_reading gives (see MeterReading): never changed from here on.
+        return replace(reading, values=held)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+import gc
 import logging
 from typing import Any
 
@@ -473,3 +474,58 @@ async def test_stored_url_with_credentials(
     assert entry.state is ConfigEntryState.SETUP_ERROR
     assert "reconfigure" in (entry.reason or "")
     assert "hunter2" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("field", "impossible"),
+    [("kWh_Tot", -5000.0), ("RMS_Volts_Ln_1", 1e15), ("Line_Freq", 1e9)],
+)
+async def test_an_impossible_reading_is_never_shown(
+    hass: HomeAssistant,
+    loaded: MockConfigEntry,
+    push_server: PushServer,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    field: str,
+    impossible: float,
+) -> None:
+    """EKM serves V3 a read with a physically impossible value (issue #18, item 2): V3 is
+    unavailable, with the reason in diagnostics, rather than show any value of that read."""
+    meter = push_server.fleet.meters[V3]
+    real = meter.values
+    shown = meter_states(hass, loaded, V3)["kWh_Tot"]
+    monkeypatch.setattr(meter, "values", lambda t: {**real(t), field: impossible})
+    push_server.fleet.clock.t += 60  # a new read
+    await poll(hass)
+    _assert_only_v3_unavailable(hass, loaded)
+    problem = loaded.runtime_data.coordinator.diagnostics()["problems"][V3]
+    assert problem["reason"] == "bad_reads"
+    assert field in problem["message"]
+    monkeypatch.setattr(meter, "values", real)
+    push_server.fleet.clock.t += 60
+    await poll(hass)
+    states = meter_states(hass, loaded, V3)
+    assert _available(states)
+    assert float(states["kWh_Tot"]) >= float(shown)
+
+
+def _tracked(reading: Any) -> int:
+    """Objects of one reading the garbage collector walks: the reading, its values and extra
+    keys, and what those hold."""
+    own = [reading.values, reading.extra]
+    held = [inner for outer in own for inner in gc.get_referents(outer)]
+    return sum(1 for thing in (reading, *own, *held) if gc.is_tracked(thing))
+
+
+async def test_a_poll_keeps_one_tracked_object_per_reading(
+    hass: HomeAssistant, loaded: MockConfigEntry
+) -> None:
+    """A poll's readings cost the garbage collector as little as a dataclass of two dicts of
+    numbers and text can (issue #18, item 8): no read-only view around each dict. Python 3.13
+    does not track such dicts (1 object a reading), 3.14 does (3)."""
+    await poll(hass)
+    readings = loaded.runtime_data.coordinator.data
+    assert set(readings) == {V3, V4}
+    dicts = sum(1 for plain in ({"kWh_Tot": 1.0}, {"MAC_Addr": "4016fa100000"}) if gc.is_tracked(plain))
+    for reading in readings.values():
+        assert _tracked(reading) == 1 + dicts

@@ -39,6 +39,10 @@ KWH_SCALES: Final = range(0, 3)  # kWh_Scale: the register's decimals (v4)
 # the three values and a load that moved between the meter's measurements.
 POWER_MARGIN: Final = 1.25
 POWER_SLACK: Final = 2.0  # W or var
+# In an RS-485 frame, read at one instant, a total is its lines' sum within each line's
+# rounding (POWER_SLACK). A Push answer is looser: the one real-shaped Push3 answer we
+# have shows totals 15 W and 15 var above their lines' 12,090 W and 4,950 var, so there
+# a total may pass its lines' sum by POWER_MARGIN, as a line may pass V x A.
 LINES: Final = (1, 2, 3)
 UNSET_CLOCK: Final = "0" * 14  # a meter whose clock was never set sends zeros
 # A Push read's Time_Stamp_UTC_ms may be this far ahead of our clock (a gateway's clock a
@@ -72,29 +76,45 @@ RANGES: Final[Mapping[str, tuple[float, float]]] = MappingProxyType(
 )
 
 
+# Field names looked up for every read, built once.
+_VOLTS: Final = tuple(f"RMS_Volts_Ln_{line}" for line in LINES)
+# (each line's power, volts and amps; the total) of real and of reactive power.
+_POWER: Final = tuple(
+    (tuple((f"{stem}_Ln_{n}", f"RMS_Volts_Ln_{n}", f"Amps_Ln_{n}") for n in LINES), f"{stem}_Tot")
+    for stem in ("RMS_Watts", "Reactive_Pwr")
+)
+
+
 def _number(values: Mapping[str, FieldValue], name: str) -> float | None:
     value = values.get(name)
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if value is None or isinstance(value, (str, bool)):
+        return None
+    return float(value)
 
 
-def implausible(values: Mapping[str, FieldValue], *, state_inputs: bool = False) -> str | None:
+def implausible(
+    values: Mapping[str, FieldValue], *, state_inputs: bool = False, one_instant: bool = True
+) -> str | None:
     """Why `values` (fields by name, as a reading keeps them) cannot come from a meter; None if they can.
 
     `state_inputs`: check State_Inputs against the v4 codes (v3's is not documented).
+    `one_instant`: the values were read at one instant (an RS-485 frame), so a total is
+    its lines' sum within rounding; False for Push answers (within POWER_MARGIN).
+    Runs for every read of every poll: it builds no text unless a value fails.
     """
-    return _ranges(values, state_inputs) or _power(values) or _clock(values)
+    margin = 1.0 if one_instant else POWER_MARGIN
+    return _ranges(values, state_inputs) or _power(values, margin) or _clock(values)
 
 
 def _ranges(values: Mapping[str, FieldValue], state_inputs: bool) -> str | None:
-    for line in LINES:
-        volts = _number(values, f"RMS_Volts_Ln_{line}")
+    for name in _VOLTS:
+        volts = _number(values, name)
         if volts is not None and volts > MAX_VOLTS:
-            return f"RMS_Volts_Ln_{line} = {volts} V"
+            return f"{name} = {volts} V"
     frequency = _number(values, "Line_Freq")
     if frequency and not LINE_FREQUENCY[0] <= frequency <= LINE_FREQUENCY[1]:
         return f"Line_Freq = {frequency} Hz"
-    codes = _V4_CODES if state_inputs else CODES
-    for name, allowed in codes.items():
+    for name, allowed in (_V4_CODES if state_inputs else CODES).items():
         code = values.get(name)
         if isinstance(code, int) and code not in allowed:
             return f"{name} = {code}, not {allowed.start}..{allowed.stop - 1}"
@@ -102,33 +122,31 @@ def _ranges(values: Mapping[str, FieldValue], state_inputs: bool) -> str | None:
         bound = RANGES.get(name)
         # Only numbers have a range; `not low <= x <= high` also refuses NaN.
         if bound is not None and not isinstance(value, str) and not bound[0] <= value <= bound[1]:
-            return f"{name} = {value} outside {bound[0]:g}..{bound[1]:g}"
+            return f"{name} = {value} outside {bound[0]:.10g}..{bound[1]:.10g}"
     return None
 
 
-def _power(values: Mapping[str, FieldValue]) -> str | None:
-    for stem in ("RMS_Watts", "Reactive_Pwr"):
-        lines = []
-        for line in LINES:
-            power = _number(values, f"{stem}_Ln_{line}")
-            volts = _number(values, f"RMS_Volts_Ln_{line}")
-            amps = _number(values, f"Amps_Ln_{line}")
-            if power is None or volts is None or amps is None:
+def _power(values: Mapping[str, FieldValue], total_margin: float) -> str | None:
+    for lines, total_name in _POWER:
+        powers = 0.0
+        complete = True
+        for power_name, volts_name, amps_name in lines:
+            power = _number(values, power_name)
+            if power is None:  # most reads of a large poll map a few fields only
+                complete = False
+                continue
+            volts = _number(values, volts_name)
+            amps = _number(values, amps_name)
+            if volts is None or amps is None:
+                complete = False
                 continue
             # +0.1: volts and amps come in tenths, and may be cut rather than rounded.
-            limit = (volts + 0.1) * (amps + 0.1) * POWER_MARGIN + POWER_SLACK
-            if power > limit:
-                return f"{stem}_Ln_{line} = {power:g} above {volts:g} V x {amps:g} A"
-            lines.append(power)
-        total = _number(values, f"{stem}_Tot")
-        # The total is measured apart from its lines: the same margin (a Push3 answer had a
-        # total 15 W above its lines' 12,090 W).
-        if (
-            total is not None
-            and len(lines) == len(LINES)
-            and total > sum(lines) * POWER_MARGIN + POWER_SLACK * 3
-        ):
-            return f"{stem}_Tot = {total:g} above its lines' sum {sum(lines):g}"
+            if power > (volts + 0.1) * (amps + 0.1) * POWER_MARGIN + POWER_SLACK:
+                return f"{power_name} = {power:g} above {volts:g} V x {amps:g} A"
+            powers += power
+        total = _number(values, total_name) if complete else None
+        if total is not None and total > powers * total_margin + POWER_SLACK * len(lines):
+            return f"{total_name} = {total:g} above its lines' sum {powers:g}"
     return None
 
 

@@ -3,17 +3,24 @@
 Values arrive as strings or numbers; each is parsed by its field's Kind from the
 field table. Keys the table does not know are kept in `MeterReading.extra`, a
 value that cannot be parsed is kept there too (never guessed, never lost).
+A read that holds a physically impossible value (bounds.py), or that is stamped
+ahead of our clock, is refused whole: the meter's next-newest read is used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
+import logging
+from operator import itemgetter
 import re
+import time
 from typing import Any
 
+from ..bounds import MAX_CLOCK_AHEAD_S, implausible
 from ..errors import MalformedResponseError
 from ..fields import FIELDS, Field, Kind
 from ..readings import (
@@ -27,7 +34,9 @@ from ..readings import (
     parse_cos_theta,
     protocol_of_model,
 )
-from .dates import datetime_of_ms, epoch_ms
+from .dates import epoch_ms
+
+_LOGGER = logging.getLogger(__package__)
 
 # Keys of a read that describe it rather than measure: consumed, not kept in extra.
 READ_KEYS = frozenset({"Good", "Date", "Time", "Time_Stamp_UTC_ms", "Model", "Firmware", "Meter_Address"})
@@ -67,18 +76,29 @@ class RealtimeResult:
     """
 
     readings: dict[str, MeterReading] = field(default_factory=dict)
-    bad_reads: int = 0  # reads with Good: 0, skipped
+    # Reads skipped: flagged Good: 0, stamped ahead of our clock, or physically impossible.
+    bad_reads: int = 0
     missing: tuple[str, ...] = ()  # meters asked for (or listed) without a good read
     requests: int = 0  # HTTP requests the poll took
     bad_values: int = 0  # values that could not be parsed (kept in extra)
     problems: dict[str, MeterProblem] = field(default_factory=dict)
 
 
+def _plain(text: str) -> str:
+    """`text` if it is plain ASCII: float() also takes '١٢٣٤٥' and '12_345.67', which no meter sends."""
+    if not text.isascii() or "_" in text:
+        raise ValueError("not a plain ASCII number")
+    return text
+
+
 def _number(raw: Any) -> float:
     """A finite number no register exceeds, from a JSON number or its text; ValueError otherwise."""
     kind = type(raw)  # exact types first: this runs for nearly every value of a poll
-    if kind is str or kind is float:
-        value = float(raw)  # float() itself ignores surrounding whitespace
+    value: float
+    if kind is float:
+        value = raw
+    elif kind is str:
+        value = float(_plain(raw))  # float() itself ignores surrounding whitespace
     elif kind is int:
         if abs(raw) > _MAX_EXACT:
             raise ValueError("too large a number")
@@ -86,7 +106,7 @@ def _number(raw: Any) -> float:
     elif isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
         raise ValueError(f"not a number: {type(raw).__name__}")
     else:
-        value = float(raw)
+        value = float(_plain(raw) if isinstance(raw, str) else raw)
     # One comparison refuses NaN and infinities too (they compare False).
     if not -_MAX_EXACT <= value <= _MAX_EXACT:
         raise ValueError("not a finite number a meter can show")
@@ -226,26 +246,41 @@ def is_good(read: Mapping[str, Any]) -> bool:
 
 def timestamp_ms(read: Mapping[str, Any]) -> int | None:
     """Time_Stamp_UTC_ms as an int, None if missing, unreadable or out of range."""
-    return epoch_ms(read.get("Time_Stamp_UTC_ms"))
+    raw = read.get("Time_Stamp_UTC_ms")
+    if isinstance(raw, str) and (not raw.isascii() or "_" in raw):
+        return None
+    return epoch_ms(raw)
 
 
-def newest_good(reads: Iterable[Any]) -> tuple[Mapping[str, Any] | None, int]:
-    """(the good read with the greatest Time_Stamp_UTC_ms, how many bad reads were skipped)."""
-    best: Mapping[str, Any] | None = None
-    best_ms = -1
-    bad = 0
+@dataclass(frozen=True, slots=True)
+class GoodReads:
+    """A meter's reads sorted out: the good ones newest first, and how many were set apart."""
+
+    newest_first: list[Mapping[str, Any]]
+    bad: int  # flagged Good: 0, or not a read at all
+    ahead: int  # stamped later than our clock allows: a read from the future never wins
+
+
+def good_reads(reads: Iterable[Any], now_ms: float) -> GoodReads:
+    """The good reads of one meter, newest Time_Stamp_UTC_ms first (unstamped ones last).
+
+    A read stamped more than MAX_CLOCK_AHEAD_S after `now_ms` is set apart, not kept:
+    a year-9999 stamp would otherwise beat every real read.
+    """
+    latest = now_ms + MAX_CLOCK_AHEAD_S * 1000
+    stamped: list[tuple[int, Mapping[str, Any]]] = []
+    bad = ahead = 0
     for read in reads:
-        if not isinstance(read, Mapping):
-            bad += 1
-            continue
-        if not is_good(read):
+        if not isinstance(read, Mapping) or not is_good(read):
             bad += 1
             continue
         ms = timestamp_ms(read)
-        stamp = ms if ms is not None else -1
-        if best is None or stamp > best_ms:
-            best, best_ms = read, stamp
-    return best, bad
+        if ms is not None and ms > latest:
+            ahead += 1
+            continue
+        stamped.append((-1 if ms is None else ms, read))
+    stamped.sort(key=itemgetter(0), reverse=True)  # stable: equal stamps keep the answer's order
+    return GoodReads([read for _, read in stamped], bad, ahead)
 
 
 def protocol_for(declared: Any, model: str) -> Protocol:
@@ -310,7 +345,8 @@ def map_read(
                 extra[name] = raw
                 bad += 1
     _legacy_power_factors(read, values, only)
-    stamp = datetime_of_ms(read.get("Time_Stamp_UTC_ms"))
+    ms = timestamp_ms(read)
+    stamp = None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
     reading = make_reading(
         address,
         protocol_for(declared_protocol, model),
@@ -356,6 +392,7 @@ def meter_address(raw: Any, what: str) -> str:
 
 _NO_READS = MeterProblem(Unavailable.NO_DATA, message="the answer has no reads for this meter")
 _ONLY_BAD = MeterProblem(Unavailable.BAD_READS, message="every read was flagged Good: 0")
+_AHEAD = MeterProblem(Unavailable.BAD_READS, message="its reads are stamped ahead of this computer's clock")
 _NOT_ANSWERED = MeterProblem(Unavailable.NOT_ANSWERED, message="the answer does not mention this meter")
 
 
@@ -365,8 +402,12 @@ def realtime_result(
     *,
     requests: int = 0,
     only: Collection[str] | None = None,
+    now: float | None = None,
 ) -> RealtimeResult:
-    """The cloud `readMeter` answer `{"readMeter": {"ReadSet": [...]}}` into readings."""
+    """The cloud `readMeter` answer `{"readMeter": {"ReadSet": [...]}}` into readings.
+
+    `now` (epoch seconds, default the system clock) is what a read's stamp may not pass.
+    """
     what = "readMeter"
     body = payload.get("readMeter", payload.get("readmeter")) if isinstance(payload, Mapping) else None
     if not isinstance(body, Mapping):
@@ -381,7 +422,7 @@ def realtime_result(
                 raise MalformedResponseError(f"{what}: a ReadSet entry is not an object")
             yield meter_address(readset.get("Meter"), what), readset.get("ReadData") or [], readset
 
-    return _collect(what, meters(), requested, requests=requests, only=only)
+    return _collect(what, meters(), requested, requests=requests, only=only, now=now)
 
 
 def push3_result(
@@ -390,8 +431,9 @@ def push3_result(
     *,
     requests: int = 0,
     only: Collection[str] | None = None,
+    now: float | None = None,
 ) -> RealtimeResult:
-    """The Push3 local `readMeter` answer `{"<address>": [reads]}` into readings."""
+    """The Push3 local `readMeter` answer `{"<address>": [reads]}` into readings (`now`: as above)."""
     what = "Push3 readMeter"
     if not isinstance(payload, Mapping):
         raise MalformedResponseError(f"{what}: answer is not an object keyed by meter")
@@ -400,7 +442,7 @@ def push3_result(
         (meter_address(key, what), [sent] if isinstance(sent, Mapping) else sent, None)
         for key, sent in payload.items()
     )
-    return _collect(what, meters, requested, requests=requests, only=only)
+    return _collect(what, meters, requested, requests=requests, only=only, now=now)
 
 
 def _collect(
@@ -410,31 +452,56 @@ def _collect(
     *,
     requests: int,
     only: Collection[str] | None,
+    now: float | None,
 ) -> RealtimeResult:
     """Each meter's newest good read as a reading, from (address, reads, its ReadSet) triples.
 
     A meter listed twice keeps its newer reading.
     """
+    now_ms = (time.time() if now is None else now) * 1000
     readings: dict[str, MeterReading] = {}
     problems: dict[str, MeterProblem] = {}
     bad_reads = bad_values = 0
     for address, reads, readset in meters:
         if not isinstance(reads, list):
             raise MalformedResponseError(f"{what}: reads of {address} are not a list")
-        read, bad = newest_good(reads)
-        bad_reads += bad
-        if read is None:
-            problems.setdefault(address, _ONLY_BAD if bad else _NO_READS)
-            continue
+        good = good_reads(reads, now_ms)
+        bad_reads += good.bad + good.ahead
         declared = None if readset is None else readset.get("Protocol")
-        reading, bad = map_read(address, read, declared_protocol=declared, context=readset, only=only)
-        bad_values += bad
+        reading: MeterReading | None = None
+        refused: str | None = None
+        for read in good.newest_first:
+            mapped, bad = map_read(address, read, declared_protocol=declared, context=readset, only=only)
+            # The whole read is refused: one impossible value says the rest cannot be trusted.
+            v4 = mapped.protocol is Protocol.V4
+            reason = implausible(mapped.values, state_inputs=v4, one_instant=False)
+            if reason is None:
+                reading = mapped
+                bad_values += bad
+                break
+            _LOGGER.debug("%s: a read of %s refused: %s", what, address, reason)
+            bad_reads += 1
+            refused = refused or reason
+        if reading is None:
+            problems.setdefault(address, _refusal(good, refused))
+            continue
         previous = readings.get(address)
         if previous is None or _newer(reading, previous):
             readings[address] = reading
     return _result(
         readings, problems, requested, bad_reads=bad_reads, bad_values=bad_values, requests=requests
     )
+
+
+def _refusal(good: GoodReads, implausible_reason: str | None) -> MeterProblem:
+    """Why a meter whose reads were all set apart has no reading."""
+    if implausible_reason is not None:
+        return MeterProblem(
+            Unavailable.BAD_READS, message=f"no read is physically possible: {implausible_reason}"
+        )
+    if good.ahead:
+        return _AHEAD
+    return _ONLY_BAD if good.bad else _NO_READS
 
 
 def _newer(a: MeterReading, b: MeterReading) -> bool:
