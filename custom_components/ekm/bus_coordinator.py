@@ -11,8 +11,16 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.update_coordinator import UpdateFailed
 
-from .aioekm import EkmBus, EkmConnectionError, EkmError, MeterReading, Protocol, WriteUnconfirmedError
-from .const import CONF_PASSWORD, CONF_PORT, DEFAULT_PASSWORD, DOMAIN
+from .aioekm import (
+    EkmBus,
+    EkmConnectionError,
+    EkmError,
+    MeterReading,
+    Protocol,
+    TariffTables,
+    WriteUnconfirmedError,
+)
+from .const import CONF_PASSWORD, CONF_PORT, DEFAULT_PASSWORD, DOMAIN, LOGGER
 from .coordinator import EkmCoordinator
 from .helpers import BusOptions, failure_reason, port_label
 from .runtime import EkmConfigEntry
@@ -31,6 +39,9 @@ class BusCoordinator(EkmCoordinator):
         self._cycle = 0
         # v4 meters whose B frame must be read on the next cycle (e.g. after a write).
         self._need_b: set[str] = set(meters)
+        # Each meter's time-of-use tables, for "Tariff now" (sensor_tariff.py): read once, one
+        # meter per poll (three table reads), again after a schedule write.
+        self.tariff_tables: dict[str, TariffTables] = {}
 
     @property
     def password(self) -> str:
@@ -61,6 +72,7 @@ class BusCoordinator(EkmCoordinator):
             self.meter_answered(address)
             self.sync_device(reading)
             data[address] = self.publishable(reading)
+        await self._async_read_tariff_tables(data)
         if not data:
             # Nothing on the bus answers: more likely the adapter or wiring than every meter.
             raise UpdateFailed(
@@ -69,6 +81,20 @@ class BusCoordinator(EkmCoordinator):
                 translation_placeholders={"port": port_label(self.config_entry.data[CONF_PORT])},
             )
         return data
+
+    async def _async_read_tariff_tables(self, answered: Mapping[str, MeterReading]) -> None:
+        """Read the tables of one meter that answered and has none yet; a failure waits a poll."""
+        address = next((a for a in answered if a not in self.tariff_tables), None)
+        if address is None:
+            return
+        try:
+            self.tariff_tables[address] = await self.bus.read_tariffs(address)
+        except EkmError as err:
+            LOGGER.debug("Meter %s: tariff tables not read (%s); trying again next poll", address, err)
+
+    def tariffs_changed(self, address: str) -> None:
+        """A schedule was written: read the meter's tables again on the next poll."""
+        self.tariff_tables.pop(address, None)
 
     async def async_write(
         self,

@@ -47,22 +47,35 @@ class EkmOptionsFlow(compat.OptionsFlowWithReload):
             return await self.async_step_cloud()
         if connection == CONNECTION_PUSH3:
             return await self.async_step_push3()
-        if user_input is not None:
-            return self.async_create_entry(data=BusOptions.of(user_input).as_dict())
+        errors = price_errors(user_input) if user_input is not None else {}
+        if user_input is not None and not errors:
+            return self.async_create_entry(
+                data={**BusOptions.of(user_input).as_dict(), **price_options(user_input)}
+            )
         schema = vol.Schema(
             {
                 vol.Required(CONF_SCAN_INTERVAL): _number(1, 3600, 1, "s"),
                 vol.Required(CONF_B_FRAME_EVERY): _number(1, 1000, 1),
                 vol.Required(CONF_TIMEOUT): _number(0.1, 10, 0.1, "s"),
                 vol.Required(CONF_RETRIES): _number(0, 5, 1),
+                **self._price_fields(),
             }
         )
+        values: dict[str, Any] = {
+            **BusOptions.of(self.config_entry.options).as_dict(),
+            **{key: self.config_entry.options[key] for key in PRICE_KEYS if key in self.config_entry.options},
+            **(user_input or {}),
+        }
         return self.async_show_form(
             step_id="init",
-            data_schema=compat.with_suggested_values(
-                self, schema, BusOptions.of(self.config_entry.options).as_dict()
-            ),
+            data_schema=compat.with_suggested_values(self, schema, values),
+            errors=errors,
         )
+
+    def _price_fields(self) -> dict[Any, Any]:
+        """Prices (optional, each): cost statistics of the cloud's history, and 'Price now'."""
+        price = _number(0, MAX_PRICE, "any", f"{self.hass.config.currency}/kWh")
+        return {vol.Optional(key): price for key in PRICE_KEYS}
 
     async def async_step_cloud(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Poll interval, stale threshold and history import of a cloud entry."""
@@ -87,10 +100,8 @@ class EkmOptionsFlow(compat.OptionsFlowWithReload):
         if step_id == "cloud":
             fields[vol.Required(CONF_HISTORY_DAYS)] = _number(0, MAX_HISTORY_DAYS, 1, "d")
             values[CONF_HISTORY_DAYS] = DEFAULT_HISTORY_DAYS
-            # Prices (optional, each): the cost statistics of the history import.
-            price = _number(0, MAX_PRICE, "any", f"{self.hass.config.currency}/kWh")
-            fields.update((vol.Optional(key), price) for key in PRICE_KEYS)
-            values.update((key, None) for key in PRICE_KEYS)
+        fields.update(self._price_fields())
+        values.update((key, None) for key in PRICE_KEYS)
         values.update((name, value) for name, value in self.config_entry.options.items() if name in values)
         if user_input is not None:
             values.update(user_input)  # the form shown again keeps what was typed

@@ -74,7 +74,7 @@ class PulseInputFlow(ConfigSubentryFlow):
                     CONF_MEASURES: user_input[CONF_MEASURES],
                 }
                 return await self.async_step_amount()
-        schema = vol.Schema(
+        schema: Any = vol.Schema(  # Any: voluptuous on HA 2025, probatio's types on 2026
             {
                 vol.Required(CONF_METER): selector.SelectSelector(
                     selector.SelectSelectorConfig(options=meters, mode=selector.SelectSelectorMode.DROPDOWN)
@@ -144,7 +144,7 @@ MEASURES_SELECTOR: Final = selector.SelectSelector(
 )
 
 
-def _amount_schema(measures: Measures, values: dict[str, Any]) -> vol.Schema:
+def _amount_schema(measures: Measures, values: dict[str, Any]) -> Any:
     units = list(UNITS[measures])
     return vol.Schema(
         {

@@ -8,7 +8,7 @@ word, and a user who wrote an automation against the wrong entity must be told.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from homeassistant.const import CONF_PORT, Platform
 from homeassistant.core import HomeAssistant, ServiceCall
@@ -23,7 +23,8 @@ from .helpers import translated_error
 from .runtime import EkmConfigEntry, RelaySwitch
 from .switch import ATTR_SECONDS, ATTR_STATE, RELAYS, SERVICE_SET_RELAY, SET_RELAY_FIELDS
 
-SET_RELAY_SCHEMA: Final = vol.All(
+# Typed Any: the schema classes differ between HA versions (voluptuous, then probatio).
+SET_RELAY_SCHEMA: Final[Any] = vol.All(
     vol.Schema({**cv.ENTITY_SERVICE_FIELDS, **SET_RELAY_FIELDS}),
     cv.has_at_least_one_key(*cv.ENTITY_SERVICE_FIELDS),
 )

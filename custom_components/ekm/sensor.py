@@ -33,6 +33,7 @@ from .const import ALL_METERS, V4_METERS
 from .entity import EkmEntity, add_entities_of_meters, carried
 from .runtime import EkmConfigEntry, EkmRuntimeData
 from .sensor_pulse import add_pulse_input_sensors
+from .sensor_tariff import add_tariff_sensors
 
 # Read-only, fed by the coordinator.
 PARALLEL_UPDATES = 0
@@ -309,6 +310,7 @@ async def async_setup_entry(
 
     add_entities_of_meters(entry, async_add_entities, make)
     add_pulse_input_sensors(hass, entry, async_add_entities)
+    add_tariff_sensors(hass, entry, async_add_entities)
 
 
 class EkmSensor(EkmEntity, SensorEntity):

@@ -136,7 +136,11 @@ async def _async_set_tariff_schedule(call: ServiceCall) -> None:
         return reading
 
     for runtime, address in meters:
-        await async_write_setting(runtime, address, ALL_METERS, write, None)
+        try:
+            await async_write_setting(runtime, address, ALL_METERS, write, None)
+        finally:
+            if runtime.bus is not None:  # whatever the meter now holds: read it again
+                runtime.bus.tariffs_changed(address)
 
 
 def async_setup_services(hass: HomeAssistant) -> None:

@@ -31,6 +31,7 @@ from custom_components.ekm.const import (
     DOMAIN,
 )
 from custom_components.ekm.flow_push import parse_host
+from custom_components.ekm.prices import PRICE_KEYS
 
 from . import push_support
 from .conftest import V3, V4, entry_data
@@ -414,7 +415,8 @@ async def test_options(hass: HomeAssistant) -> None:
     fields = {
         str(key): (key.description or {}).get("suggested_value") for key in result["data_schema"].schema
     }
-    assert fields == {CONF_SCAN_INTERVAL: 15, CONF_STALE_AFTER: 600}
+    # The prices (optional, none set) give Tariff now and Price now sensors.
+    assert fields == {CONF_SCAN_INTERVAL: 15, CONF_STALE_AFTER: 600, **dict.fromkeys(PRICE_KEYS)}
     with pytest.raises(InvalidData):
         await hass.config_entries.options.async_configure(
             result["flow_id"], {CONF_SCAN_INTERVAL: 1, CONF_STALE_AFTER: 600}

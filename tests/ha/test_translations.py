@@ -8,6 +8,7 @@ import re
 import string
 from typing import Any
 
+from homeassistant.components.sensor import SensorEntityDescription
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import selector
 import yaml
@@ -17,8 +18,11 @@ from custom_components.ekm.binary_sensor import COMMUNICATING, CONNECTED, INPUT_
 from custom_components.ekm.flow_bus import ProbeResult
 from custom_components.ekm.helpers import _KEYS
 from custom_components.ekm.sensor import SENSORS
+from custom_components.ekm.sensor_tariff import TARIFF_NOW
 from custom_components.ekm.switch import RELAYS
 
+# Price now's description is made per entry (its unit names the currency); its name is fixed.
+PRICE_NOW = SensorEntityDescription(key="Price_Now", translation_key="price_now")
 PACKAGE = Path(__file__).parents[2] / "custom_components" / "ekm"
 EN: dict[str, Any] = json.loads((PACKAGE / "translations" / "en.json").read_text())
 
@@ -51,7 +55,7 @@ def test_every_string_parses_as_home_assistant_checks_it() -> None:
 def test_entity_names() -> None:
     """Each description's translation key has a name with exactly its placeholders."""
     descriptions = {
-        "sensor": [d for ds in SENSORS.values() for d in ds],
+        "sensor": [*(d for ds in SENSORS.values() for d in ds), TARIFF_NOW, PRICE_NOW],
         "binary_sensor": [*INPUT_LEVELS, COMMUNICATING, CONNECTED],
         "switch": list(RELAYS),
     }

@@ -55,7 +55,8 @@ from .rs485.commands import (
 )
 from .rs485.frames import MonthTable
 from .rs485.port_url import redact_port_url
-from .rs485.tariffs import TariffPeriod
+from .rs485.tariff_calendar import tariff_at
+from .rs485.tariffs import TariffPeriod, TariffTables
 
 __all__ = [
     "CT_RATIOS",
@@ -110,6 +111,7 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "TariffPeriod",
+    "TariffTables",
     "Trigger",
     "Unavailable",
     "WriteUnconfirmedError",
@@ -125,5 +127,6 @@ __all__ = [
     "redact",
     "redact_port_url",
     "server_text",
+    "tariff_at",
     "window_hours",
 ]
