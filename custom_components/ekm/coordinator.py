@@ -357,19 +357,22 @@ class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
         """Tell the entities; a large fleet in slices, so no single step holds the loop long."""
         if self._slices is not None and not self._slices.done():
             self._slices.cancel()  # a newer update supersedes the one still being written
-        listeners = list(self._entity_listeners.items())
-        if len(listeners) <= SLICED_ABOVE:
+        if len(self._entity_listeners) <= SLICED_ABOVE:
             super().async_update_listeners()
             return
+        # The tokens only: a list of (token, callback) pairs would be thousands of tuples that
+        # live through the slices, and reach the collector's oldest generation.
+        tokens = list(self._entity_listeners)
         self._slices = self.config_entry.async_create_task(
-            self.hass, self._async_update_in_slices(listeners), "ekm update listeners"
+            self.hass, self._async_update_in_slices(tokens), "ekm update listeners"
         )
 
-    async def _async_update_in_slices(self, listeners: list[tuple[object, CALLBACK_TYPE]]) -> None:
+    async def _async_update_in_slices(self, tokens: list[object]) -> None:
         deadline = time.perf_counter() + SLICE_SECONDS
-        for token, update_callback in listeners:
+        for token in tokens:
             if time.perf_counter() > deadline:
                 await asyncio.sleep(0)
                 deadline = time.perf_counter() + SLICE_SECONDS
-            if token in self._entity_listeners:  # not removed meanwhile
+            update_callback = self._entity_listeners.get(token)
+            if update_callback is not None:  # not removed meanwhile
                 update_callback()
