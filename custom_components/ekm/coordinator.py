@@ -279,8 +279,10 @@ class EkmCoordinator(DataUpdateCoordinator[dict[str, MeterReading]]):
 
     def _older(self, reading: MeterReading, than: MeterReading) -> bool:
         """Whether `reading` was taken before `than` (by their own times, where they order)."""
-        if not self.orders_by_timestamp or reading.timestamp is None or than.timestamp is None:
+        if not self.orders_by_timestamp or than.timestamp is None:
             return False  # read order: `reading` arrived last, so it is the newer
+        if reading.timestamp is None:
+            return True  # a read of unknown age never replaces one whose time is known
         if than.timestamp > dt_util.utcnow() + CLOCK_SKEW:
             return False  # a time stamp from the future orders nothing
         return reading.timestamp < than.timestamp

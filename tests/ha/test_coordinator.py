@@ -201,3 +201,31 @@ def test_guard() -> None:
     assert [with_kwh(10.0) for _ in range(CONFIRM_READS)] == [102.0] * (CONFIRM_READS - 1) + [10.0]
     assert with_kwh(10.5) == 10.5
     assert guard.apply(base) is not None
+
+
+def test_guard_holds_a_leap_the_meter_cannot_count() -> None:
+    """A register that rose by more than the meter can count between two reads (one bad cloud
+    answer, 1234.5 -> 99999999 kWh) is held: HA would add the leap to its statistics for good.
+    A leap the following reads go on from (a replaced meter) is taken after CONFIRM_READS."""
+    guard = MonotonicGuard()
+    base = Fleet.parse("300000001:v4").meters[V4].reading(FROZEN_T)
+    start = base.timestamp
+    assert start is not None
+
+    def read(seconds: float, kwh: float, pulses: int) -> tuple[float, int]:
+        values = {**base.values, "kWh_Tot": kwh, "Pulse_Cnt_1": pulses, "CT_Ratio": 200}
+        reading = replace(base, values=values, timestamp=start + timedelta(seconds=seconds))
+        published = guard.apply(reading)
+        return float(published["kWh_Tot"]), int(published["Pulse_Cnt_1"])
+
+    assert read(0, 1234.5, 100) == (1234.5, 100)
+    assert read(60, 99999999.0, 99999999) == (1234.5, 100)  # held
+    assert read(120, 1234.6, 102) == (1234.6, 102)  # and the next true read goes on
+    # CT 200: at most 3 x 600 V x 400 A = 720 kW, i.e. 12 kWh in a minute (+1 of slack).
+    assert read(180, 1247.5, 103) == (1247.5, 103)
+    assert read(240, 1300.0, 104) == (1247.5, 104)
+    assert read(250, 1248.0, 104) == (1248.0, 104)
+    # A real leap (another meter put in): the reads after it go on from it.
+    assert [read(300 + 60 * n, 5000.0 + n, 105 + n)[0] for n in range(CONFIRM_READS)] == [1248.0] * (
+        CONFIRM_READS - 1
+    ) + [5000.0 + CONFIRM_READS - 1]

@@ -76,6 +76,7 @@ async def test_one_price_and_a_tariffs_own(hass: HomeAssistant, entry: MockConfi
     # A price emptied is removed.
     await hass.config_entries.options.async_configure(form["flow_id"], {**TIMING, CONF_PRICE: 0.3})
     assert entry.options == {**TIMING, CONF_PRICE: 0.3}
+    await hass.async_block_till_done()  # the reload the change starts, and the entry's saves
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -223,3 +224,16 @@ async def test_a_push3_gateway_serving_an_older_read_changes_nothing(
     history.stop()
     history.assert_never_back()
     assert len(history.states["Meter_Time"]) == 3
+
+
+async def test_a_push_read_of_unknown_age_does_not_replace_a_dated_one(
+    hass: HomeAssistant, cloud_entry: MockConfigEntry
+) -> None:
+    """A Push read without a usable time stamp (missing, or one the mapping refused) may be
+    older than the one published: the published one stays."""
+    await set_up(hass, cloud_entry)
+    coordinator = cloud_entry.runtime_data.coordinator
+    dated = coordinator.reading(V4)
+    assert dated is not None and dated.timestamp is not None
+    undated = replace(dated, timestamp=None, values={**dated.values, "RMS_Volts_Ln_1": 99.0})
+    assert coordinator.publishable(undated) is dated

@@ -177,3 +177,18 @@ async def test_a_lone_surrogate_never_reaches_a_reading(hostile: HostileServer) 
     # A pair is one character, kept.
     hostile.send(f'{{"{V4}": [{{"Model": "\\ud83d\\ude00"}}]}}')
     assert (await push3_read(hostile)).readings[V4].model == "\U0001f600"
+
+
+def test_a_few_long_strings_are_not_decoded_in_one_c_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Few values but many bytes (30 strings of 200 KiB): one call of a C decoder over all of
+    it would hold the GIL, and the event loop with it; the Python scanner lets go between values."""
+
+    def held_the_gil(raw: bytes) -> Any:
+        raise AssertionError(f"a C decoder was given {len(raw)} bytes at once")
+
+    monkeypatch.setattr(decoding, "_FAST_LOADS", held_the_gil)
+    raw = json.dumps({f"E{n}": "x" * (200 << 10) for n in range(30)}).encode()
+    assert len(decode_json(raw)) == 30
+    small = json.dumps({"kWh_Tot": 1.5}).encode()
+    with pytest.raises(AssertionError, match="was given"):
+        decode_json(small)  # a small answer still goes to the fast decoder

@@ -57,6 +57,9 @@ _PER_ITEM = 64
 # takes ~200 ns a value with orjson, ~750 ns with json and a pairs hook: ~10-20 ms of GIL.
 _ORJSON_ITEMS = 50_000
 _C_ITEMS = 25_000
+# ... and at most this many bytes: a few values can be long strings, and one C call over 30 MiB
+# of them held the GIL ~30 ms idle and ~100 ms under load; the Python scanner lets go between values.
+_C_BYTES = 2 << 20
 # Every full block of the text must hold a string boundary: no C call scans a longer run.
 _BLOCK = 256 << 10
 _SLICE = 1 << 20  # counted a slice at a time, so that no single call holds the GIL long
@@ -174,7 +177,7 @@ def _text(raw: bytes) -> str:
 
 def _decode_merging(raw: bytes, items: int, limits: JsonLimits) -> Any:
     in_c, in_python = _decoders(limits)
-    decoder = in_c if items <= _C_ITEMS else in_python
+    decoder = in_c if items <= _C_ITEMS and len(raw) <= _C_BYTES else in_python
     try:
         return decoder.decode(_text(raw))
     except RecursionError:
@@ -229,7 +232,7 @@ def decode_json(raw: bytes, limits: JsonLimits = DEFAULT_LIMITS) -> Any:
     items = measure(raw, limits)
     if raw.startswith(_BOM):
         raw = raw[3:]
-    if _FAST_LOADS is not None and items <= _ORJSON_ITEMS:
+    if _FAST_LOADS is not None and items <= _ORJSON_ITEMS and len(raw) <= _C_BYTES:
         try:
             value = _FAST_LOADS(raw)
         except ValueError:
