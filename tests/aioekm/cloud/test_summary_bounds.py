@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 import json
+import threading
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from custom_components.ekm.aioekm.errors import MalformedResponseError
+from custom_components.ekm.aioekm.push import cloud
 from custom_components.ekm.aioekm.push.cloud import PushClient
 from custom_components.ekm.aioekm.simulator.push import Fault, PushServer
 
@@ -64,3 +67,20 @@ async def test_the_repeated_hour_of_the_fall_back(client: PushClient, report: st
     assert in_new_york[0].start == start
     assert in_new_york[-1].end == end
     assert [r.diff("kWh_Tot") for r in in_new_york] == [r.diff("kWh_Tot") for r in in_utc]
+
+
+async def test_a_large_page_is_parsed_off_the_event_loop(
+    client: PushClient, server: PushServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full page of rows is ~100 ms of parsing: done beside its decoding, in a worker thread."""
+    threads: list[bool] = []
+    parse = cloud.parse_rows
+
+    def recorded(payload: Any, what: str) -> Any:
+        threads.append(threading.current_thread() is threading.main_thread())
+        return parse(payload, what)
+
+    monkeypatch.setattr(cloud, "parse_rows", recorded)
+    rows = await client.summary([V4], "15", DAY - timedelta(days=10), DAY)
+    assert len(rows) == 960
+    assert threads == [False]  # one page (over 64 KiB), parsed off the loop's thread

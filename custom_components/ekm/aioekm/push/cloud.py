@@ -286,9 +286,18 @@ class PushClient:
         # Rows per page: at most what was asked (a server that ignores limit is refused).
         limits = JsonLimits(array=max(page_size, 1))
 
-        async def page(offset: int) -> Any:
+        async def page(offset: int) -> list[SummaryRow]:
             paged = {**params, "offset": str(offset)}
-            return await self._get(self.summary_url, "summary", paged, "a list of periods", limits=limits)
+            # Parsed beside the decoding: a full page of fields=* is ~100 ms of CPU, off the loop.
+            rows: list[SummaryRow] = await self._get(
+                self.summary_url,
+                "summary",
+                paged,
+                "a list of periods",
+                limits=limits,
+                convert=partial(parse_rows, what="GET /summary"),
+            )
+            return rows
 
         return await fetch_pages(
             page, set(addresses), report, start, end, page_size=page_size, max_pages=max_pages

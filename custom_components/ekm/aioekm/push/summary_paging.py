@@ -14,10 +14,9 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime, timedelta
 import logging
-from typing import Any
 
 from ..errors import MalformedResponseError
-from .summary import Report, SummaryRow, most_periods, parse_rows
+from .summary import Report, SummaryRow, most_periods
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -25,7 +24,7 @@ EDGE = timedelta(hours=2)  # a DST shift, and the minute the end is rounded up t
 
 
 async def fetch_pages(
-    fetch: Callable[[int], Awaitable[Any]],
+    fetch: Callable[[int], Awaitable[list[SummaryRow]]],
     wanted: Collection[str],
     report: Report,
     start: datetime,
@@ -35,6 +34,9 @@ async def fetch_pages(
     max_pages: int,
 ) -> list[SummaryRow]:
     """The rows of every page `fetch(offset)` answers, sorted by meter and start time.
+
+    `fetch` parses its page (push/summary.parse_rows), beside the decoding: off the event
+    loop for a large page.
 
     `wanted` are the 12-digit addresses asked for; only their rows that touch
     [start, end) are kept (not one that ends where the range starts: it belongs
@@ -55,7 +57,7 @@ async def fetch_pages(
     rows: dict[tuple[str, datetime], SummaryRow] = {}
     per_meter: Counter[str] = Counter()
     for page in range(max_pages):
-        batch = parse_rows(await fetch(page * page_size), "GET /summary")
+        batch = await fetch(page * page_size)
         before, stray = len(rows), 0
         for row in batch:
             if (row.meter and row.meter not in wanted) or row.end < near_start or row.start >= near_end:
