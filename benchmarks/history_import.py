@@ -1,7 +1,7 @@
 """History import into a real recorder: N meters x D days of 15-minute Summary rows, end to end.
 
     .venv-py3.13/bin/python benchmarks/history_import.py [--meters 10] [--days 365] [--servers 2]
-                          [--tracemalloc] [--no-write] [--costs]
+                          [--tracemalloc] [--no-write] [--costs] [--water] [--no-floor]
 
 Home Assistant runs here with only its recorder (SQLite in a temporary directory);
 the integration's HistoryImporter (custom_components/ekm/history.py) imports every
@@ -9,14 +9,49 @@ meter's statistics as a first setup does: windows of one Summary page, 2 meters 
 time, each window written to the recorder before the next is asked. The fake Push
 server runs in child processes (benchmarks/history_fetch.py --serve, which renders
 the first meter's answers once and replays them for the others), so this process's
-CPU time is the importer's and the recorder's: HTTP, JSON, the hourly statistics and
-the SQLite writes (--no-write: the importer's alone). The recorder writes each imported
-row on its own (a lookup, then an insert), about a millisecond per row here: that is
-most of the time. Peak memory is this process's maximum RSS (Home Assistant
-included; its RSS before the import is printed too). --costs adds each meter's cost and
-compensation statistics (history_derived.py), computed from the stored rows after the import.
+CPU time is the importer's and the recorder's. --costs adds each meter's cost and
+compensation statistics, --water a water meter on pulse input 1 (history_derived.py),
+computed from the stored rows after the import.
 
-Measured 2026-11-26 on this 2-core machine, shared with other work (load 3-4):
+Three runs, each in a fresh Home Assistant with a fresh database (issue #19, Performance):
+1. whole import: the importer writing into the recorder. Wall time, the longest event-loop
+   hold (every callback the loop runs is timed; a task's step is named after its
+   coroutine), and the maximum RSS of the process (this run comes first, so the maximum is
+   its own; HA's RSS before the import is printed too).
+2. integration alone: the same import with the rows captured instead of written (the
+   derived statistics read their sources from the capture, whose CPU is left out): the
+   integration's CPU for fetch, parse, hourly sums and the derived statistics.
+3. recorder floor: the captured rows, call by call, straight into
+   async_add_external_statistics with nothing else going on (the rows built before the
+   clock starts and frozen out of the garbage collector, a few calls kept queued).
+   Import wall / floor wall is the import's overhead over what the recorder needs anyway.
+--no-write: only run 2; --no-floor: no run 3. The recorder writes each imported row on
+its own (a lookup, then an insert), about a millisecond per row here: that is most of the
+time. The load (uptime) is printed before and after each run.
+
+Measured 2026-12-05 03:28-03:40, 2-core AMD EPYC shared with other work (load 1.2-2.8),
+--meters 10 --days 365 --costs --water, HA 2025.4.4 / Python 3.13.0 (issue #19's goals):
+- 876 000 rows (613 200 imported + 262 800 cost, compensation, water), 360 requests;
+- integration CPU 21.8 s [goal <= 10 s]: missed. Parsing the Summary rows (80 keys a row,
+  off the loop) is about 2/3 of it, the hourly sums about 1/5, JSON and its checks most of
+  the rest (cProfile);
+- wall import / floor 326.1 / 273.0 s = 1.195 [goal <= 1.15]: missed; the recorder thread's
+  CPU is the same in both (270.0 / 268.6 s), the rest is the importer's CPU holding the GIL
+  and each window fetched while the recorder waits;
+- longest loop hold 369 ms [goal <= 50 ms]: missed. Full (generation 2) collections of
+  Home Assistant's heap take 140-180 ms each, triggered by the import's allocations (with
+  the recorder idle the longest holds are these), and a window's step (hourly sums and
+  rows on the loop) 50-75 ms; the recorder thread's share of the GIL doubles both;
+- max RSS 227 MiB = 238 MB [goal < 250 MB]: met (151 MiB before the import).
+Again 03:52-04:03 (the floor's rows built beforehand, frozen out of the collector; load
+rose from 0.3 to 8-9 during the import): integration CPU 25.9 s, wall 344.7 / 269.0 s = 1.281
+(recorder thread CPU 277.1 / 253.7 s), longest hold 214 ms, max RSS 229 MiB.
+HA 2026.10.4 / Python 3.14.10, 03:41-03:50 (load 0.9-1.4; the floor of that run still woke
+every 2 ms and rebuilt rows while timed, so its 260.0 s is not a floor): integration CPU
+19.7 s, wall 249.6 s, longest hold 152 ms (two above 50 ms), max RSS 259 MiB = 272 MB
+(186 MiB before the import): RSS missed there.
+
+Earlier, 2026-11-26 on this 2-core machine, shared with other work (load 3-4):
 - 10 meters x 365 days, HA 2025.4 / Python 3.13: 360 requests, 700 800 rows written,
   CPU 607 s (wall 1353 s under load), max RSS 195 MiB (153 MiB before the import).
 - the same with --no-write: CPU 25 s (the importer: HTTP, JSON, rows, hourly sums);
@@ -30,16 +65,24 @@ The goal (under 30 s) holds for the importer, not for the recorder's writes.
 from __future__ import annotations
 
 import argparse
+from array import array
 import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
+import gc
+import os
 from pathlib import Path
 import platform
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -48,19 +91,33 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import aiohttp  # noqa: E402
 from history_fetch import bench_fleet, now_after, start_servers, stop_servers  # noqa: E402
 from homeassistant import bootstrap, config_entries, loader  # noqa: E402
+from homeassistant.components.recorder.models import StatisticData  # noqa: E402
+from homeassistant.components.recorder.statistics import async_add_external_statistics  # noqa: E402
+from homeassistant.const import __version__ as HA_VERSION  # noqa: E402
 from homeassistant.core import HomeAssistant  # noqa: E402
 from homeassistant.helpers import recorder as recorder_helper  # noqa: E402
 from homeassistant.setup import async_setup_component  # noqa: E402
+from homeassistant.util import dt as dt_util  # noqa: E402
 
 from custom_components.ekm import history, history_derived  # noqa: E402
 from custom_components.ekm.aioekm.push.cloud import PushClient  # noqa: E402
 from custom_components.ekm.prices import Prices  # noqa: E402
+from custom_components.ekm.pulse_inputs import Measures, PulseInput  # noqa: E402
 
 PRICES = Prices({1: 0.30, 2: 0.12, 3: 0.30, 4: 0.30}, 0.08)
+# --water: input 1 of every meter counts a water meter's pulses, one litre each.
+WATER = "1"
+FEED_AHEAD = 16  # recorder floor: calls kept queued (a call is 0.1-1 s of the recorder's work)
 
 
 def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def thread_cpu(thread: threading.Thread) -> float:
+    """CPU seconds of a running thread (the recorder's)."""
+    assert thread.ident is not None
+    return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
 
 
 async def start_hass(config_dir: str) -> HomeAssistant:
@@ -79,22 +136,157 @@ async def start_hass(config_dir: str) -> HomeAssistant:
     return hass
 
 
-async def measure(args: argparse.Namespace) -> None:
-    now = now_after(args.days)
-    addresses = sorted(bench_fleet(args.meters, now.timestamp()).meters)
-    history.utcnow = lambda: now  # the fleet's clock: a year after its first report
-    if not args.write:  # the importer alone: rows counted, the recorder left idle
-        history.async_add_external_statistics = lambda hass, metadata, rows: None
-        history_derived.async_add_external_statistics = lambda hass, metadata, rows: None
+class LoopHolds:
+    """The longest callbacks the event loop ran (each one holds the loop), while on.
+
+    Every Handle._run is timed; a task's step is named after its coroutine."""
+
+    def __init__(self) -> None:
+        self.top: list[tuple[float, str]] = []
+        self._real = asyncio.events.Handle._run
+
+    def __enter__(self) -> LoopHolds:
+        real, top = self._real, self.top
+        floor = [0.0]
+
+        def timed(handle: asyncio.Handle) -> None:
+            t0 = time.perf_counter()
+            real(handle)
+            held = time.perf_counter() - t0
+            if held > floor[0]:
+                top.append((held, _name(handle)))
+                top.sort(reverse=True)
+                del top[5:]
+                floor[0] = top[-1][0] if len(top) == 5 else 0.0
+
+        asyncio.events.Handle._run = timed  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.events.Handle._run = self._real  # type: ignore[method-assign]
+
+
+def _name(handle: asyncio.Handle) -> str:
+    callback = handle._callback  # type: ignore[attr-defined]
+    owner = getattr(callback, "__self__", None)
+    if isinstance(owner, asyncio.Task):
+        coro = owner.get_coro()
+        return f"task {getattr(coro, '__qualname__', coro)}"
+    name = getattr(callback, "__qualname__", None) or type(callback).__qualname__
+    return str(name)[:80]
+
+
+@dataclass
+class Run:
+    """What one phase measured."""
+
+    rows: int = 0
+    requests: int = 0
+    cpu: float = 0.0  # this process
+    wall: float = 0.0
+    loop_cpu: float = 0.0  # the event loop's thread
+    recorder_cpu: float = 0.0  # the recorder's thread
+    excluded_cpu: float = 0.0  # the benchmark's stand-in for the recorder's reads (own run)
+    holds: list[tuple[float, str]] = field(default_factory=list)
+    peak_traced: int = 0
+    db_size: int = 0
+    rss_before: float = 0.0
+    load: tuple[str, str] = ("", "")
+
+
+@dataclass
+class Captured:
+    """The rows the integration hands the recorder, call by call, packed (floats in arrays)."""
+
+    calls: list[tuple[Any, array, array, array, array | None]] = field(default_factory=list)
+    sums: dict[str, list[tuple[array, array, array]]] = field(default_factory=dict)
+    rows: int = 0
+
+    def add(self, hass: HomeAssistant, metadata: Any, data: list[Any]) -> None:
+        starts = array("d", [r["start"].timestamp() for r in data])
+        self.rows += len(data)
+        if "mean" in data[0]:
+            means = (array("d", [r[k] for r in data]) for k in ("mean", "min", "max"))
+            self.calls.append((metadata, starts, *means))
+            return
+        states = array("d", [r["state"] for r in data])
+        sums = array("d", [r["sum"] for r in data])
+        self.calls.append((metadata, starts, states, sums, None))
+        self.sums.setdefault(metadata["statistic_id"], []).append((starts, states, sums))
+
+    def read(self, ids: set[str]) -> dict[str, list[dict[str, float]]]:
+        """statistics_during_period's answer (start, state, sum) from the captured sums."""
+        return {
+            sid: [
+                {"start": t, "state": st, "sum": su}
+                for starts, states, sums in self.sums[sid]
+                for t, st, su in zip(starts, states, sums, strict=True)
+            ]
+            for sid in ids
+            if sid in self.sums
+        }
+
+    def batches(self) -> Iterator[tuple[Any, list[Any]]]:
+        """Each call's metadata and rows, rebuilt (StatisticData) one call at a time."""
+        utc = dt_util.utc_from_timestamp
+        for metadata, starts, a, b, c in self.calls:
+            if c is None:
+                rows = [
+                    StatisticData(start=utc(t), state=x, sum=y) for t, x, y in zip(starts, a, b, strict=True)
+                ]
+            else:
+                rows = [
+                    StatisticData(start=utc(t), mean=x, min=y, max=z)
+                    for t, x, y, z in zip(starts, a, b, c, strict=True)
+                ]
+            yield metadata, rows
+
+
+async def import_run(
+    args: argparse.Namespace,
+    ends: list[list[str]],
+    addresses: list[str],
+    capture: Captured | None = None,
+) -> Run:
+    """The whole import of every meter into a fresh recorder, as a first setup does.
+
+    With `capture`, the rows go there instead of to the recorder: the integration alone
+    (the derived statistics read their sources from the capture, not from the recorder)."""
+    inputs = (
+        [PulseInput("bench", "", a, int(WATER), Measures.WATER, "L", Decimal(1)) for a in addresses]
+        if args.water
+        else []
+    )
 
     def derived(address: str) -> list[history_derived.Derived]:
-        return history_derived.derived_series(address, PRICES, [], "USD") if args.costs else []
+        return history_derived.derived_series(
+            address, PRICES if args.costs else Prices(None, None), inputs, "USD"
+        )
 
-    children, ends = await start_servers(args.servers, args.meters, args.days)
+    run = Run()
+    patched = (history.async_add_external_statistics, history_derived.async_add_external_statistics)
+    read = history_derived.statistics_during_period
+    if capture is not None:
+        excluded: list[float] = []
+
+        def stand_in(hass: HomeAssistant, start: Any, end: Any, ids: set[str], *rest: Any) -> Any:
+            t0 = time.thread_time()
+            try:
+                return capture.read(ids)
+            finally:
+                excluded.append(time.thread_time() - t0)
+
+        history.async_add_external_statistics = capture.add
+        history_derived.async_add_external_statistics = capture.add
+        history_derived.statistics_during_period = stand_in  # type: ignore[assignment]
+    elif not args.write:  # the importer alone: rows counted, the recorder left idle
+        history.async_add_external_statistics = lambda hass, metadata, rows: None
+        history_derived.async_add_external_statistics = lambda hass, metadata, rows: None
     try:
         with tempfile.TemporaryDirectory() as config_dir:
             hass = await start_hass(config_dir)
-            before = rss_mib()
+            recorder = history.get_instance(hass)
+            run.rss_before = rss_mib()
             async with aiohttp.ClientSession() as session:
                 clients = [
                     PushClient(session, key, api_url=url, summary_url=url, timeout=120) for url, key in ends
@@ -111,34 +303,138 @@ async def measure(args: argparse.Namespace) -> None:
                     for i, client in enumerate(clients)
                 ]
                 history.CONCURRENCY = 2
-                if args.tracemalloc:
+                if args.tracemalloc and capture is None:
                     tracemalloc.start()
-                c0, w0 = time.process_time(), time.perf_counter()
-                rows = sum(await asyncio.gather(*(i.async_update() for i in importers)))
-                await history.get_instance(hass).async_block_till_done()
-                cpu, wall = time.process_time() - c0, time.perf_counter() - w0
-                peak = tracemalloc.get_traced_memory()[1] if args.tracemalloc else 0
-                tracemalloc.stop()
-                requests = sum(c.requests for c in clients)
+                run.load = (uptime(), "")
+                gc.collect()
+                with LoopHolds() as holds:
+                    c0, w0, l0 = time.process_time(), time.perf_counter(), time.thread_time()
+                    r0 = thread_cpu(recorder)
+                    run.rows = sum(await asyncio.gather(*(i.async_update() for i in importers)))
+                    await recorder.async_block_till_done()
+                    run.cpu, run.wall = time.process_time() - c0, time.perf_counter() - w0
+                    run.loop_cpu, run.recorder_cpu = time.thread_time() - l0, thread_cpu(recorder) - r0
+                run.load = (run.load[0], uptime())
+                run.holds = holds.top
+                if tracemalloc.is_tracing():
+                    run.peak_traced = tracemalloc.get_traced_memory()[1]
+                    tracemalloc.stop()
+                run.requests = sum(c.requests for c in clients)
             await hass.async_stop()
-            db_size = (Path(config_dir) / "home-assistant_v2.db").stat().st_size
+            run.db_size = (Path(config_dir) / "home-assistant_v2.db").stat().st_size
+    finally:
+        history.async_add_external_statistics, history_derived.async_add_external_statistics = patched
+        history_derived.statistics_during_period = read
+    if capture is not None:
+        run.excluded_cpu = sum(excluded)
+    return run
+
+
+async def floor_run(captured: Captured) -> Run:
+    """The recorder's floor: the captured rows, call by call, straight into a fresh recorder
+    through async_add_external_statistics, nothing else going on.
+
+    The rows are built before the clock starts and kept out of the garbage collector's
+    passes (gc.freeze); the loop wakes 20 times a second to keep FEED_AHEAD calls queued."""
+    run = Run()
+    batches = list(captured.batches())
+    with tempfile.TemporaryDirectory() as config_dir:
+        hass = await start_hass(config_dir)
+        recorder = history.get_instance(hass)
+        run.load = (uptime(), "")
+        gc.collect()
+        gc.freeze()
+        try:
+            with LoopHolds() as holds:
+                c0, w0, l0 = time.process_time(), time.perf_counter(), time.thread_time()
+                r0 = thread_cpu(recorder)
+                for metadata, rows in batches:
+                    while recorder.backlog >= FEED_AHEAD:  # noqa: ASYNC110 (the recorder has no event for it)
+                        await asyncio.sleep(0.05)
+                    async_add_external_statistics(hass, metadata, rows)
+                    run.rows += len(rows)
+                await recorder.async_block_till_done()
+                run.cpu, run.wall = time.process_time() - c0, time.perf_counter() - w0
+                run.loop_cpu, run.recorder_cpu = time.thread_time() - l0, thread_cpu(recorder) - r0
+        finally:
+            gc.unfreeze()
+        run.load = (run.load[0], uptime())
+        run.holds = holds.top
+        await hass.async_stop()
+        run.db_size = (Path(config_dir) / "home-assistant_v2.db").stat().st_size
+    return run
+
+
+async def measure(args: argparse.Namespace) -> None:
+    now = now_after(args.days)
+    addresses = sorted(bench_fleet(args.meters, now.timestamp()).meters)
+    history.utcnow = lambda: now  # the fleet's clock: a year after its first report
+    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(
+        f"python {platform.python_version()}, home assistant {HA_VERSION}, {platform.machine()}, "
+        f"{os.cpu_count()} cores"
+    )
+    print(f"meters {args.meters}, days {args.days}, {args.servers} fake servers (child processes)")
+    extra = [*(["cost", "compensation"] if args.costs else []), *(["water (input 1)"] if args.water else [])]
+    print(f"series per meter {len(history.SERIES)}{''.join(f' + {x}' for x in extra)}", flush=True)
+    children, ends = await start_servers(args.servers, args.meters, args.days)
+    try:
+        whole = floor = None
+        if args.write:
+            # First, so that the maximum RSS is the import's (the later runs hold the rows).
+            whole = await import_run(args, ends, addresses)
+            report("whole import (HA + recorder)", whole)
+            whole_rss = rss_mib()
+            print(
+                f"  max RSS {whole_rss:.0f} MiB"
+                f" (HA with the recorder before the import: {whole.rss_before:.0f} MiB)"
+            )
+            if whole.peak_traced:
+                print(
+                    f"  peak traced memory {whole.peak_traced / 2**20:.1f} MiB (tracemalloc on: CPU inflated)"
+                )
+            print(f"  database {whole.db_size / 2**20:.1f} MiB", flush=True)
+        captured = Captured()
+        own = await import_run(args, ends, addresses, captured)
+        report("integration alone (rows captured, recorder idle)", own)
+        own_cpu = own.cpu - own.excluded_cpu
+        print(
+            f"  integration CPU (fetch, parse, hourly sums, derived) {own_cpu:.1f} s  [goal <= 10 s]"
+            f"  ({own.excluded_cpu:.1f} s of stand-in recorder reads left out)"
+        )
+        if not args.write:
+            print(f"  max RSS {rss_mib():.0f} MiB (before the import: {own.rss_before:.0f} MiB)")
+        elif args.floor:
+            floor = await floor_run(captured)
+            report("recorder floor (the same rows straight to async_add_external_statistics)", floor)
+        if whole is not None and floor is not None:
+            print("summary:")
+            print(
+                f"  rows {whole.rows} (import) / {floor.rows} (floor) / {own.rows} (captured); "
+                f"requests {whole.requests}"
+            )
+            print(f"  integration CPU {own_cpu:.1f} s  [goal <= 10 s]")
+            print(
+                f"  wall import / floor {whole.wall:.1f} / {floor.wall:.1f} s"
+                f" = {whole.wall / floor.wall:.3f}  "
+                f"[goal <= 1.15]; recorder thread CPU {whole.recorder_cpu:.1f} / {floor.recorder_cpu:.1f} s"
+            )
+            print(f"  longest loop hold during the import {whole.holds[0][0] * 1000:.1f} ms  [goal <= 50 ms]")
+            print(f"  max RSS of the import {whole_rss:.0f} MiB  [goal < 250 MB = 238 MiB]")
     finally:
         await stop_servers(children)
     server = resource.getrusage(resource.RUSAGE_CHILDREN)
-    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
-    print(f"python {platform.python_version()} on {platform.machine()}, uptime: {uptime()}")
-    print(f"meters {args.meters}, days {args.days}, {args.servers} fake servers (child processes)")
-    written = "written" if args.write else "counted, NOT written (--no-write)"
-    costs = " + cost, compensation" if args.costs else ""
-    print(
-        f"series per meter {len(history.SERIES)}{costs}, requests {requests}, statistic rows {written} {rows}"
-    )
-    print(f"wall {wall:.1f} s, this process CPU (importer + recorder) {cpu:.1f} s", end=", ")
     print(f"fake servers CPU {server.ru_utime + server.ru_stime:.1f} s")
-    print(f"max RSS {rss_mib():.0f} MiB (HA with the recorder before the import: {before:.0f} MiB)")
-    if args.tracemalloc:
-        print(f"peak traced memory {peak / 2**20:.1f} MiB (tracemalloc on: CPU inflated)")
-    print(f"database {db_size / 2**20:.1f} MiB")
+
+
+def report(what: str, run: Run) -> None:
+    print(f"{what}:")
+    print(f"  load before: {run.load[0]}")
+    print(f"  load after:  {run.load[1]}")
+    print(f"  rows {run.rows}, requests {run.requests}, wall {run.wall:.1f} s, process CPU {run.cpu:.1f} s")
+    print(f"  event loop thread CPU {run.loop_cpu:.1f} s, recorder thread CPU {run.recorder_cpu:.1f} s")
+    holds = ", ".join(f"{held * 1000:.1f} ms {name}" for held, name in run.holds[:3])
+    print(f"  longest loop holds: {holds}", flush=True)
 
 
 def uptime() -> str:
@@ -152,6 +448,10 @@ def main() -> None:
     parser.add_argument("--servers", type=int, default=2)
     parser.add_argument("--tracemalloc", action="store_true")
     parser.add_argument("--costs", action="store_true", help="also the cost and compensation statistics")
+    parser.add_argument("--water", action="store_true", help="pulse input 1 a water meter (1 L per pulse)")
+    parser.add_argument(
+        "--no-floor", dest="floor", action="store_false", help="skip the recorder floor (the same rows again)"
+    )
     parser.add_argument(
         "--no-write", dest="write", action="store_false", help="count the rows instead of writing them"
     )
