@@ -5,6 +5,8 @@ gateway (MAC, model, firmware, local address) is on it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from homeassistant.config_entries import SOURCE_DHCP, SOURCE_USER, ConfigEntry, ConfigEntryState
 from homeassistant.const import CONF_API_KEY, CONF_HOST
 from homeassistant.core import HomeAssistant
@@ -139,11 +141,11 @@ async def test_push3_first_and_a_cloud_entry_that_reads_none_of_its_meters(
     assert_one_gateway_device(hass, push3, cloud)
 
 
-async def test_cloud_after_a_push3_entry_that_knows_its_mac(
-    hass: HomeAssistant, push_server: PushServer, push3_gateway: Push3Gateway
-) -> None:
-    """The Push3 entry (MAC known) made the gateway's device: the cloud entry's meters sit behind
-    it, and the cloud adds the model and firmware it knows."""
+async def push3_then_cloud(
+    hass: HomeAssistant, push_server: PushServer, push3_gateway: Push3Gateway, **cloud_data: Any
+) -> tuple[MockConfigEntry, MockConfigEntry]:
+    """A Push3 entry that knows its MAC, set up while the gateway answers for V3 only (so it makes
+    the gateway's device); then a cloud entry for V4 (more `cloud_data` if given), set up."""
     push3 = MockConfigEntry(
         domain=DOMAIN,
         title="Push3 gateway",
@@ -161,8 +163,17 @@ async def test_cloud_after_a_push3_entry_that_knows_its_mac(
     push_server.hidden.add(V4)  # the gateway does not answer for V4 yet
     await set_up(hass, push3)
     push_server.hidden.discard(V4)
-    cloud = add_cloud_entry(hass, push_server, **{CONF_METERS: [V4]})
+    cloud = add_cloud_entry(hass, push_server, **{CONF_METERS: [V4], **cloud_data})
     await set_up(hass, cloud)
+    return push3, cloud
+
+
+async def test_cloud_after_a_push3_entry_that_knows_its_mac(
+    hass: HomeAssistant, push_server: PushServer, push3_gateway: Push3Gateway
+) -> None:
+    """The Push3 entry (MAC known) made the gateway's device: the cloud entry's meters sit behind
+    it, and the cloud adds the model and firmware it knows."""
+    push3, cloud = await push3_then_cloud(hass, push_server, push3_gateway)
     assert set(cloud.runtime_data.coordinator.meters) == {V4}
     assert_one_gateway_device(hass, push3, cloud)
 
@@ -172,25 +183,7 @@ async def test_trigger_actions_on_a_gateway_device_the_push3_entry_made(
 ) -> None:
     """The gateway's device is the Push3 entry's: trigger actions on it go through the cloud entry
     whose account has the gateway (the Push3 local API has no triggers)."""
-    push3 = MockConfigEntry(
-        domain=DOMAIN,
-        title="Push3 gateway",
-        unique_id=GATEWAY,
-        minor_version=2,
-        data={
-            CONF_CONNECTION: CONNECTION_PUSH3,
-            CONF_HOST: push3_host(push3_gateway),
-            CONF_API_KEY: push3_gateway.key,
-            CONF_MAC: GATEWAY,
-            CONF_METERS: {V3: "v3"},
-        },
-    )
-    push3.add_to_hass(hass)
-    push_server.hidden.add(V4)
-    await set_up(hass, push3)
-    push_server.hidden.discard(V4)
-    cloud = add_cloud_entry(hass, push_server, **{CONF_METERS: [V4], CONF_API_TOKEN: API_TOKEN})
-    await set_up(hass, cloud)
+    push3, _ = await push3_then_cloud(hass, push_server, push3_gateway, **{CONF_API_TOKEN: API_TOKEN})
     (gateway,) = gateway_devices(hass)
     assert device_entry_ids(gateway) == {push3.entry_id}
     listed = await hass.services.async_call(

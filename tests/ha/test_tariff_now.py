@@ -4,24 +4,17 @@ observed from the tariff registers of cloud and Push3 meters; only where prices 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.ekm.aioekm.rs485.tariffs import (
-    Holiday,
-    Season,
-    TariffPeriod,
-    TariffSchedule,
-    TariffTables,
-    empty_schedules,
-)
 from custom_components.ekm.aioekm.simulator import Fleet
 from custom_components.ekm.const import CONF_PRICE, CONF_PRICE_TARIFF, DOMAIN
 
+from ..aioekm.test_tariff_calendar import TABLES  # winter/summer seasons, weekends, holidays
 from . import push_support
 from .conftest import V4
 from .push_support import set_up
@@ -31,28 +24,6 @@ loopback_http = push_support.loopback_http
 push_server = push_support.push_server
 cloud_entry = push_support.cloud_entry
 
-# Winter from 1 October: T1 from 07:00, T2 from 23:00. Summer from 1 June: T1 from 06:00, T3
-# from 12:00, T4 from 18:00, T2 from 22:00. Weekends and holidays: T2 all day.
-TABLES = TariffTables(
-    schedules=(
-        TariffSchedule(1, (TariffPeriod(time(7, 0), 1), TariffPeriod(time(23, 0), 2))),
-        TariffSchedule(2, (TariffPeriod(time(0, 0), 2),)),
-        TariffSchedule(
-            3,
-            (
-                TariffPeriod(time(6, 0), 1),
-                TariffPeriod(time(12, 0), 3),
-                TariffPeriod(time(18, 0), 4),
-                TariffPeriod(time(22, 0), 2),
-            ),
-        ),
-        *empty_schedules()[3:],
-    ),
-    seasons=(Season(10, 1, 1), Season(6, 1, 3)),
-    holidays=(Holiday(1, 1), Holiday(12, 25)),
-    weekend_schedule=2,
-    holiday_schedule=2,
-)
 PRICES = {CONF_PRICE: 0.30, CONF_PRICE_TARIFF.format(3): 0.50, CONF_PRICE_TARIFF.format(4): 0.45}
 TARIFF_NOW = f"sensor.omnimeter_{V4}_tariff_now"
 PRICE_NOW = f"sensor.omnimeter_{V4}_price_now"
