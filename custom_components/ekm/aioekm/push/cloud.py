@@ -5,11 +5,9 @@ owns the aiohttp ClientSession and passes it in. Every answer comes back typed:
 readings are the same MeterReading the RS-485 side produces. The key and API
 token never appear in logs, messages, reprs or returned values.
 
-The client holds the session, the key and one method a call; the parts of the
-calls live beside it: `batching` (Realtime batches), `summary_paging` (legacy
-Summary pages), `gateway_settings` (sendCommand), `widget` (Widget URLs), `dates`
-(time zones and date ranges) and the parsers of the answers (`mapping`,
-`summary`, `account`, `trigger`).
+The client holds the session, the key and one method a call; the parts of the calls live
+beside it: `batching` (Realtime batches), `summary_paging` (legacy Summary pages),
+`gateway_settings`, `widget`, `dates` and the parsers (`mapping`, `summary`, `account`, `trigger`).
 """
 
 from __future__ import annotations
@@ -52,7 +50,7 @@ from .summary import (
     parse_iostack_rows,
     parse_rows,
 )
-from .summary_paging import fetch_pages
+from .summary_paging import Period, fetch_pages, summary_params
 from .trigger import Trigger, check_definition, check_uuid, parse_trigger, parse_trigger_list
 from .widget import DEFAULT_WIDGET_URL, widget_url
 
@@ -268,34 +266,50 @@ class PushClient:
         start/end are sent as YYYYMMDDhhmm on the wall clock of `timezone`.
         Rows come back sorted by meter and start time.
         """
+        return await self.summary_parsed(
+            meters,
+            report,
+            start,
+            end,
+            parse_rows,
+            timezone=timezone,
+            fields=fields,
+            page_size=page_size,
+            max_pages=max_pages,
+        )
+
+    async def summary_parsed[R: Period](
+        self,
+        meters: Iterable[str | int],
+        report: Report | str,
+        start: datetime,
+        end: datetime,
+        parse: Callable[[Any, str], list[R]],
+        *,
+        timezone: Zone = "UTC",
+        fields: Sequence[str] | None = None,
+        page_size: int = 1000,
+        max_pages: int = 1000,
+    ) -> list[R]:
+        """summary() with pages parsed by `parse(payload, what)` (e.g. history_rows.parse_history_rows)."""
         report = Report(report)
         addresses = [normalize_address(m) for m in meters]
         if not addresses:
             raise ValueError("summary needs at least one meter")
         zone = await as_tzinfo(timezone)
-        params: dict[str, str] = {
-            "meters": join_list(short_address(a) for a in addresses),
-            "report": str(report),
-            "format": "json",
-            **span_params(zone, start, end),
-            "limit": str(page_size),
-        }
-        if fields:
-            params["fields"] = join_list(fields)
-
+        params = summary_params(addresses, report, zone, start, end, fields=fields, page_size=page_size)
         # Rows per page: at most what was asked (a server that ignores limit is refused).
         limits = JsonLimits(array=max(page_size, 1))
 
-        async def page(offset: int) -> list[SummaryRow]:
-            paged = {**params, "offset": str(offset)}
+        async def page(offset: int) -> list[R]:
             # Parsed beside the decoding: a full page of fields=* is ~100 ms of CPU, off the loop.
-            rows: list[SummaryRow] = await self._get(
+            rows: list[R] = await self._get(
                 self.summary_url,
                 "summary",
-                paged,
+                {**params, "offset": str(offset)},
                 "a list of periods",
                 limits=limits,
-                convert=partial(parse_rows, what="GET /summary"),
+                convert=lambda payload: parse(payload, "GET /summary"),
             )
             return rows
 

@@ -28,6 +28,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache, partial
 import itertools
 import logging
 import math
@@ -36,9 +37,10 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import NoDataError, RateLimitedError
 from ..readings import normalize_address
-from .history_bounds import ENERGY_PER_HOUR, PULSES_PER_HOUR, possible
+from .history_bounds import ENERGY_PER_HOUR, PULSES_PER_HOUR, value_range
 from .history_plan import HOUR, PAGE_ROWS, HistoryWindow, first_report_of
-from .history_track import PLACES, Register, Skipped, Track, value_of
+from .history_rows import Columns, HistoryRow, history_rows, parse_history_rows
+from .history_track import PLACES, Register, Skipped, Term, Track, terms_of, value_of
 from .summary import Report, SummaryRow
 
 if TYPE_CHECKING:
@@ -71,6 +73,7 @@ def fields_for(registers: Sequence[Register], mean_fields: Sequence[str]) -> tup
 
 HISTORY_FIELDS = fields_for(SUM_REGISTERS, MEAN_FIELDS)
 _COMPONENTS = ("kWh_Tot", "Rev_kWh_Tot")  # the derived registers reset when one of these does
+ON_LOOP_ROWS = 100  # a window with more rows has its hourly statistics computed in a worker thread
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,26 +123,36 @@ class HourlyStatistics:
 EMPTY = HourlyStatistics(MappingProxyType({}), MappingProxyType({}))
 
 
-def _latest(rows: Sequence[SummaryRow], register: Register, skipped: Skipped) -> float | None:
+@lru_cache(maxsize=32)
+def columns_for(registers: tuple[Register, ...], mean_fields: tuple[str, ...]) -> Columns:
+    """Where the numbers these registers and means need sit in a HistoryRow."""
+    return Columns(tuple(f for r in registers for f, _ in r.terms), mean_fields)
+
+
+def _latest(
+    rows: Sequence[HistoryRow], register: Register, terms: Sequence[Term], skipped: Skipped
+) -> float | None:
     for row in reversed(rows):
-        value = value_of(row, register, True, skipped)
+        value = value_of(row, register, terms, skipped)
         if value is not None:
             return value
     return None
 
 
-def _earliest(rows: Sequence[SummaryRow], register: Register, default: float, skipped: Skipped) -> float:
+def _earliest(
+    rows: Sequence[HistoryRow], register: Register, terms: Sequence[Term], default: float, skipped: Skipped
+) -> float:
     for row in rows:
-        value = value_of(row, register, False, skipped)
+        value = value_of(row, register, terms, skipped)
         if value is not None:
             return value
     return default
 
 
-def _by_hour(rows: Iterable[SummaryRow]) -> Iterator[tuple[datetime, list[SummaryRow]]]:
+def _by_hour(rows: Iterable[HistoryRow]) -> Iterator[tuple[datetime, list[HistoryRow]]]:
     """Rows (sorted by start) grouped by the UTC hour their start is in."""
     key: int | None = None
-    group: list[SummaryRow] = []
+    group: list[HistoryRow] = []
     for row in rows:
         this = int(row.start.timestamp() // 3600)
         if this != key:
@@ -151,9 +164,9 @@ def _by_hour(rows: Iterable[SummaryRow]) -> Iterator[tuple[datetime, list[Summar
         yield datetime.fromtimestamp(key * 3600, UTC), group
 
 
-def _unique_sorted(rows: Iterable[SummaryRow]) -> list[SummaryRow]:
+def _unique_sorted(rows: Iterable[HistoryRow]) -> list[HistoryRow]:
     """One row per start (the longest if sent twice), by start."""
-    by_start: dict[datetime, SummaryRow] = {}
+    by_start: dict[datetime, HistoryRow] = {}
     for row in rows:
         seen = by_start.get(row.start)
         if seen is None or row.end > seen.end:
@@ -162,22 +175,31 @@ def _unique_sorted(rows: Iterable[SummaryRow]) -> list[SummaryRow]:
 
 
 def _mean(
-    hour_rows: Sequence[SummaryRow], weights: Sequence[float], name: str, hour: datetime, skipped: Skipped
+    hour_rows: Sequence[HistoryRow],
+    weights: Sequence[float],
+    name: str,
+    place: int,
+    *,
+    hour: datetime,
+    skipped: Skipped,
 ) -> HourlyMean | None:
-    """Time-weighted mean of the rows' averages; min and max of their min and max."""
+    """Time-weighted mean of the rows' averages; min and max of their min and max.
+
+    `place` is that of the field's average in the rows' values; its low and high follow."""
     weighted = seconds = 0.0
     low: float | None = None
     high: float | None = None
+    lowest, highest = value_range(name)
     for row, weight in zip(hour_rows, weights, strict=True):
-        stats = row.stats.get(name)
-        if stats is None or stats.average is None:
+        average, row_low, row_high = row.values[place : place + 3]
+        if average is None or row_low is None or row_high is None:
             continue
-        row_low = stats.min if stats.min is not None else stats.average
-        row_high = stats.max if stats.max is not None else stats.average
-        if not (possible(name, stats.average) and possible(name, row_low) and possible(name, row_high)):
+        if not (
+            lowest <= row_low <= highest and lowest <= row_high <= highest and lowest <= average <= highest
+        ):
             skipped.note(name, row.start, f"{row_low:g}..{row_high:g} is beyond what the meter can show")
             continue
-        weighted += stats.average * weight
+        weighted += average * weight
         seconds += weight
         low = row_low if low is None else min(low, row_low)
         high = row_high if high is None else max(high, row_high)
@@ -216,23 +238,38 @@ def hourly_statistics(
     Means skip hours up to `after`. Registers the rows do not carry are left out.
     Impossible values are skipped and logged (module docstring).
     """
+    columns = columns_for(tuple(registers), tuple(mean_fields))
+    return hourly_of_rows(history_rows(rows, columns), columns, baselines, after=after, registers=registers)
+
+
+def hourly_of_rows(
+    rows: Iterable[HistoryRow],
+    columns: Columns,
+    baselines: Mapping[str, Baseline] | None = None,
+    *,
+    after: datetime | None = None,
+    registers: Sequence[Register] = SUM_REGISTERS,
+) -> HourlyStatistics:
+    """hourly_statistics() of rows already reduced to what it reads (push/history_rows.py);
+    `columns` must hold every field of `registers`, and its means are those computed."""
     baselines = _usable(baselines)
     skipped = Skipped()
     tracks: dict[str, Track] = {}
     sums: dict[str, list[HourlySum]] = {}
     means: dict[str, list[HourlyMean]] = {}
+    plans = [(r, terms_of(r, columns.at_end), terms_of(r, columns.at_start)) for r in registers]
     meter = ""
     for hour, hour_rows in _by_hour(_unique_sorted(rows)):
         last = hour_rows[-1]
         meter = meter or last.meter
-        for register in registers:
+        for register, at_end, at_start in plans:
             name = register.name
             base = baselines.get(name)
             if base is not None and hour <= base.hour:
                 continue
-            end = value_of(last, register, True, skipped)
+            end = value_of(last, register, at_end, skipped)
             if end is None:
-                end = _latest(hour_rows, register, skipped)
+                end = _latest(hour_rows, register, at_end, skipped)
                 if end is None:
                     continue
             track = tracks.get(name)
@@ -240,7 +277,7 @@ def hourly_statistics(
                 if base is not None:
                     track = Track(base.state, base.sum, base.hour + HOUR)
                 else:
-                    track = Track(_earliest(hour_rows, register, end, skipped), 0.0, hour)
+                    track = Track(_earliest(hour_rows, register, at_start, end, skipped), 0.0, hour)
                 tracks[name] = track
             components_reset = register.derived and any(
                 (t := tracks.get(c)) is not None and t.reset_at == hour for c in _COMPONENTS
@@ -253,8 +290,8 @@ def hourly_statistics(
         if after is not None and hour <= after:
             continue
         weights = [max((r.end - r.start).total_seconds(), 1.0) for r in hour_rows]
-        for field in mean_fields:
-            mean = _mean(hour_rows, weights, field, hour, skipped)
+        for field, place in columns.mean_at.items():
+            mean = _mean(hour_rows, weights, field, place, hour=hour, skipped=skipped)
             if mean is not None:
                 means.setdefault(field, []).append(mean)
     skipped.log(meter)
@@ -347,6 +384,7 @@ async def fetch_hourly(
     """
     meter = normalize_address(meter)
     now = now or datetime.now(UTC)
+    columns = columns_for(tuple(registers), tuple(mean_fields))
     carry = dict(baselines or {})
     after = max((b.hour for b in carry.values()), default=None)
     first_report: datetime | None = None
@@ -356,20 +394,14 @@ async def fetch_hourly(
             yield WindowResult(window, EMPTY, 0, MappingProxyType(dict(carry)), first_report)
             continue
         rows, named = await _window_rows(
-            client,
-            meter,
-            window,
-            fields=fields_for(registers, mean_fields),
-            report=report,
-            page_rows=page_rows,
-            waits=waits,
+            client, meter, window, columns=columns, report=report, page_rows=page_rows, waits=waits
         )
         first_report = _known_first_report(meter, named, now) or first_report
-        statistics = (
-            hourly_statistics(rows, carry, after=after, registers=registers, mean_fields=mean_fields)
-            if rows
-            else EMPTY
-        )
+        statistics = EMPTY
+        if rows:
+            hourly = partial(hourly_of_rows, rows, columns, carry, after=after, registers=registers)
+            # A window's hours are ~10 ms of CPU: off the event loop, but for a few rows.
+            statistics = hourly() if len(rows) <= ON_LOOP_ROWS else await asyncio.to_thread(hourly)
         carry = statistics.baselines(carry)
         last = statistics.last_hour
         if last is not None and (after is None or last > after):
@@ -411,21 +443,23 @@ async def _window_rows(
     meter: str,
     window: HistoryWindow,
     *,
-    fields: Sequence[str] | None,
+    columns: Columns,
     report: Report,
     page_rows: int,
     waits: _Waits,
-) -> tuple[list[SummaryRow], datetime | None]:
+) -> tuple[list[HistoryRow], datetime | None]:
     """A window's rows (and a first report named by EKM 1002), 429s waited out."""
+    parse = partial(parse_history_rows, columns=columns)
     for attempt in itertools.count(1):
         try:
-            rows = await client.summary(
+            rows = await client.summary_parsed(
                 [meter],
                 report,
                 window.start,
                 window.end,
+                parse,
                 timezone="UTC",
-                fields=fields,
+                fields=columns.fields,
                 page_size=page_rows,
             )
         except RateLimitedError as err:

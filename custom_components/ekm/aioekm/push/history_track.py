@@ -10,13 +10,15 @@ a register set): the sum goes on from it, without counting the jump.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 import logging
+from typing import NamedTuple
 
-from .history_bounds import ENERGY_PER_HOUR, possible
+from .history_bounds import ENERGY_PER_HOUR, value_range
 from .history_plan import HOUR
-from .summary import SummaryRow
+from .history_rows import HistoryRow
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -60,23 +62,33 @@ class Skipped:
         )
 
 
-def value_of(row: SummaryRow, register: Register, at_end: bool, skipped: Skipped) -> float | None:
-    """The register at a row's end (Last, else Max) or start (First, else Min).
+class Term(NamedTuple):
+    """A field a register is read from: its place in a HistoryRow, weight and possible values."""
+
+    name: str
+    place: int
+    weight: float
+    low: float
+    high: float
+
+
+def terms_of(register: Register, places: Mapping[str, int]) -> tuple[Term, ...]:
+    """The register's fields at `places` (push/history_rows.Columns: at a row's end or start)."""
+    return tuple(Term(n, places[n], w, *value_range(n)) for n, w in register.terms)
+
+
+def value_of(row: HistoryRow, register: Register, terms: Sequence[Term], skipped: Skipped) -> float | None:
+    """The register in a row: Σ weight × its fields' values there (terms_of).
 
     None if the row lacks it, or shows a value no meter can have (noted in `skipped`).
     """
     total = 0.0
-    for name, weight in register.terms:
-        stats = row.stats.get(name)
-        if stats is None:
-            return None
-        if at_end:
-            value = stats.last if stats.last is not None else stats.max
-        else:
-            value = stats.first if stats.first is not None else stats.min
+    values = row.values
+    for name, place, weight, low, high in terms:
+        value = values[place]
         if value is None:
             return None
-        if not possible(name, value):
+        if not low <= value <= high:
             skipped.note(name, row.start, f"{value:g} is beyond what the meter can show")
             return None
         total += weight * value

@@ -22,7 +22,7 @@ from ..errors import EkmConnectionError, EkmTimeoutError, MalformedResponseError
 from .decoding import DEFAULT_LIMITS, JsonLimits, TooLargeError, decode_json
 from .errors import error_for, malformed
 from .inflate import ACCEPT_ENCODING, CorruptBodyError, Inflater, UnsupportedEncodingError
-from .redaction import may_hold, redact, redact_value
+from .redaction import holds_secret, redact, redact_value
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -252,7 +252,7 @@ class HttpTransport:
         if not is_json:
             raise malformed(what, raw, secrets, expected)
         # A server may echo the key or token anywhere; what we hand on never carries them.
-        if may_hold(raw, secrets):
+        if holds_secret(payload, secrets):
             payload = redact_value(payload, secrets)
         return payload if convert is None else convert(payload)
 

@@ -18,8 +18,6 @@ import string
 from typing import Any
 from urllib.parse import quote, quote_plus
 
-from .decoding import contains
-
 REDACTED = "***"
 # Query parameters and headers that carry secrets, whatever their value.
 _SECRET_PARAM = re.compile(r"(?i)\b(key|token|api_token|password)=([^&\s\"']+)")
@@ -36,9 +34,6 @@ _FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 # What a secret cut into groups may be cut with; looked through when searching.
 _SEPARATORS = "-_.: \t\r\n"
 _DROP = str.maketrans("", "", _SEPARATORS)
-_DROP_BYTES = _SEPARATORS.encode()
-_SLICE = 1 << 20  # bodies are searched a slice at a time (no copy of a whole large body)
-_OVERLAP = 256
 
 type Probe = tuple[str, str, int]  # (folded form, probe, offset of the probe in the form)
 
@@ -131,21 +126,38 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     return _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
 
 
-def may_hold(raw: bytes, secrets: Iterable[str | None]) -> bool:
-    """Whether a JSON body can carry a secret: a probe of it is there, or escapes hide what it says."""
-    if contains(raw, b"\\"):
-        return True
+def holds_secret(value: Any, secrets: Iterable[str | None]) -> bool:
+    """Whether a decoded JSON value holds a secret (as redact_value() finds them) in any of its
+    strings or object keys, at any depth.
+
+    Each distinct string is searched once: a Summary page of a megabyte has a few thousand
+    (its keys repeat in every row), and searching them is far cheaper than searching the body.
+    """
     forms = secret_forms(secrets)
     if not forms:
         return False
-    direct = [probe.encode() for _, probe, _ in _probes(forms)]
-    compact = [probe.encode() for _, probe, _ in _probes(_compact(forms))]
-    for start in range(0, len(raw), _SLICE):
-        piece = raw[start : start + _SLICE + _OVERLAP].lower()  # ASCII letters only, as _FOLD
-        squeezed = piece.translate(None, _DROP_BYTES)
-        if any(p in piece for p in direct) or any(p in squeezed for p in compact):
-            return True
-    return False
+    texts: set[str] = set()
+    stack: list[Any] = [value]
+    while stack:
+        node = stack.pop()
+        if type(node) is dict:
+            texts.update(node)
+            children: Iterable[Any] = node.values()
+        elif type(node) is list:
+            children = node
+        else:
+            if type(node) is str:
+                texts.add(node)
+            continue
+        for child in children:
+            kind = type(child)
+            if kind is str:
+                texts.add(child)
+            elif kind is dict or kind is list:
+                stack.append(child)
+    # No secret holds a NUL, so none is found across two of the strings.
+    joined = "\0".join(texts)
+    return _mask(joined, _probes(forms), _probes(_compact(forms))) is not joined
 
 
 def redact_value(value: Any, secrets: Iterable[str | None]) -> Any:

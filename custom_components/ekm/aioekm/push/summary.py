@@ -128,7 +128,7 @@ class IoStackRow:
     values: Mapping[str, Any]
 
 
-def _float(raw: Any) -> float | None:
+def finite_number(raw: Any) -> float | None:
     """A finite number from a number or its text; None otherwise."""
     kind = type(raw)
     if kind is float:  # the usual case first: JSON numbers
@@ -186,7 +186,7 @@ def parse_row(raw: Any, what: str) -> SummaryRow:
         if meaning is _UNSEEN:
             meaning = _key(key)
         # A finite float (x - x is NaN for inf and NaN) needs no conversion: most values are.
-        number = value if type(value) is float and value - value == 0.0 else _float(value)
+        number = value if type(value) is float and value - value == 0.0 else finite_number(value)
         if meaning is None or (number is None and value is not None):
             extra[key] = value
             continue
@@ -197,7 +197,7 @@ def parse_row(raw: Any, what: str) -> SummaryRow:
         stats[position] = number
     meter = raw.get("Meter")
     address = meter_address(meter, what) if meter not in (None, "") else ""
-    count = _float(raw.get("Count"))
+    count = finite_number(raw.get("Count"))
     protocol = raw.get("Protocol")
     return SummaryRow(
         meter=address,

@@ -11,20 +11,57 @@ periods is a malformed answer: rows that cannot be real are not handed on.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Collection
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from datetime import datetime, timedelta, tzinfo
 import logging
+from typing import Protocol
 
 from ..errors import MalformedResponseError
-from .summary import Report, SummaryRow, most_periods
+from .dates import span_params
+from .http import join_list, short_address
+from .summary import Report, most_periods
 
 _LOGGER = logging.getLogger(__package__)
 
 EDGE = timedelta(hours=2)  # a DST shift, and the minute the end is rounded up to
 
 
-async def fetch_pages(
-    fetch: Callable[[int], Awaitable[list[SummaryRow]]],
+class Period(Protocol):
+    """What paging reads of a row (push/summary.SummaryRow, push/history_rows.HistoryRow)."""
+
+    @property
+    def meter(self) -> str: ...
+    @property
+    def start(self) -> datetime: ...
+    @property
+    def end(self) -> datetime: ...
+
+
+def summary_params(
+    addresses: Sequence[str],
+    report: Report,
+    zone: tzinfo,
+    start: datetime,
+    end: datetime,
+    *,
+    fields: Sequence[str] | None,
+    page_size: int,
+) -> dict[str, str]:
+    """The query of a legacy Summary request (its key and offset aside)."""
+    params = {
+        "meters": join_list(short_address(a) for a in addresses),
+        "report": str(report),
+        "format": "json",
+        **span_params(zone, start, end),
+        "limit": str(page_size),
+    }
+    if fields:
+        params["fields"] = join_list(fields)
+    return params
+
+
+async def fetch_pages[R: Period](
+    fetch: Callable[[int], Awaitable[list[R]]],
     wanted: Collection[str],
     report: Report,
     start: datetime,
@@ -32,7 +69,7 @@ async def fetch_pages(
     *,
     page_size: int,
     max_pages: int,
-) -> list[SummaryRow]:
+) -> list[R]:
     """The rows of every page `fetch(offset)` answers, sorted by meter and start time.
 
     `fetch` parses its page (push/summary.parse_rows), beside the decoding: off the event
@@ -54,7 +91,7 @@ async def fetch_pages(
     # A wall-clock time the range was sent as may lie up to a DST shift outside it (push/dates.py):
     # rows within that much are edges, further ones were not asked for.
     near_start, near_end = start - EDGE, end + EDGE
-    rows: dict[tuple[str, datetime], SummaryRow] = {}
+    rows: dict[tuple[str, datetime], R] = {}
     per_meter: Counter[str] = Counter()
     for page in range(max_pages):
         batch = await fetch(page * page_size)
