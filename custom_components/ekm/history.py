@@ -39,6 +39,7 @@ from .aioekm import (
     HistoryWindow,
     HourlyStatistics,
     PushClient,
+    Report,
     fetch_hourly,
     floor_hour,
     plan_windows,
@@ -56,6 +57,11 @@ RUN_EVERY: Final = timedelta(hours=1)
 PROGRESS_STEP: Final = 10  # percent between two progress lines in the log
 # Summary rows per request (EKM's page); a window of hours fits one page.
 page_rows = PAGE_ROWS
+# The Summary's hourly report: EKM combines its 15-minute summaries into hours, so an hour
+# is one row instead of four: a quarter of the requests and of the rows to parse. The sums
+# follow the registers either way; an hour's mean is EKM's mean of the hour.
+REPORT: Final = Report.HOUR
+ROWS_PER_HOUR: Final = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +184,13 @@ class HistoryImporter:
                     last = self._asked_until.get(address)
                 elif (asked := self._asked_until.get(address)) is not None and asked - HOUR > last:
                     last = asked - HOUR
-                windows = plan_windows(now=now, history=self.history, last_imported=last, page_rows=page_rows)
+                windows = plan_windows(
+                    now=now,
+                    history=self.history,
+                    last_imported=last,
+                    page_rows=page_rows,
+                    rows_per_hour=ROWS_PER_HOUR,
+                )
                 if windows:
                     plans.append(_MeterPlan(address, windows, baselines))
             rows = await self._async_run(plans, "History import")
@@ -258,12 +270,14 @@ class HistoryImporter:
                 plan.baselines,
                 registers=REGISTERS,
                 mean_fields=MEAN_FIELDS,
+                report=REPORT,
                 page_rows=page_rows,
                 now=utcnow(),
             )
             try:
                 async for result in results:
-                    progress.rows += self._write(plan.address, result.statistics, sums)
+                    written = await self._async_write(plan.address, result.statistics, sums)
+                    progress.rows += written  # not `+= await`: other meters add meanwhile
                     if not result.statistics.sums and not result.statistics.means:
                         self._asked_until[plan.address] = result.window.end
                     # The recorder has these hours before the next window is asked: a stop
@@ -275,13 +289,13 @@ class HistoryImporter:
                     "History import of meter %s stopped, it resumes on the next run: %s", plan.address, err
                 )
 
-    @callback
-    def _write(self, address: str, statistics: HourlyStatistics, sums: dict[str, float]) -> int:
-        """Queue a window's rows in the recorder; rows queued.
+    async def _async_write(self, address: str, statistics: HourlyStatistics, sums: dict[str, float]) -> int:
+        """Queue a window's rows in the recorder, a series at a time; rows queued.
 
         A sum's hour that adds nothing (a tariff not in use, no export at night, an idle
         pulse input) is left out: the Energy dashboard counts the change between rows, so
         nothing is lost, and the recorder, which writes rows one by one, has less to do.
+        The event loop runs other work between two series (a window is up to 1,000 hours).
         """
         rows = 0
         for register, hours in statistics.sums.items():
@@ -290,19 +304,21 @@ class HistoryImporter:
                 continue
             reached = sums.get(register, 0.0)  # a new series starts when it first counts
             data = []
-            for hour in hours:
-                if hour.sum != reached:
-                    data.append(StatisticData(start=hour.start, state=hour.state, sum=hour.sum))
-                    reached = hour.sum
+            for start, state, total in zip(hours.starts, hours.states, hours.sums, strict=True):
+                if total != reached:
+                    data.append(StatisticData(start=start, state=state, sum=total))
+                    reached = total
             if data:
                 sums[register] = data[-1]["sum"]
                 rows += self._add(address, series, data, data[-1]["start"])
+                await asyncio.sleep(0)
         for field, means in statistics.means.items():
             series = MEANS.get(field)
             if series is None or not means:
                 continue
             data = [StatisticData(start=m.start, mean=m.mean, min=m.min, max=m.max) for m in means]
             rows += self._add(address, series, data, means[-1].start)
+            await asyncio.sleep(0)
         return rows
 
     def _add(self, address: str, series: Series, data: list[StatisticData], last: datetime) -> int:
@@ -370,7 +386,7 @@ def _baseline(hour: datetime, row: Mapping[str, Any]) -> Baseline:
 
 def _split(start: datetime, end: datetime) -> list[HistoryWindow]:
     """[start, end) in windows of one page each."""
-    step = window_hours(page_rows) * HOUR
+    step = window_hours(page_rows, ROWS_PER_HOUR) * HOUR
     windows = []
     while start < end:
         windows.append(HistoryWindow(start, min(start + step, end)))

@@ -49,8 +49,9 @@ class Clock:
 
 @pytest.fixture
 def now(clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> Clock:
-    # Windows of 23 hours: the fake server, in the test's event loop, renders a page quickly.
-    monkeypatch.setattr(history, "page_rows", 100)
+    # Windows of 23 hours (hourly rows, two spare): the fake server, in the test's event loop,
+    # renders a page quickly, and a few days take several windows.
+    monkeypatch.setattr(history, "page_rows", 25)
     result = Clock(clock, monkeypatch)
     result.set(FIRST + timedelta(days=4, minutes=40))
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 import logging
+from typing import Any
 
 from aiohttp import web
 from homeassistant.components.recorder.statistics import list_statistic_ids, statistics_during_period
@@ -15,7 +16,7 @@ import pytest
 from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
 
 from custom_components.ekm import history
-from custom_components.ekm.aioekm.push.history_plan import plan_windows
+from custom_components.ekm.aioekm.push.history_plan import HistoryWindow, plan_windows
 from custom_components.ekm.aioekm.simulator.fleet import VirtualMeter
 from custom_components.ekm.aioekm.simulator.push import Fault, PushServer
 from custom_components.ekm.const import DOMAIN
@@ -64,7 +65,14 @@ async def test_backfill_from_the_first_report(
     logged = [r.getMessage() for r in caplog.records if r.name == "custom_components.ekm"]
     assert any(m.startswith("History import: 2 meters, ") for m in logged), logged
     assert any(m.startswith("History import: 50% (") for m in logged), logged
-    assert any(m.startswith("History import done: ") for m in logged), logged
+    [done] = [m for m in logged if m.startswith("History import done: ")]
+    # The rows said are the rows written (the two meters' windows are written side by side).
+    stored = 0
+    for address in (V4, V3):
+        for series in history.SERIES:
+            types: set[Any] = {"mean"} if series.mean else {"sum"}
+            stored += len(await rows_of(hass, sid(address, series.key), types=types))
+    assert done.startswith(f"History import done: {stored} rows written in "), done
     last = datetime(2026, 1, 5, tzinfo=UTC) - HOUR  # 00:40 now: the hour 23:00-24:00 is the last whole one
     for address, meter in ((V4, exporting), (V3, push_server.fleet.meters[V3])):
         for key, name in (("energy_import", "Fwd_kWh_Tot"), ("energy_total", "kWh_Tot")):
@@ -92,8 +100,8 @@ async def test_backfill_from_the_first_report(
     assert all(r["min"] <= r["mean"] <= r["max"] for r in power)
     # Nothing was asked before the first report but the one request EKM answered with 1002.
     asked = [r.param("start_date") for r in push_server.requests_to("/summary")]
-    windows = plan_windows(now=now.now(), history=timedelta(days=365), page_rows=100)
-    assert len(asked) == 2 * (1 + sum(1 for w in windows if w.end > FIRST))
+    windows = year_windows(now)
+    assert len(asked) == 2 * (1 + len(windows))
     # Metadata: names, units, sums and means.
     ids = await get_instance(hass).async_add_executor_job(list_statistic_ids, hass)
     meta = {m["statistic_id"]: m for m in ids}
@@ -202,6 +210,17 @@ async def test_the_hourly_run_adds_the_new_hours(
     await unload(hass, entry)
 
 
+def year_windows(now: Clock) -> list[HistoryWindow]:
+    """The windows a first import of 365 days asks (those before the first report aside)."""
+    windows = plan_windows(
+        now=now.now(),
+        history=timedelta(days=365),
+        page_rows=history.page_rows,
+        rows_per_hour=history.ROWS_PER_HOUR,
+    )
+    return [w for w in windows if w.end > FIRST]
+
+
 class FailAfter(Fault):
     """503 for every Summary request of windows starting at or after `start` (EKM down half-way)."""
 
@@ -216,8 +235,8 @@ class FailAfter(Fault):
 async def test_a_stopped_import_resumes_without_duplicate_or_missing_hour(
     hass: HomeAssistant, push_server: PushServer, now: Clock, exporting: VirtualMeter
 ) -> None:
-    windows = plan_windows(now=now.now(), history=timedelta(days=365), page_rows=100)
-    third = [w for w in windows if w.end > FIRST][2]
+    windows = year_windows(now)
+    third = windows[2]
     fault = push_server.inject(FailAfter(third.start))  # EKM fails from the third window with data on
     entry = await imported_entry(hass, push_server, meters=[V4])
     half = await rows_of(hass, sid(V4, "energy_import"))
@@ -246,8 +265,8 @@ async def test_429_is_waited_out(
     entry = await imported_entry(hass, push_server, meters=[V4])
     assert fault.times == 0
     asked = [r.param("start_date") for r in push_server.requests_to("/summary")]
-    windows = plan_windows(now=now.now(), history=timedelta(days=365), page_rows=100)
-    wanted = [f"{w.start:%Y%m%d%H%M}" for w in windows if w.end > FIRST]
+    windows = year_windows(now)
+    wanted = [f"{w.start:%Y%m%d%H%M}" for w in windows]
     assert asked[0] == asked[1]  # the first window asked again after the 429s
     assert list(dict.fromkeys(asked[1:])) == [asked[0], *wanted]
     rows = await rows_of(hass, sid(V4, "energy_import"))

@@ -33,6 +33,7 @@ from .push.history_plan import HOUR, PAGE_ROWS, HistoryWindow, floor_hour, plan_
 from .push.http import RetryPolicy
 from .push.mapping import MeterProblem, RealtimeResult, Unavailable
 from .push.redaction import redact
+from .push.summary import Report
 from .push.trigger import Trigger, check_json, check_uuid
 from .readings import (
     FieldValue,
@@ -108,6 +109,7 @@ __all__ = [
     "Quantity",
     "RateLimitedError",
     "RealtimeResult",
+    "Report",
     "RetryPolicy",
     "ServerError",
     "TariffPeriod",

@@ -16,7 +16,6 @@ from custom_components.ekm.aioekm.push.cloud import PushClient
 from custom_components.ekm.aioekm.push.history import (
     SUM_REGISTERS,
     Baseline,
-    HourlySum,
     WindowResult,
     fetch_hourly,
     hourly_statistics,
@@ -28,6 +27,7 @@ from custom_components.ekm.aioekm.push.history_plan import (
     plan_windows,
     window_hours,
 )
+from custom_components.ekm.aioekm.push.history_series import HourlySum
 from custom_components.ekm.aioekm.push.summary import FieldStats, Report, SummaryRow
 from custom_components.ekm.aioekm.simulator.fleet import EPOCH, Fleet, VirtualMeter
 from custom_components.ekm.aioekm.simulator.push import Fault, PushServer

@@ -16,9 +16,10 @@ import pytest
 
 from custom_components.ekm.aioekm.errors import RateLimitedError
 from custom_components.ekm.aioekm.push.cloud import PushClient
-from custom_components.ekm.aioekm.push.history import Baseline, HourlySum, WindowResult, fetch_hourly
+from custom_components.ekm.aioekm.push.history import Baseline, WindowResult, fetch_hourly
 from custom_components.ekm.aioekm.push.history_bounds import ENERGY_PER_HOUR
 from custom_components.ekm.aioekm.push.history_plan import HistoryWindow, plan_windows
+from custom_components.ekm.aioekm.push.history_series import HourlySum
 from custom_components.ekm.aioekm.simulator.fleet import EPOCH, Fleet, VirtualMeter
 from custom_components.ekm.aioekm.simulator.push import Fault, PushServer
 

@@ -33,13 +33,14 @@ import itertools
 import logging
 import math
 from types import MappingProxyType
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ..errors import NoDataError, RateLimitedError
 from ..readings import normalize_address
 from .history_bounds import ENERGY_PER_HOUR, PULSES_PER_HOUR, value_range
 from .history_plan import HOUR, PAGE_ROWS, HistoryWindow, first_report_of
 from .history_rows import Columns, HistoryRow, history_rows, parse_history_rows
+from .history_series import HourlyMeans, HourlySums
 from .history_track import PLACES, Register, Skipped, Term, Track, terms_of, value_of
 from .summary import Report, SummaryRow
 
@@ -85,25 +86,12 @@ class Baseline:
     sum: float
 
 
-class HourlySum(NamedTuple):
-    start: datetime  # hour start, UTC
-    state: float  # register at the hour's end
-    sum: float  # counted since the series began
-
-
-class HourlyMean(NamedTuple):
-    start: datetime  # hour start, UTC
-    mean: float  # time-weighted mean of the 15-minute averages
-    min: float
-    max: float
-
-
 @dataclass(frozen=True, slots=True)
 class HourlyStatistics:
     """Hourly rows by register (field name, e.g. 'Fwd_kWh_Tot'), each list oldest first."""
 
-    sums: Mapping[str, tuple[HourlySum, ...]]
-    means: Mapping[str, tuple[HourlyMean, ...]]
+    sums: Mapping[str, HourlySums]
+    means: Mapping[str, HourlyMeans]
 
     @property
     def last_hour(self) -> datetime | None:
@@ -116,7 +104,7 @@ class HourlyStatistics:
         out = dict(previous or {})
         for name, rows in self.sums.items():
             if rows:
-                out[name] = Baseline(rows[-1].start, rows[-1].state, rows[-1].sum)
+                out[name] = Baseline(*rows[-1])
         return out
 
 
@@ -182,7 +170,7 @@ def _mean(
     *,
     hour: datetime,
     skipped: Skipped,
-) -> HourlyMean | None:
+) -> tuple[float, float, float] | None:
     """Time-weighted mean of the rows' averages; min and max of their min and max.
 
     `place` is that of the field's average in the rows' values; its low and high follow."""
@@ -205,7 +193,7 @@ def _mean(
         high = row_high if high is None else max(high, row_high)
     if low is None or high is None:
         return None
-    return HourlyMean(hour, round(weighted / seconds, PLACES), low, high)
+    return round(weighted / seconds, PLACES), low, high
 
 
 def _usable(baselines: Mapping[str, Baseline] | None) -> dict[str, Baseline]:
@@ -255,8 +243,9 @@ def hourly_of_rows(
     baselines = _usable(baselines)
     skipped = Skipped()
     tracks: dict[str, Track] = {}
-    sums: dict[str, list[HourlySum]] = {}
-    means: dict[str, list[HourlyMean]] = {}
+    # By register: starts, states, sums; by mean field: starts, means, minima, maxima.
+    sums: dict[str, tuple[list[datetime], list[float], list[float]]] = {}
+    means: dict[str, tuple[list[datetime], list[float], list[float], list[float]]] = {}
     plans = [(r, terms_of(r, columns.at_end), terms_of(r, columns.at_start)) for r in registers]
     meter = ""
     for hour, hour_rows in _by_hour(_unique_sorted(rows)):
@@ -286,18 +275,24 @@ def hourly_of_rows(
             if why is not None:
                 skipped.note(name, hour, why)
                 continue
-            sums.setdefault(name, []).append(HourlySum(hour, track.state, track.sum))
+            columns_of = sums.get(name) or sums.setdefault(name, ([], [], []))
+            columns_of[0].append(hour)
+            columns_of[1].append(track.state)
+            columns_of[2].append(track.sum)
         if after is not None and hour <= after:
             continue
         weights = [max((r.end - r.start).total_seconds(), 1.0) for r in hour_rows]
         for field, place in columns.mean_at.items():
             mean = _mean(hour_rows, weights, field, place, hour=hour, skipped=skipped)
             if mean is not None:
-                means.setdefault(field, []).append(mean)
+                columns_of_mean = means.get(field) or means.setdefault(field, ([], [], [], []))
+                columns_of_mean[0].append(hour)
+                for column, number in zip(columns_of_mean[1:], mean, strict=True):
+                    column.append(number)
     skipped.log(meter)
     return HourlyStatistics(
-        MappingProxyType({k: tuple(v) for k, v in sums.items()}),
-        MappingProxyType({k: tuple(v) for k, v in means.items()}),
+        MappingProxyType({k: HourlySums(*v) for k, v in sums.items()}),
+        MappingProxyType({k: HourlyMeans(*v) for k, v in means.items()}),
     )
 
 
