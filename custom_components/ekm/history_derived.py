@@ -172,21 +172,32 @@ def _rows(
     base: float,
 ) -> list[StatisticData]:
     """The derived rows for every hour in which a source has a row, oldest first."""
-    by_hour: dict[float, list[tuple[str, Mapping[str, Any]]]] = {}
-    for s, rows in found.items():
-        for row in rows:
-            by_hour.setdefault(row["start"], []).append((s, row))
-    first_sum = {s: sum_state[0] for s, sum_state in standing.items()}
-    current = dict(standing)
+    names = list(sources)
+    factors = [sources[s] for s in names]
+    # One flat tuple of numbers per source row, sorted by hour: the collector stops tracking
+    # such tuples at its next pass (a list per hour would be a year of objects it follows).
+    changes = sorted(
+        (row["start"], index, float(row["sum"] or 0.0), float(row["state"] or 0.0))
+        for index, s in enumerate(names)
+        for row in found.get(s, ())
+    )
+    first_sum = [standing[s][0] for s in names]
+    sums = list(first_sum)
+    states = [standing[s][1] for s in names]
     data = []
-    for hour in sorted(by_hour):
-        for s, row in by_hour[hour]:
-            current[s] = (float(row["sum"] or 0.0), float(row["state"] or 0.0))
-        total = base + sum(factor * (current[s][0] - first_sum[s]) for s, factor in sources.items())
-        state = (
-            sum(factor * current[s][1] for s, factor in sources.items())
-            if derived.state_of_sources
-            else total
+    for at, (hour, index, total, state) in enumerate(changes):
+        sums[index], states[index] = total, state
+        if at + 1 < len(changes) and changes[at + 1][0] == hour:
+            continue  # another source's row of the same hour follows
+        derived_sum = base + sum(
+            f * (now - first) for f, now, first in zip(factors, sums, first_sum, strict=True)
         )
-        data.append(StatisticData(start=dt_util.utc_from_timestamp(hour), state=state, sum=total))
+        derived_state = (
+            sum(f * st for f, st in zip(factors, states, strict=True))
+            if derived.state_of_sources
+            else derived_sum
+        )
+        data.append(
+            StatisticData(start=dt_util.utc_from_timestamp(hour), state=derived_state, sum=derived_sum)
+        )
     return data

@@ -1,4 +1,4 @@
-"""Hourly statistics from the Summary API's 15-minute rows, and fetching them window by window.
+"""Hourly statistics from the Summary API's 15-minute or hourly rows, and fetching them window by window.
 
 For each energy register and pulse count an hour gets `state` (the register at
 the hour's end, as the meter shows it) and `sum` (what it counted since the
@@ -167,8 +167,6 @@ def _mean(
     weights: Sequence[float],
     name: str,
     place: int,
-    *,
-    hour: datetime,
     skipped: Skipped,
 ) -> tuple[float, float, float] | None:
     """Time-weighted mean of the rows' averages; min and max of their min and max.
@@ -283,7 +281,7 @@ def hourly_of_rows(
             continue
         weights = [max((r.end - r.start).total_seconds(), 1.0) for r in hour_rows]
         for field, place in columns.mean_at.items():
-            mean = _mean(hour_rows, weights, field, place, hour=hour, skipped=skipped)
+            mean = _mean(hour_rows, weights, field, place, skipped)
             if mean is not None:
                 columns_of_mean = means.get(field) or means.setdefault(field, ([], [], [], []))
                 columns_of_mean[0].append(hour)
