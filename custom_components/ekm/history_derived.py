@@ -41,12 +41,19 @@ from homeassistant.util import dt as dt_util
 from .const import DOMAIN
 from .prices import TARIFFS, Prices
 from .pulse_inputs import PulseInput
-from .statistics_compat import async_last_row, async_rows_before, async_units, external_metadata
+from .statistics_compat import (
+    async_first_hour,
+    async_last_row,
+    async_rows_before,
+    async_units,
+    external_metadata,
+)
 
 HOUR: Final = timedelta(hours=1)
 # Rows queued in the recorder at once: it writes them one by one, and other work (the
 # states of every entity) waits in its queue meanwhile.
 WRITE_ROWS: Final = 500
+READ: Final = timedelta(days=31)  # hours of the sources read at a time
 _BEGINNING: Final = datetime(2000, 1, 1, tzinfo=UTC)
 _TYPES: Final[set[Any]] = {"state", "sum"}
 
@@ -150,54 +157,76 @@ async def _async_update_one(
     if start is not None:
         for s, row in (await async_rows_before(hass, list(sources), start)).items():
             standing[s] = (float(row["sum"] or 0.0), float(row["state"] or 0.0))
-    found = await get_instance(hass).async_add_executor_job(
-        statistics_during_period, hass, start or _BEGINNING, None, set(sources), "hour", None, _TYPES
-    )
-    # A year of hours of four sources: merged in the executor, not on the event loop.
-    data = await hass.async_add_executor_job(_rows, derived, sources, standing, found, base)
+    begin = start or await async_first_hour(hass, sources)
+    lasts = [await async_last_row(hass, source) for source in sources]
+    ends = [dt_util.utc_from_timestamp(last["start"]) + HOUR for last in lasts if last is not None]
+    if begin is None or not ends:
+        return 0
+    end = max(ends)
     metadata = external_metadata(
         sid, f"EKM {address} {derived.name}", derived.unit, derived.unit_class, mean=False
     )
-    for first in range(0, len(data), WRITE_ROWS):
-        async_add_external_statistics(hass, metadata, data[first : first + WRITE_ROWS])
-        await get_instance(hass).async_block_till_done()
-    return len(data)
+    merge = _Merge(derived, sources, standing, base)
+    written = 0
+    # A month of the sources at a time: a year's rows read at once were ~100,000 objects the
+    # garbage collector moved to its oldest generation, and full collections followed.
+    while begin < end:
+        stop = min(begin + READ, end)
+        found = await get_instance(hass).async_add_executor_job(
+            statistics_during_period, hass, begin, stop, set(sources), "hour", None, _TYPES
+        )
+        data = await hass.async_add_executor_job(merge.rows, found)
+        for first in range(0, len(data), WRITE_ROWS):
+            async_add_external_statistics(hass, metadata, data[first : first + WRITE_ROWS])
+            await get_instance(hass).async_block_till_done()
+        written += len(data)
+        begin = stop
+    return written
 
 
-def _rows(
-    derived: Derived,
-    sources: Mapping[str, float],
-    standing: Mapping[str, tuple[float, float]],
-    found: Mapping[str, Sequence[Mapping[str, Any]]],
-    base: float,
-) -> list[StatisticData]:
-    """The derived rows for every hour in which a source has a row, oldest first."""
-    names = list(sources)
-    factors = [sources[s] for s in names]
-    # One flat tuple of numbers per source row, sorted by hour: the collector stops tracking
-    # such tuples at its next pass (a list per hour would be a year of objects it follows).
-    changes = sorted(
-        (row["start"], index, float(row["sum"] or 0.0), float(row["state"] or 0.0))
-        for index, s in enumerate(names)
-        for row in found.get(s, ())
-    )
-    first_sum = [standing[s][0] for s in names]
-    sums = list(first_sum)
-    states = [standing[s][1] for s in names]
-    data = []
-    for at, (hour, index, total, state) in enumerate(changes):
-        sums[index], states[index] = total, state
-        if at + 1 < len(changes) and changes[at + 1][0] == hour:
-            continue  # another source's row of the same hour follows
-        derived_sum = base + sum(
-            f * (now - first) for f, now, first in zip(factors, sums, first_sum, strict=True)
+class _Merge:
+    """A derived statistic's rows from its sources' rows, read a stretch at a time, oldest first."""
+
+    def __init__(
+        self,
+        derived: Derived,
+        sources: Mapping[str, float],
+        standing: Mapping[str, tuple[float, float]],
+        base: float,
+    ) -> None:
+        self.derived = derived
+        self.names = list(sources)
+        self.factors = [sources[s] for s in self.names]
+        self.first_sum = [standing[s][0] for s in self.names]
+        # Where each source stands: its last sum and state (carried from one stretch to the next).
+        self.sums = list(self.first_sum)
+        self.states = [standing[s][1] for s in self.names]
+        self.base = base
+
+    def rows(self, found: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[StatisticData]:
+        """The derived rows for every hour in which a source has a row in `found`."""
+        # One flat tuple of numbers per source row, sorted by hour: the collector stops tracking
+        # such tuples at its next pass (a list per hour would be objects it follows).
+        changes = sorted(
+            (row["start"], index, float(row["sum"] or 0.0), float(row["state"] or 0.0))
+            for index, s in enumerate(self.names)
+            for row in found.get(s, ())
         )
-        derived_state = (
-            sum(f * st for f, st in zip(factors, states, strict=True))
-            if derived.state_of_sources
-            else derived_sum
-        )
-        data.append(
-            StatisticData(start=dt_util.utc_from_timestamp(hour), state=derived_state, sum=derived_sum)
-        )
-    return data
+        factors, sums, states = self.factors, self.sums, self.states
+        data = []
+        for at, (hour, index, total, state) in enumerate(changes):
+            sums[index], states[index] = total, state
+            if at + 1 < len(changes) and changes[at + 1][0] == hour:
+                continue  # another source's row of the same hour follows
+            derived_sum = self.base + sum(
+                f * (now - first) for f, now, first in zip(factors, sums, self.first_sum, strict=True)
+            )
+            derived_state = (
+                sum(f * st for f, st in zip(factors, states, strict=True))
+                if self.derived.state_of_sources
+                else derived_sum
+            )
+            data.append(
+                StatisticData(start=dt_util.utc_from_timestamp(hour), state=derived_state, sum=derived_sum)
+            )
+        return data

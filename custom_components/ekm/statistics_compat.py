@@ -11,6 +11,7 @@ from collections.abc import Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+from homeassistant.components.recorder.db_schema import Statistics
 from homeassistant.components.recorder.models import StatisticMeanType, StatisticMetaData
 from homeassistant.components.recorder.statistics import (
     get_last_statistics,
@@ -18,7 +19,9 @@ from homeassistant.components.recorder.statistics import (
     statistics_during_period,
 )
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.recorder import get_instance
+from homeassistant.helpers.recorder import get_instance, session_scope
+from homeassistant.util import dt as dt_util
+from sqlalchemy import func, select
 
 from .const import DOMAIN
 
@@ -78,3 +81,23 @@ async def async_units(hass: HomeAssistant, statistic_ids: Collection[str]) -> di
         lambda: get_metadata(hass, statistic_ids=set(statistic_ids))
     )
     return {sid: metadata["unit_of_measurement"] for sid, (_, metadata) in found.items()}
+
+
+async def async_first_hour(hass: HomeAssistant, statistic_ids: Collection[str]) -> datetime | None:
+    """The start of the oldest hourly row of any of these statistics; None without rows.
+
+    One query of the smallest start: reading the rows to find it would read them all.
+    """
+
+    def first() -> float | None:
+        found = get_metadata(hass, statistic_ids=set(statistic_ids))
+        ids = [metadata_id for metadata_id, _ in found.values()]
+        if not ids:
+            return None
+        with session_scope(hass=hass, read_only=True) as session:
+            query = select(func.min(Statistics.start_ts)).where(Statistics.metadata_id.in_(ids))
+            start: float | None = session.execute(query).scalar()
+            return start
+
+    start = await get_instance(hass).async_add_executor_job(first)
+    return None if start is None else dt_util.utc_from_timestamp(start)

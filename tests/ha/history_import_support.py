@@ -18,7 +18,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
 
-from custom_components.ekm import history
+from custom_components.ekm import history, history_derived
 from custom_components.ekm.aioekm.simulator import ManualClock
 from custom_components.ekm.aioekm.simulator.fleet import EPOCH, VirtualMeter
 from custom_components.ekm.aioekm.simulator.push import PushServer
@@ -143,3 +143,10 @@ def assert_follows(
 
 def hours(first: datetime, last: datetime) -> list[datetime]:
     return [first + i * HOUR for i in range(int((last - first) / HOUR) + 1)]
+
+
+@pytest.fixture(params=[history_derived.READ, timedelta(hours=5)], ids=["a month a read", "5 hours a read"])
+def derived_reads(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The derived statistics read their sources a month at a time (a back-fill of days: one
+    read), or 5 hours at a time: their sums carry from one read to the next."""
+    monkeypatch.setattr(history_derived, "READ", request.param)

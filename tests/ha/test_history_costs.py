@@ -30,6 +30,7 @@ push_server = push_support.push_server
 exporting = history_support.exporting
 auto_enable_custom_integrations = statistics_support.auto_enable_custom_integrations
 now = history_import_support.now
+derived_reads = history_import_support.derived_reads
 
 # Tariff 1 from 06:30 to 22:30 UTC, tariff 2 the rest of the day: the hours 06:00 and 22:00
 # count in both, the others in one.
@@ -90,6 +91,7 @@ def _assert_costs(
         previous = row["sum"]
 
 
+@pytest.mark.usefixtures("derived_reads")
 async def test_cost_is_each_tariffs_kwh_times_its_price(
     hass: HomeAssistant, push_server: PushServer, now: Clock, scheduled: VirtualMeter
 ) -> None:

@@ -33,6 +33,7 @@ push_server = push_support.push_server
 exporting = history_support.exporting
 auto_enable_custom_integrations = statistics_support.auto_enable_custom_integrations
 now = history_import_support.now
+derived_reads = history_import_support.derived_reads
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 WATER = {"meter": V4, "input": 1, "measures": "water", "unit": "L", "per_pulse": "0.25", "name": ""}
@@ -58,6 +59,7 @@ def _assert_amounts(rows: list[dict[str, Any]], meter: VirtualMeter, number: int
         previous = row["sum"]
 
 
+@pytest.mark.usefixtures("derived_reads")
 async def test_water_backfill_follows_the_pulses_across_a_dst_day(
     hass: HomeAssistant, push_server: PushServer, now: Clock, exporting: VirtualMeter
 ) -> None:
