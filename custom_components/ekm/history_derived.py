@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 import math
 from typing import Any, Final
 
@@ -54,7 +54,6 @@ HOUR: Final = timedelta(hours=1)
 # states of every entity) waits in its queue meanwhile.
 WRITE_ROWS: Final = 500
 READ: Final = timedelta(days=31)  # hours of the sources read at a time
-_BEGINNING: Final = datetime(2000, 1, 1, tzinfo=UTC)
 _TYPES: Final[set[Any]] = {"state", "sum"}
 
 

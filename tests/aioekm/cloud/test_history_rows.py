@@ -154,6 +154,15 @@ def test_columns_place_each_field_once() -> None:
     )
 
 
+@pytest.mark.parametrize("name", ["", "Meter", "Start_Time_Stamp_UTC_ms"])
+def test_a_row_key_or_nothing_is_no_field(name: str) -> None:
+    """ "" would read the bare suffixes (`_Max`), which the full parse keeps as unknown keys."""
+    with pytest.raises(ValueError, match="not Summary fields"):
+        Columns(("kWh_Tot", name), ())
+    with pytest.raises(ValueError, match="not Summary fields"):
+        Columns((), (name,))
+
+
 # --- a secret in a decoded answer ------------------------------------------------------
 
 

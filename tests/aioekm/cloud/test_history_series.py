@@ -44,6 +44,12 @@ def test_read_like_a_tuple_of_rows() -> None:
         series[3]
 
 
+def test_columns_of_one_length() -> None:
+    with pytest.raises(ValueError, match="differ in length"):
+        HourlySums(HOURS, [10.0, 11.5], [0.0, 1.5, 2.0])
+    assert len(HourlySums((), (), ())) == 0
+
+
 def test_means_by_column() -> None:
     means = HourlyMeans(HOURS[:1], [500.0], [400.0], [600.0])
     assert means == [HourlyMean(HOURS[0], 500.0, 400.0, 600.0)]

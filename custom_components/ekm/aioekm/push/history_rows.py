@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from ..errors import MalformedResponseError
 from .dates import MAX_EPOCH_MS, datetime_of_ms
 from .mapping import meter_address
-from .summary import STAT_SUFFIXES, SummaryRow, finite_number
+from .summary import ROW_KEYS, STAT_SUFFIXES, SummaryRow, finite_number
 
 _SUFFIX = {attr: suffix for suffix, attr in STAT_SUFFIXES}
 # Where a register's value is read, in order of preference: at a row's end, at its start.
@@ -57,6 +57,9 @@ class Columns:
     mean_at: Mapping[str, int] = field(init=False)  # mean field -> place of its average (low, high follow)
 
     def __post_init__(self) -> None:
+        # A row's own keys (Meter, Count ...) are no fields; "" would read the bare suffixes.
+        if bad := [name for name in (*self.registers, *self.means) if not name or name in ROW_KEYS]:
+            raise ValueError(f"not Summary fields: {bad}")
         sources: list[tuple[tuple[str, str], ...]] = []
         at_end: dict[str, int] = {}
         at_start: dict[str, int] = {}

@@ -37,6 +37,8 @@ class _Series[R: tuple[Any, ...]](Sequence[R]):
 
     def __init__(self, starts: Iterable[datetime], *numbers: Iterable[float]) -> None:
         self._columns: tuple[Sequence[Any], ...] = (tuple(starts), *(array("d", n) for n in numbers))
+        if len({len(column) for column in self._columns}) > 1:
+            raise ValueError("the columns of a series differ in length")
 
     @property
     def starts(self) -> Sequence[datetime]:
@@ -62,7 +64,8 @@ class _Series[R: tuple[Any, ...]](Sequence[R]):
         return rows
 
     def __eq__(self, other: object) -> bool:
-        """Equal to any sequence of the same rows (a list or tuple of them too)."""
+        """Equal to any sequence of the same rows (a list or tuple of them too). Rows are made
+        when read, so a NaN in one is never equal to itself (sums and means are finite)."""
         if not isinstance(other, Sequence) or isinstance(other, str):
             return NotImplemented
         return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))

@@ -58,7 +58,7 @@ STAT_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("_Max", "max"),
 )
 _MAX_COUNT = 2**31  # reads in one period; a larger Count is not one
-_ROW_KEYS = frozenset(
+ROW_KEYS = frozenset(
     {
         "Start_Time_Stamp_UTC_ms",
         "End_Time_Stamp_UTC_ms",
@@ -156,7 +156,7 @@ def split_stat(key: str) -> tuple[str, str] | None:
 _POSITION = {name: i for i, name in enumerate(FieldStats.__slots__)}
 _HEAD = ("", -1)
 _UNSEEN = ("", -2)
-_KEYS: dict[str, tuple[str, int] | None] = dict.fromkeys(_ROW_KEYS, _HEAD)
+_KEYS: dict[str, tuple[str, int] | None] = dict.fromkeys(ROW_KEYS, _HEAD)
 _MAX_KEYS = 10_000  # a server inventing keys cannot grow the cache without end
 
 
