@@ -68,11 +68,12 @@ import argparse
 from array import array
 import asyncio
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 import gc
+import math
 import os
 from pathlib import Path
 import platform
@@ -272,17 +273,22 @@ class Captured:
         self.calls.append((metadata, starts, states, sums, None))
         self.sums.setdefault(metadata["statistic_id"], []).append((starts, states, sums))
 
-    def read(self, ids: set[str]) -> dict[str, list[dict[str, float]]]:
-        """statistics_during_period's answer (start, state, sum) from the captured sums."""
-        return {
+    def read(
+        self, ids: Collection[str], start: float = 0.0, end: float = math.inf
+    ) -> dict[str, list[dict[str, float]]]:
+        """statistics_during_period's answer (start, state, sum) from the captured sums, rows
+        starting in [start, end) (seconds)."""
+        found = {
             sid: [
                 {"start": t, "state": st, "sum": su}
                 for starts, states, sums in self.sums[sid]
                 for t, st, su in zip(starts, states, sums, strict=True)
+                if start <= t < end
             ]
             for sid in ids
             if sid in self.sums
         }
+        return {sid: rows for sid, rows in found.items() if rows}
 
     def batches(self) -> Iterator[tuple[Any, list[Any]]]:
         """Each call's metadata and rows, rebuilt (StatisticData) one call at a time."""
@@ -323,20 +329,35 @@ async def import_run(
 
     run = Run()
     patched = (history.async_add_external_statistics, history_derived.async_add_external_statistics)
-    read = history_derived.statistics_during_period
+    reads = (
+        history_derived.statistics_during_period,
+        history_derived.async_last_row,
+        history_derived.async_first_hour,
+    )
     if capture is not None:
         excluded: list[float] = []
 
         def stand_in(hass: HomeAssistant, start: Any, end: Any, ids: set[str], *rest: Any) -> Any:
             t0 = time.thread_time()
             try:
-                return capture.read(ids)
+                return capture.read(ids, start.timestamp(), end.timestamp() if end else math.inf)
             finally:
                 excluded.append(time.thread_time() - t0)
+
+        async def last_row(hass: HomeAssistant, sid: str) -> dict[str, float] | None:
+            rows = stand_in(hass, dt_util.utc_from_timestamp(0), None, {sid}).get(sid)
+            return rows[-1] if rows else None
+
+        async def first_hour(hass: HomeAssistant, ids: Collection[str]) -> Any:
+            found = stand_in(hass, dt_util.utc_from_timestamp(0), None, set(ids))
+            starts = [rows[0]["start"] for rows in found.values()]
+            return dt_util.utc_from_timestamp(min(starts)) if starts else None
 
         history.async_add_external_statistics = capture.add
         history_derived.async_add_external_statistics = capture.add
         history_derived.statistics_during_period = stand_in  # type: ignore[assignment]
+        history_derived.async_last_row = last_row
+        history_derived.async_first_hour = first_hour
     elif not args.write:  # the importer alone: rows counted, the recorder left idle
         history.async_add_external_statistics = lambda hass, metadata, rows: None
         history_derived.async_add_external_statistics = lambda hass, metadata, rows: None
@@ -383,7 +404,11 @@ async def import_run(
             run.db_size = (Path(config_dir) / "home-assistant_v2.db").stat().st_size
     finally:
         history.async_add_external_statistics, history_derived.async_add_external_statistics = patched
-        history_derived.statistics_during_period = read
+        (
+            history_derived.statistics_during_period,
+            history_derived.async_last_row,
+            history_derived.async_first_hour,
+        ) = reads
     if capture is not None:
         run.excluded_cpu = sum(excluded)
     return run
