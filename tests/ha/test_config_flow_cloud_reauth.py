@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_RECONFIGURE
+from homeassistant.config_entries import SOURCE_RECONFIGURE, ConfigEntry, ConfigEntryState
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -83,6 +83,7 @@ async def test_reauth_with_a_new_key(hass: HomeAssistant, push_server: PushServe
         CONF_METERS: [V4, V3],
     }
     assert entry.unique_id == cloud_unique_id(push_server.keys.gateways[GATEWAY])
+    await finish_reload(hass, entry)
 
 
 async def test_reauth_with_a_key_of_another_account(hass: HomeAssistant, push_server: PushServer) -> None:
@@ -147,6 +148,7 @@ async def test_reconfigure_meters_keeping_the_key(hass: HomeAssistant, push_serv
         CONF_METERS: [V3, V4],
     }
     assert entry.unique_id == cloud_unique_id(push_server.keys.account)
+    await finish_reload(hass, entry)
 
 
 async def test_reconfigure_new_key_and_urls(
@@ -180,6 +182,7 @@ async def test_reconfigure_new_key_and_urls(
         CONF_METERS: [V4],
     }
     assert entry.unique_id == cloud_unique_id(push_server.keys.gateways[GATEWAY])
+    await finish_reload(hass, entry)
 
 
 async def test_reconfigure_to_another_account_aborts(hass: HomeAssistant, push_server: PushServer) -> None:
@@ -193,3 +196,11 @@ async def test_reconfigure_to_another_account_aborts(hass: HomeAssistant, push_s
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_account"
+
+
+async def finish_reload(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """The flow reloads the entry: let the set-up finish, then unload (a set-up still running
+    when the test ends writes to the registries after Home Assistant's last write)."""
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert await hass.config_entries.async_unload(entry.entry_id)
