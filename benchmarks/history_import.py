@@ -1,55 +1,55 @@
-"""History import into a real recorder: N meters x D days of 15-minute Summary rows, end to end.
+"""History import into a real recorder: N meters x D days of Summary rows, end to end.
 
     .venv-py3.13/bin/python benchmarks/history_import.py [--meters 10] [--days 365] [--servers 2]
                           [--tracemalloc] [--no-write] [--costs] [--water] [--no-floor]
 
 Home Assistant runs here with only its recorder (SQLite in a temporary directory);
 the integration's HistoryImporter (custom_components/ekm/history.py) imports every
-meter's statistics as a first setup does: windows of one Summary page, 2 meters at a
-time, each window written to the recorder before the next is asked. The fake Push
-server runs in child processes (benchmarks/history_fetch.py --serve, which renders
-the first meter's answers once and replays them for the others), so this process's
-CPU time is the importer's and the recorder's. --costs adds each meter's cost and
-compensation statistics, --water a water meter on pulse input 1 (history_derived.py),
-computed from the stored rows after the import.
+meter's statistics as a first setup does: the Summary's hourly rows in windows of one
+page (500 rows), 2 meters at a time, each window written to the recorder before the next
+is asked. The fake Push server runs in child processes (benchmarks/history_fetch.py
+--serve, which renders the first meter's answers once and replays them for the others),
+so this process's CPU time is the importer's and the recorder's. --costs adds each
+meter's cost and compensation statistics, --water a water meter on pulse input 1
+(history_derived.py), computed from the stored rows after the import.
 
 Three runs, each in a fresh Home Assistant with a fresh database (issue #19, Performance):
-1. whole import: the importer writing into the recorder. Wall time, the longest event-loop
-   hold (every callback the loop runs is timed; a task's step is named after its
-   coroutine), and the maximum RSS of the process (this run comes first, so the maximum is
+1. whole import: the importer writing into the recorder. Wall time; what stopped the
+   event loop (LoopWatch: the longest callbacks, less the garbage collections that ran
+   meanwhile; the longest a 10 ms timer fired late; the full collections and the threads
+   they ran in); the maximum RSS of the process (this run comes first, so the maximum is
    its own; HA's RSS before the import is printed too).
 2. integration alone: the same import with the rows captured instead of written (the
    derived statistics read their sources from the capture, whose CPU is left out): the
    integration's CPU for fetch, parse, hourly sums and the derived statistics.
 3. recorder floor: the captured rows, call by call, straight into
-   async_add_external_statistics with nothing else going on (the rows built before the
-   clock starts and frozen out of the garbage collector, a few calls kept queued).
+   async_add_external_statistics with nothing else going on (a few calls kept queued).
    Import wall / floor wall is the import's overhead over what the recorder needs anyway.
 --no-write: only run 2; --no-floor: no run 3. The recorder writes each imported row on
-its own (a lookup, then an insert), about a millisecond per row here: that is most of the
-time. The load (uptime) is printed before and after each run.
+its own (a lookup, then an insert), about 0.3 ms per row here: that is most of the time.
+The load (uptime) is printed before and after each run.
 
-Measured 2026-12-05 03:28-03:40, 2-core AMD EPYC shared with other work (load 1.2-2.8),
---meters 10 --days 365 --costs --water, HA 2025.4.4 / Python 3.13.0 (issue #19's goals):
-- 876 000 rows (613 200 imported + 262 800 cost, compensation, water), 360 requests;
-- integration CPU 21.8 s [goal <= 10 s]: missed. Parsing the Summary rows (80 keys a row,
-  off the loop) is about 2/3 of it, the hourly sums about 1/5, JSON and its checks most of
-  the rest (cProfile);
-- wall import / floor 326.1 / 273.0 s = 1.195 [goal <= 1.15]: missed; the recorder thread's
-  CPU is the same in both (270.0 / 268.6 s), the rest is the importer's CPU holding the GIL
-  and each window fetched while the recorder waits;
-- longest loop hold 369 ms [goal <= 50 ms]: missed. Full (generation 2) collections of
-  Home Assistant's heap take 140-180 ms each, triggered by the import's allocations (with
-  the recorder idle the longest holds are these), and a window's step (hourly sums and
-  rows on the loop) 50-75 ms; the recorder thread's share of the GIL doubles both;
-- max RSS 227 MiB = 238 MB [goal < 250 MB]: met (151 MiB before the import).
-Again 03:52-04:03 (the floor's rows built beforehand, frozen out of the collector; load
-rose from 0.3 to 8-9 during the import): integration CPU 25.9 s, wall 344.7 / 269.0 s = 1.281
-(recorder thread CPU 277.1 / 253.7 s), longest hold 214 ms, max RSS 229 MiB.
-HA 2026.10.4 / Python 3.14.10, 03:41-03:50 (load 0.9-1.4; the floor of that run still woke
-every 2 ms and rebuilt rows while timed, so its 260.0 s is not a floor): integration CPU
-19.7 s, wall 249.6 s, longest hold 152 ms (two above 50 ms), max RSS 259 MiB = 272 MB
-(186 MiB before the import): RSS missed there.
+Measured 2026-12-05 on a 2-core AMD EPYC, nothing else running, --meters 10 --days 365
+--costs --water (876,000 rows: 613,200 imported + 262,800 cost, compensation, water; 180
+requests of 500 hourly rows):
+- HA 2025.4.4 / Python 3.13.0, 07:07-07:16, load 1.0-1.2: integration CPU 4.2 s [<= 10 s];
+  wall import / floor 281.0 / 278.2 s = 1.010 [<= 1.15] (recorder thread CPU 272.8 / 274.4
+  s); longest loop hold by the import 25.5 ms [<= 50 ms]; full collections 6 during the
+  import, 3 in the floor (all in the recorder's thread, up to 155 ms: the timer lateness is
+  137 / 160 ms); max RSS 191 MiB [< 238 MiB] (152 before the import).
+- HA 2026.10.4 / Python 3.14.10, 07:16-07:25, load 1.0-1.1: integration CPU 3.6 s; wall
+  257.9 / 248.9 s = 1.036; longest hold 18.6 ms; full collections 16 / 13 (up to 178 ms:
+  Python 3.14 tracks every StatisticData dict handed to the recorder); max RSS 230 MiB
+  (186 before the import).
+Where the CPU went before (cProfile, 15-minute rows): parsing the rows 2/3 (now 1/5 of the
+work a row, and a quarter of the rows), the secrets search of each body (19 ms a page, now
+2), the hourly sums 1/5; the loop holds were full collections set off by a year of
+HourlySum NamedTuples promoted to the oldest generation (now held by column) and by the
+derived statistics reading a year of rows at once (now a month).
+
+Before issue #19's work on speed (2026-12-05 03:28, the same command, HA 2025.4.4 / Python
+3.13.0, load 1.2-2.8; 15-minute rows in 360 requests): integration CPU 21.8 s, wall import
+/ floor 1.195, longest loop hold 369 ms, max RSS 227 MiB.
 
 Earlier, 2026-11-26 on this 2-core machine, shared with other work (load 3-4):
 - 10 meters x 365 days, HA 2025.4 / Python 3.13: 360 requests, 700 800 rows written,
@@ -344,12 +344,14 @@ async def import_run(
             finally:
                 excluded.append(time.thread_time() - t0)
 
+        # In a worker thread, as the recorder's reads are: a read of the capture is its size.
         async def last_row(hass: HomeAssistant, sid: str) -> dict[str, float] | None:
-            rows = stand_in(hass, dt_util.utc_from_timestamp(0), None, {sid}).get(sid)
+            found = await asyncio.to_thread(stand_in, hass, dt_util.utc_from_timestamp(0), None, {sid})
+            rows = found.get(sid)
             return rows[-1] if rows else None
 
         async def first_hour(hass: HomeAssistant, ids: Collection[str]) -> Any:
-            found = stand_in(hass, dt_util.utc_from_timestamp(0), None, set(ids))
+            found = await asyncio.to_thread(stand_in, hass, dt_util.utc_from_timestamp(0), None, set(ids))
             starts = [rows[0]["start"] for rows in found.values()]
             return dt_util.utc_from_timestamp(min(starts)) if starts else None
 
