@@ -60,8 +60,9 @@ PROGRESS_STEP: Final = 10  # percent between two progress lines in the log
 # Home Assistant's memory resident than pages of 500 (benchmarks/history_import.py).
 page_rows = PAGE_ROWS // 2
 # The Summary's hourly report: EKM combines its 15-minute summaries into hours, so an hour
-# is one row instead of four: a quarter of the requests and of the rows to parse. The sums
-# follow the registers either way; an hour's mean is EKM's mean of the hour.
+# is one row instead of four: a quarter of the rows to parse, and with pages of 500 half the
+# requests of 15-minute pages of 1000. The sums follow the registers either way; an hour's
+# mean is EKM's mean of the hour.
 REPORT: Final = Report.HOUR
 ROWS_PER_HOUR: Final = 1
 
