@@ -68,7 +68,8 @@ import argparse
 from array import array
 import asyncio
 from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -306,6 +307,23 @@ class Captured:
             yield metadata, rows
 
 
+@asynccontextmanager
+async def measuring(run: Run, recorder: threading.Thread) -> AsyncIterator[None]:
+    """Measure what runs inside into `run`: the load before and after, wall time, CPU of the
+    process, the event loop's and the recorder's threads, what stopped the loop, RSS growth."""
+    run.load = (uptime(), "")
+    gc.collect()
+    started = reset_peak_rss()
+    async with run.watch:
+        c0, w0, l0 = time.process_time(), time.perf_counter(), time.thread_time()
+        r0 = thread_cpu(recorder)
+        yield
+        run.cpu, run.wall = time.process_time() - c0, time.perf_counter() - w0
+        run.loop_cpu, run.recorder_cpu = time.thread_time() - l0, thread_cpu(recorder) - r0
+    run.rss_growth = growth(started)
+    run.load = (run.load[0], uptime())
+
+
 async def import_run(
     args: argparse.Namespace,
     ends: list[list[str]],
@@ -386,18 +404,9 @@ async def import_run(
                 history.CONCURRENCY = 2
                 if args.tracemalloc and capture is None:
                     tracemalloc.start()
-                run.load = (uptime(), "")
-                gc.collect()
-                started = reset_peak_rss()
-                async with run.watch:
-                    c0, w0, l0 = time.process_time(), time.perf_counter(), time.thread_time()
-                    r0 = thread_cpu(recorder)
+                async with measuring(run, recorder):
                     run.rows = sum(await asyncio.gather(*(i.async_update() for i in importers)))
                     await recorder.async_block_till_done()
-                    run.cpu, run.wall = time.process_time() - c0, time.perf_counter() - w0
-                    run.loop_cpu, run.recorder_cpu = time.thread_time() - l0, thread_cpu(recorder) - r0
-                run.rss_growth = growth(started)
-                run.load = (run.load[0], uptime())
                 if tracemalloc.is_tracing():
                     run.peak_traced = tracemalloc.get_traced_memory()[1]
                     tracemalloc.stop()
@@ -428,22 +437,13 @@ async def floor_run(captured: Captured) -> Run:
     with tempfile.TemporaryDirectory() as config_dir:
         hass = await start_hass(config_dir)
         recorder = history.get_instance(hass)
-        run.load = (uptime(), "")
-        gc.collect()
-        started = reset_peak_rss()
-        async with run.watch:
-            c0, w0, l0 = time.process_time(), time.perf_counter(), time.thread_time()
-            r0 = thread_cpu(recorder)
+        async with measuring(run, recorder):
             for metadata, rows in captured.batches():
                 while recorder.backlog >= FEED_AHEAD:  # noqa: ASYNC110 (the recorder has no event for it)
                     await asyncio.sleep(0.05)
                 async_add_external_statistics(hass, metadata, rows)
                 run.rows += len(rows)
             await recorder.async_block_till_done()
-            run.cpu, run.wall = time.process_time() - c0, time.perf_counter() - w0
-            run.loop_cpu, run.recorder_cpu = time.thread_time() - l0, thread_cpu(recorder) - r0
-        run.rss_growth = growth(started)
-        run.load = (run.load[0], uptime())
         await hass.async_stop()
         run.db_size = (Path(config_dir) / "home-assistant_v2.db").stat().st_size
     return run
